@@ -1,0 +1,56 @@
+# Helpers that give every foghorn target the same warnings, sanitizers and layout.
+
+add_library(foghorn_build_flags INTERFACE)
+target_compile_options(foghorn_build_flags INTERFACE -Wall -Wextra -Wpedantic -Werror=unused-result)
+if(FOGHORN_WERROR)
+  target_compile_options(foghorn_build_flags INTERFACE -Werror)
+endif()
+if(FOGHORN_SANITIZE)
+  target_compile_options(foghorn_build_flags INTERFACE -fsanitize=address,undefined
+                         -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(foghorn_build_flags INTERFACE -fsanitize=address,undefined)
+endif()
+target_include_directories(foghorn_build_flags INTERFACE ${PROJECT_SOURCE_DIR})
+
+# foghorn_library(NAME SRCS a.cc b.cc DEPS x y)
+function(foghorn_library name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SRCS})
+  target_link_libraries(${name} PUBLIC foghorn_build_flags ${ARG_DEPS})
+endfunction()
+
+# foghorn_executable(NAME SRCS main.cc DEPS x y)
+function(foghorn_executable name)
+  cmake_parse_arguments(ARG "" "OUTPUT_NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SRCS})
+  target_link_libraries(${name} PRIVATE foghorn_build_flags ${ARG_DEPS})
+  if(ARG_OUTPUT_NAME)
+    set_target_properties(${name} PROPERTIES OUTPUT_NAME ${ARG_OUTPUT_NAME})
+  endif()
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
+endfunction()
+
+# foghorn_test(NAME SRCS x_test.cc DEPS x [LABELS l])
+# Tests run from the build dir and find fixtures through FOGHORN_SOURCE_DIR / FOGHORN_SHARED_DIR.
+function(foghorn_test name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SRCS})
+  target_link_libraries(${name} PRIVATE foghorn_build_flags foghorn_testing ${ARG_DEPS}
+                        GTest::gmock_main)
+  target_compile_definitions(${name} PRIVATE
+    FOGHORN_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    FOGHORN_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  set(props TIMEOUT 300)
+  if(ARG_LABELS)
+    list(APPEND props LABELS "${ARG_LABELS}")
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${props})
+endfunction()
+
+# foghorn_benchmark(NAME SRCS x_bench.cc DEPS x)
+function(foghorn_benchmark name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SRCS})
+  target_link_libraries(${name} PRIVATE foghorn_build_flags ${ARG_DEPS} benchmark::benchmark)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bench)
+endfunction()

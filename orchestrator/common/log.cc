@@ -1,0 +1,309 @@
+#include "orchestrator/common/log.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
+#include "fmt/format.h"
+#include "spdlog/sinks/basic_file_sink.h"
+#include "spdlog/sinks/stdout_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace foghorn::common {
+namespace {
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  absl::AsciiStrToLower(&out);
+  return out;
+}
+
+bool IsTokenChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+         c == '~' || c == '+' || c == '/' || c == '=';
+}
+
+// Masks the token after every occurrence of `prefix` (case-insensitive).
+std::string MaskAfter(std::string_view text, std::string_view prefix) {
+  std::string lower = Lower(text);
+  std::string out;
+  size_t pos = 0;
+  for (;;) {
+    size_t hit = lower.find(prefix, pos);
+    if (hit == std::string::npos) break;
+    size_t start = hit + prefix.size();
+    size_t end = start;
+    while (end < text.size() && IsTokenChar(text[end])) ++end;
+    out.append(text.substr(pos, start - pos));
+    if (end > start) out.append(Redactor::kMask);
+    pos = end;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+// Masks JWT-shaped tokens ("eyJ" + base64url segments separated by dots).
+std::string MaskJwts(std::string_view text) {
+  std::string out;
+  size_t pos = 0;
+  for (;;) {
+    size_t hit = text.find("eyJ", pos);
+    if (hit == std::string::npos) break;
+    size_t end = hit;
+    int dots = 0;
+    while (end < text.size() && (IsTokenChar(text[end]))) {
+      if (text[end] == '.') ++dots;
+      ++end;
+    }
+    out.append(text.substr(pos, hit - pos));
+    if (dots >= 1 && end - hit >= 16) {
+      out.append(Redactor::kMask);
+    } else {
+      out.append(text.substr(hit, end - hit));
+    }
+    pos = end;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+// Masks the value of `key` in key=value, key: value and "key": "value" forms.
+std::string MaskKeyValues(std::string_view text, std::string_view key) {
+  std::string lower = Lower(text);
+  std::string out;
+  size_t pos = 0;
+  size_t search = 0;
+  for (;;) {
+    size_t hit = lower.find(key, search);
+    if (hit == std::string::npos) break;
+    size_t i = hit + key.size();
+    search = i;
+    if (i < text.size() && text[i] == '"') ++i;
+    while (i < text.size() && text[i] == ' ') ++i;
+    if (i >= text.size() || (text[i] != '=' && text[i] != ':')) continue;
+    ++i;
+    while (i < text.size() && text[i] == ' ') ++i;
+    bool quoted = i < text.size() && text[i] == '"';
+    if (quoted) ++i;
+    size_t end = i;
+    if (quoted) {
+      while (end < text.size() && text[end] != '"') {
+        if (text[end] == '\\' && end + 1 < text.size()) ++end;
+        ++end;
+      }
+    } else {
+      while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) &&
+             text[end] != '&' && text[end] != ',' && text[end] != '}' && text[end] != ';') {
+        ++end;
+      }
+    }
+    if (end == i) continue;
+    out.append(text.substr(pos, i - pos)).append(Redactor::kMask);
+    pos = end;
+    search = end;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+constexpr std::array<std::string_view, 9> kSecretKeys = {"client_secret",
+                                                         "access_token",
+                                                         "refresh_token",
+                                                         "client_assertion",
+                                                         "password",
+                                                         "authorization",
+                                                         "x-ms-authorization-auxiliary",
+                                                         "secret",
+                                                         "token"};
+
+void AppendValue(std::string& out, const LogField::Value& v, const Redactor& r, bool json) {
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    if (json) {
+      AppendJsonString(out, r.Redact(*s));
+    } else {
+      out += r.Redact(*s);
+    }
+  } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
+    out += std::to_string(*i);
+  } else if (const auto* d = std::get_if<double>(&v)) {
+    out += fmt::format("{}", *d);
+  } else {
+    out += std::get<bool>(v) ? "true" : "false";
+  }
+}
+
+class SpdlogSink final : public LogSink {
+ public:
+  explicit SpdlogSink(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {
+    logger_->set_pattern("%v");
+    logger_->set_level(spdlog::level::trace);
+    logger_->flush_on(spdlog::level::warn);
+  }
+  void Write(LogLevel level, std::string_view line) override {
+    static constexpr spdlog::level::level_enum kLevels[] = {
+        spdlog::level::debug, spdlog::level::info, spdlog::level::warn, spdlog::level::err};
+    logger_->log(kLevels[static_cast<int>(level)], "{}", line);
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace
+
+absl::StatusOr<LogLevel> ParseLogLevel(std::string_view name) {
+  std::string n = Lower(name);
+  if (n == "debug") return LogLevel::kDebug;
+  if (n == "info") return LogLevel::kInfo;
+  if (n == "warn" || n == "warning") return LogLevel::kWarn;
+  if (n == "error") return LogLevel::kError;
+  return absl::InvalidArgumentError(absl::StrCat("unknown log level \"", std::string(name),
+                                                 "\" (want debug, info, warn or error)"));
+}
+
+std::string_view LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "info";
+}
+
+void Redactor::AddSecret(std::string secret) {
+  if (secret.size() < 4) return;
+  absl::MutexLock lock(&mu_);
+  if (std::find(secrets_.begin(), secrets_.end(), secret) == secrets_.end()) {
+    secrets_.push_back(std::move(secret));
+  }
+}
+
+std::string Redactor::Redact(std::string_view text) const {
+  std::string out(text);
+  {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& s : secrets_) {
+      absl::StrReplaceAll({{s, absl::string_view(kMask.data(), kMask.size())}}, &out);
+    }
+  }
+  out = MaskAfter(out, "bearer ");
+  out = MaskJwts(out);
+  for (std::string_view key : kSecretKeys) out = MaskKeyValues(out, key);
+  return out;
+}
+
+absl::StatusOr<std::shared_ptr<LogSink>> MakeSpdlogSink(const std::string& path) {
+  try {
+    std::shared_ptr<spdlog::logger> logger;
+    if (path.empty()) {
+      logger = std::make_shared<spdlog::logger>("foghorn",
+                                                std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    } else {
+      logger = std::make_shared<spdlog::logger>(
+          "foghorn", std::make_shared<spdlog::sinks::basic_file_sink_mt>(path));
+    }
+    return std::make_shared<SpdlogSink>(std::move(logger));
+  } catch (const spdlog::spdlog_ex& e) {
+    return absl::UnavailableError(absl::StrCat("cannot open log file ", path, ": ", e.what()));
+  }
+}
+
+Logger::Logger(std::shared_ptr<LogSink> sink, std::shared_ptr<Redactor> redactor,
+               const Clock& clock, Options options)
+    : sink_(std::move(sink)),
+      redactor_(redactor ? std::move(redactor) : std::make_shared<Redactor>()),
+      clock_(&clock),
+      options_(options) {}
+
+Logger Logger::With(std::vector<LogField> fields) const {
+  Logger child = *this;
+  for (auto& f : fields) child.bound_.push_back(std::move(f));
+  return child;
+}
+
+void Logger::Log(LogLevel level, std::string_view message,
+                 const std::vector<LogField>& fields) const {
+  if (!Enabled(level) || !sink_) return;
+  const bool json = options_.format == LogFormat::kJson;
+  std::string line;
+  line.reserve(128);
+  std::string ts = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", clock_->Now(), absl::UTCTimeZone());
+  if (json) {
+    line += "{\"ts\":\"";
+    line += ts;
+    line += "\",\"level\":\"";
+    line += LogLevelName(level);
+    line += "\",\"msg\":";
+    AppendJsonString(line, redactor_->Redact(message));
+  } else {
+    absl::StrAppend(&line, ts, " ", absl::AsciiStrToUpper(std::string(LogLevelName(level))), " ",
+                    redactor_->Redact(message));
+  }
+  auto append_field = [&](const LogField& f) {
+    if (json) {
+      line += ',';
+      AppendJsonString(line, f.key);
+      line += ':';
+    } else {
+      absl::StrAppend(&line, " ", f.key, "=");
+    }
+    // A field whose key names a secret is masked whatever its value.
+    std::string lower_key = Lower(f.key);
+    bool secret_key = std::any_of(kSecretKeys.begin(), kSecretKeys.end(),
+                                  [&](std::string_view k) { return lower_key == k; });
+    if (secret_key) {
+      if (json) {
+        AppendJsonString(line, Redactor::kMask);
+      } else {
+        line += Redactor::kMask;
+      }
+    } else {
+      AppendValue(line, f.value, *redactor_, json);
+    }
+  };
+  for (const LogField& f : bound_) append_field(f);
+  for (const LogField& f : fields) append_field(f);
+  if (json) line += '}';
+  sink_->Write(level, line);
+}
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace foghorn::common

@@ -1,0 +1,57 @@
+#include "orchestrator/common/manual_executor.h"
+
+#include <optional>
+
+namespace foghorn::common {
+
+ManualExecutor::ManualExecutor(FakeClock& clock) : clock_(clock) {
+  clock_.SetAdvanceHook([this](absl::Time target) { RunTo(target); });
+}
+
+ManualExecutor::~ManualExecutor() { clock_.SetAdvanceHook(nullptr); }
+
+TimerId ManualExecutor::ScheduleAt(absl::Time when, Task task) {
+  absl::MutexLock lock(&mu_);
+  return queue_.Add(when, std::move(task));
+}
+
+bool ManualExecutor::Cancel(TimerId id) {
+  absl::MutexLock lock(&mu_);
+  return queue_.Remove(id);
+}
+
+size_t ManualExecutor::pending() const {
+  absl::MutexLock lock(&mu_);
+  return queue_.size();
+}
+
+int ManualExecutor::RunUntilIdle() {
+  int ran = 0;
+  for (;;) {
+    std::optional<Task> task;
+    {
+      absl::MutexLock lock(&mu_);
+      task = queue_.TakeDue(clock_.Now());
+    }
+    if (!task) return ran;
+    std::move (*task)();
+    ++ran;
+  }
+}
+
+void ManualExecutor::RunTo(absl::Time target) {
+  for (;;) {
+    std::optional<Task> task;
+    {
+      absl::MutexLock lock(&mu_);
+      std::optional<absl::Time> next = queue_.NextDue();
+      if (!next || *next > target) break;
+      clock_.SetTime(*next);
+      task = queue_.TakeDue(clock_.Now());
+    }
+    if (task) std::move (*task)();
+  }
+  clock_.SetTime(target);
+}
+
+}  // namespace foghorn::common

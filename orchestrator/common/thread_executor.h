@@ -1,0 +1,49 @@
+// The production Executor: one event-loop thread that runs posted work and timers in order.
+#ifndef FOGHORN_ORCHESTRATOR_COMMON_THREAD_EXECUTOR_H_
+#define FOGHORN_ORCHESTRATOR_COMMON_THREAD_EXECUTOR_H_
+
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "orchestrator/common/clock.h"
+#include "orchestrator/common/executor.h"
+#include "orchestrator/common/timer_queue.h"
+
+namespace foghorn::common {
+
+// Owns one thread, started by the constructor and joined by Shutdown() or the destructor.
+// Shutdown() lets the running task finish, then drops pending work; tasks posted after shutdown
+// are dropped. `clock` must outlive the executor.
+class ThreadExecutor final : public Executor {
+ public:
+  explicit ThreadExecutor(const Clock& clock);
+  ~ThreadExecutor() override;
+
+  ThreadExecutor(const ThreadExecutor&) = delete;
+  ThreadExecutor& operator=(const ThreadExecutor&) = delete;
+
+  const Clock& clock() const override { return clock_; }
+  TimerId ScheduleAt(absl::Time when, Task task) override;
+  bool Cancel(TimerId id) override;
+
+  // Stops the loop and joins the thread. Idempotent. Must not be called from a task.
+  void Shutdown();
+
+  // True when called from this executor's thread.
+  bool InLoopThread() const;
+
+ private:
+  void Loop();
+
+  const Clock& clock_;
+  mutable absl::Mutex mu_;
+  TimerQueue queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace foghorn::common
+
+#endif  // FOGHORN_ORCHESTRATOR_COMMON_THREAD_EXECUTOR_H_

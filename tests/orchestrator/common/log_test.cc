@@ -1,0 +1,119 @@
+#include "orchestrator/common/log.h"
+
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "orchestrator/common/fake_clock.h"
+#include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/status_matchers.h"
+
+namespace foghorn::common {
+namespace {
+
+using ::foghorn::testing::CapturingLogSink;
+using ::foghorn::testing::IsOkAndHolds;
+using ::foghorn::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::SizeIs;
+
+class LoggerTest : public ::testing::Test {
+ protected:
+  Logger MakeLogger(LogFormat format = LogFormat::kJson, LogLevel min = LogLevel::kInfo) {
+    return Logger(sink_, redactor_, clock_, {.min_level = min, .format = format});
+  }
+  FakeClock clock_{absl::FromUnixSeconds(1767225600)};
+  std::shared_ptr<CapturingLogSink> sink_ = std::make_shared<CapturingLogSink>();
+  std::shared_ptr<Redactor> redactor_ = std::make_shared<Redactor>();
+};
+
+TEST_F(LoggerTest, WritesOneJsonObjectPerLineWithTimeLevelMessageAndFields) {
+  Logger log = MakeLogger();
+  log.Info("failover \"started\"", {{"group", "fog-1"}, {"attempt", 2}, {"forced", false}});
+  ASSERT_THAT(sink_->lines(), SizeIs(1));
+  auto j = nlohmann::json::parse(sink_->lines()[0]);
+  EXPECT_EQ(j["ts"], "2026-01-01T00:00:00.000Z");
+  EXPECT_EQ(j["level"], "info");
+  EXPECT_EQ(j["msg"], "failover \"started\"");
+  EXPECT_EQ(j["group"], "fog-1");
+  EXPECT_EQ(j["attempt"], 2);
+  EXPECT_EQ(j["forced"], false);
+}
+
+TEST_F(LoggerTest, DropsLinesBelowTheMinimumLevel) {
+  Logger log = MakeLogger(LogFormat::kJson, LogLevel::kWarn);
+  log.Info("quiet");
+  log.Debug("quieter");
+  log.Error("loud");
+  ASSERT_THAT(sink_->lines(), SizeIs(1));
+  EXPECT_THAT(sink_->lines()[0], HasSubstr("loud"));
+}
+
+TEST_F(LoggerTest, BoundFieldsAppearOnEveryLineOfTheChild) {
+  Logger log = MakeLogger().With({{"request_id", "r-1"}});
+  log.Info("a");
+  log.Warn("b", {{"x", 1}});
+  for (const auto& line : sink_->lines()) {
+    EXPECT_EQ(nlohmann::json::parse(line)["request_id"], "r-1");
+  }
+}
+
+TEST_F(LoggerTest, TextFormatIsHumanReadable) {
+  MakeLogger(LogFormat::kText).Warn("slow probe", {{"probe", "tcp-primary"}});
+  EXPECT_EQ(sink_->lines()[0], "2026-01-01T00:00:00.000Z WARN slow probe probe=tcp-primary");
+}
+
+TEST_F(LoggerTest, RegisteredSecretsNeverReachTheSink) {
+  redactor_->AddSecret("s3cr3t-value-123");
+  MakeLogger().Error("auth failed with s3cr3t-value-123", {{"detail", "body=s3cr3t-value-123"}});
+  EXPECT_THAT(sink_->text(), Not(HasSubstr("s3cr3t-value-123")));
+  EXPECT_THAT(sink_->text(), HasSubstr("[REDACTED]"));
+}
+
+TEST_F(LoggerTest, FieldsNamedLikeSecretsAreMaskedWhateverTheirValue) {
+  MakeLogger().Info("token fetched", {{"access_token", "abc.def"}, {"password", "hunter22"}});
+  EXPECT_THAT(sink_->text(), Not(HasSubstr("abc.def")));
+  EXPECT_THAT(sink_->text(), Not(HasSubstr("hunter22")));
+}
+
+TEST(RedactorTest, MasksBearerTokensJwtsAndSecretKeyValues) {
+  Redactor r;
+  EXPECT_EQ(r.Redact("Authorization: Bearer abc123.xyz"), "Authorization: [REDACTED] [REDACTED]");
+  EXPECT_THAT(r.Redact("got eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig_part here"),
+              Not(HasSubstr("eyJhbGci")));
+  EXPECT_EQ(r.Redact("grant_type=client_credentials&client_secret=p4ss&scope=x"),
+            "grant_type=client_credentials&client_secret=[REDACTED]&scope=x");
+  EXPECT_EQ(r.Redact(R"({"access_token": "tok-value", "expires_in": 3599})"),
+            R"({"access_token": "[REDACTED]", "expires_in": 3599})");
+  EXPECT_EQ(r.Redact("password: hunter2 rest"), "password: [REDACTED] rest");
+}
+
+TEST(RedactorTest, LeavesOrdinaryTextAlone) {
+  Redactor r;
+  const std::string text = "failover of fog-1 to server-b accepted; tokens_remaining 5, eyJ";
+  EXPECT_EQ(r.Redact(text), text);
+}
+
+TEST(RedactorTest, IgnoresSecretsTooShortToMaskSafely) {
+  Redactor r;
+  r.AddSecret("ab");
+  EXPECT_EQ(r.Redact("about"), "about");
+}
+
+TEST(LogLevelTest, ParsesKnownNamesAndRejectsOthers) {
+  EXPECT_THAT(ParseLogLevel("WARNING"), IsOkAndHolds(LogLevel::kWarn));
+  EXPECT_THAT(ParseLogLevel("debug"), IsOkAndHolds(LogLevel::kDebug));
+  EXPECT_THAT(ParseLogLevel("loud"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("loud")));
+}
+
+TEST(JsonStringTest, EscapesQuotesBackslashesAndControlCharacters) {
+  std::string out;
+  AppendJsonString(out, "a\"b\\c\n\x01");
+  EXPECT_EQ(out, R"("a\"b\\c\n\u0001")");
+}
+
+}  // namespace
+}  // namespace foghorn::common
