@@ -54,3 +54,13 @@ function(foghorn_benchmark name)
   target_link_libraries(${name} PRIVATE foghorn_build_flags ${ARG_DEPS} benchmark::benchmark)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bench)
 endfunction()
+
+# foghorn_add_subdirectories(a b c): adds each listed subdirectory that has a CMakeLists.txt, so
+# parts can land independently.
+function(foghorn_add_subdirectories)
+  foreach(d ${ARGN})
+    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${d}/CMakeLists.txt)
+      add_subdirectory(${d})
+    endif()
+  endforeach()
+endfunction()
