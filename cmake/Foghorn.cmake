@@ -64,3 +64,23 @@ function(foghorn_add_subdirectories)
     endif()
   endforeach()
 endfunction()
+
+# foghorn_fuzz_target(NAME SRCS x_fuzz.cc DEPS x CORPUS dir)
+# The source defines LLVMFuzzerTestOneInput. With FOGHORN_FUZZ (clang) it links libFuzzer and a
+# ctest runs a short bounded fuzzing session from the corpus; otherwise it links a replay driver
+# and a ctest feeds it every corpus file, so the corpus is exercised by every build.
+function(foghorn_fuzz_target name)
+  cmake_parse_arguments(ARG "" "CORPUS" "SRCS;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SRCS})
+  target_link_libraries(${name} PRIVATE foghorn_build_flags ${ARG_DEPS})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/fuzz)
+  if(FOGHORN_FUZZ)
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+    add_test(NAME fuzz.${name}
+             COMMAND ${name} -runs=20000 -max_total_time=60 -rss_limit_mb=2048 ${ARG_CORPUS})
+  else()
+    target_sources(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cc)
+    add_test(NAME fuzz.${name}.corpus COMMAND ${name} ${ARG_CORPUS})
+  endif()
+endfunction()
