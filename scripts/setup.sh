@@ -9,8 +9,11 @@ debs=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libcurl4-openssl-dev libssl-dev libabsl-dev libfmt-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libsqlite3-dev libcpp-httplib-dev libspdlog-dev libbenchmark-dev
-  nlohmann-json3-dev clang-format openssl nodejs npm
+  nlohmann-json3-dev clang-format openssl
 )
+# Node.js may come from elsewhere than Debian (the CI image ships its own); install Debian's only
+# when there is none.
+command -v npm >/dev/null 2>&1 || debs+=(nodejs npm)
 
 missing=()
 for p in "${debs[@]}"; do
