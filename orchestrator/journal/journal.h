@@ -1,0 +1,139 @@
+// The journal: foghorn's durable record of operations, their steps, decisions and the audit trail.
+// Every side effect of a failover is journaled before (intent) and after (outcome), so a restarted
+// agent can resume an unfinished operation to exactly one outcome. The agent's operation executor
+// writes it; the control API reads it. SqliteJournal is the production implementation.
+#ifndef FOGHORN_ORCHESTRATOR_JOURNAL_JOURNAL_H_
+#define FOGHORN_ORCHESTRATOR_JOURNAL_JOURNAL_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace foghorn::journal {
+
+// Lifecycle of an operation. kPending and kRunning are unfinished: a restarted agent resumes them.
+enum class OperationState { kPending, kRunning, kSucceeded, kFailed, kAborted, kCancelled };
+
+std::string OperationStateName(OperationState s);
+absl::StatusOr<OperationState> ParseOperationState(const std::string& name);
+bool IsFinished(OperationState s);
+
+// One operation: a failover or a drill of one failover group.
+struct OperationRecord {
+  std::string id;          // assigned by CreateOperation when empty
+  std::string group_id;    // "<subscription>/<resource group>/<name>"
+  std::string request_id;  // caller's idempotency key; unique across the journal when non-empty
+  std::string kind;        // e.g. "planned", "forced", "try_planned_before_forced", "drill"
+  std::string requested_by;
+  std::string reason;
+  OperationState state = OperationState::kPending;
+  absl::Time created_at = absl::InfinitePast();
+  absl::Time updated_at = absl::InfinitePast();
+  // The ARM Azure-AsyncOperation (or Location) URL once the failover POST was accepted, so a
+  // resumed operation polls it instead of posting again.
+  std::string arm_operation_url;
+  std::string outcome;  // human text: why it ended as it did
+};
+
+// Step states: kIntent is written before the side effect, the others after it.
+enum class StepState { kIntent, kDone, kFailed, kSkipped };
+
+std::string StepStateName(StepState s);
+
+struct StepRecord {
+  std::int64_t id = 0;
+  std::string operation_id;
+  int seq = 0;  // 1-based order within the operation
+  std::string name;
+  StepState state = StepState::kIntent;
+  std::string detail;
+  absl::Time started_at = absl::InfinitePast();
+  absl::Time finished_at = absl::InfinitePast();  // InfinitePast while kIntent
+};
+
+// A decision of the engine, journaled when it changes (not every evaluation).
+struct DecisionRecord {
+  std::int64_t id = 0;
+  std::string group_id;
+  absl::Time at = absl::InfinitePast();
+  std::string state;         // the ladder state, e.g. "CONFIRMED_DOWN"
+  std::string action;        // "none", "planned", "forced", "wait_approval", "hold"
+  std::string reasons_json;  // machine-readable reasons
+  std::string summary;       // one line for humans
+};
+
+// Who asked for what, and what came of it.
+struct AuditRecord {
+  std::int64_t id = 0;
+  absl::Time at = absl::InfinitePast();
+  std::string actor;   // caller identity, or "agent" for automatic actions
+  std::string action;  // e.g. "RequestFailover", "Approve", "Pause"
+  std::string target;  // group or operation id
+  std::string detail;
+  std::string outcome;  // "ok" or the status
+};
+
+// The journal's interface. Every method is thread-safe. Write methods return UNAVAILABLE when the
+// write did not reach durable storage (the caller must not perform the side effect it was about to
+// journal), INVALID_ARGUMENT for malformed records, NOT_FOUND for unknown ids.
+class Journal {
+ public:
+  virtual ~Journal() = default;
+
+  // Result of CreateOperation: the operation as stored, and whether this call created it (false
+  // when an operation with the same non-empty request_id already existed, which is returned
+  // unchanged: a repeated request maps to the same operation).
+  struct Created {
+    OperationRecord operation;
+    bool created = false;
+  };
+  virtual absl::StatusOr<Created> CreateOperation(OperationRecord op) = 0;
+
+  // Sets state and outcome (and updated_at). FAILED_PRECONDITION when the operation already
+  // finished: a finished operation never changes.
+  virtual absl::Status UpdateOperation(const std::string& id, OperationState state,
+                                       const std::string& outcome) = 0;
+
+  // Records the ARM operation URL of an accepted failover POST.
+  virtual absl::Status SetArmOperationUrl(const std::string& id, const std::string& url) = 0;
+
+  virtual absl::StatusOr<OperationRecord> GetOperation(const std::string& id) = 0;
+  virtual absl::StatusOr<std::optional<OperationRecord>> FindByRequestId(
+      const std::string& request_id) = 0;
+  // Newest first; empty group_id lists all groups; limit <= 0 means no limit.
+  virtual absl::StatusOr<std::vector<OperationRecord>> ListOperations(const std::string& group_id,
+                                                                      int limit) = 0;
+  // Operations in kPending or kRunning, oldest first.
+  virtual absl::StatusOr<std::vector<OperationRecord>> UnfinishedOperations() = 0;
+
+  // Writes a step's intent before its side effect; returns the new step (with id and seq).
+  virtual absl::StatusOr<StepRecord> BeginStep(const std::string& operation_id,
+                                               const std::string& name,
+                                               const std::string& detail) = 0;
+  // Writes a step's outcome after its side effect. `state` must not be kIntent.
+  virtual absl::Status EndStep(std::int64_t step_id, StepState state,
+                               const std::string& detail) = 0;
+  virtual absl::StatusOr<std::vector<StepRecord>> Steps(const std::string& operation_id) = 0;
+
+  virtual absl::Status RecordDecision(DecisionRecord d) = 0;
+  // Newest first.
+  virtual absl::StatusOr<std::vector<DecisionRecord>> Decisions(const std::string& group_id,
+                                                                int limit) = 0;
+
+  virtual absl::Status Audit(AuditRecord a) = 0;
+  // Newest first.
+  virtual absl::StatusOr<std::vector<AuditRecord>> AuditTrail(int limit) = 0;
+
+  // The time the last failover of `group_id` succeeded, if any (for the cooldown).
+  virtual absl::StatusOr<std::optional<absl::Time>> LastSucceededFailover(
+      const std::string& group_id) = 0;
+};
+
+}  // namespace foghorn::journal
+
+#endif  // FOGHORN_ORCHESTRATOR_JOURNAL_JOURNAL_H_

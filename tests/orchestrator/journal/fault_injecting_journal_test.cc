@@ -1,0 +1,56 @@
+#include "orchestrator/journal/fault_injecting_journal.h"
+
+#include "gtest/gtest.h"
+#include "orchestrator/common/fake_clock.h"
+#include "orchestrator/journal/sqlite_journal.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace foghorn::journal {
+namespace {
+
+using ::foghorn::testing::IsOk;
+using ::foghorn::testing::StatusIs;
+
+OperationRecord Op() {
+  OperationRecord op;
+  op.group_id = "g";
+  op.kind = "planned";
+  return op;
+}
+
+TEST(FaultInjectingJournalTest, TheFailingWriteReachesNothing) {
+  foghorn::testing::TempDir dir;
+  common::FakeClock clock;
+  auto base = SqliteJournal::Open(dir.File("j.db"), clock);
+  ASSERT_THAT(base, IsOk());
+  FaultInjectingJournal j(std::move(base).value(), {.fail_write = 2});
+  auto op = j.CreateOperation(Op());
+  ASSERT_THAT(op, IsOk());
+  EXPECT_THAT(j.BeginStep(op->operation.id, "arm:failover", ""),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_TRUE(j.Steps(op->operation.id)->empty());
+  EXPECT_THAT(j.BeginStep(op->operation.id, "arm:failover", ""), IsOk());
+  EXPECT_EQ(j.writes(), 3);
+}
+
+TEST(FaultInjectingJournalTest, CrashesRightAfterTheChosenWriteCommits) {
+  foghorn::testing::TempDir dir;
+  common::FakeClock clock;
+  int crashes = 0;
+  std::string id;
+  {
+    auto base = SqliteJournal::Open(dir.File("j.db"), clock);
+    ASSERT_THAT(base, IsOk());
+    FaultInjectingJournal j(std::move(base).value(),
+                            {.crash_after_write = 1, .on_crash = [&] { ++crashes; }});
+    id = j.CreateOperation(Op())->operation.id;
+    EXPECT_EQ(crashes, 1);
+  }
+  auto reopened = SqliteJournal::Open(dir.File("j.db"), clock);
+  ASSERT_THAT(reopened, IsOk());
+  EXPECT_THAT((*reopened)->GetOperation(id), IsOk());
+}
+
+}  // namespace
+}  // namespace foghorn::journal
