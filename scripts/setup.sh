@@ -10,6 +10,7 @@ debs=(
   libcurl4-openssl-dev libssl-dev libabsl-dev libfmt-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libsqlite3-dev libcpp-httplib-dev libspdlog-dev libbenchmark-dev
   nlohmann-json3-dev clang-format openssl
+  python3-azure
 )
 # Node.js may come from elsewhere than Debian (the CI image ships its own); install Debian's only
 # when there is none.

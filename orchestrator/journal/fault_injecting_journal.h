@@ -20,7 +20,9 @@ class FaultInjectingJournal final : public Journal {
     int fail_write = 0;
     // 1-based index of the write after whose commit `on_crash` runs; 0 = never.
     int crash_after_write = 0;
-    // What a crash does; the agent passes a function that raises SIGKILL.
+    // What a crash does; the agent passes a function that raises SIGKILL. When empty, the
+    // journal "dies" instead: every later write fails with UNAVAILABLE, as if the process had
+    // stopped right after the crash write (in-process crash tests).
     std::function<void()> on_crash;
   };
 
@@ -85,18 +87,26 @@ class FaultInjectingJournal final : public Journal {
  private:
   template <typename F>
   auto Write(F&& f) -> decltype(f()) {
+    if (dead_.load()) return absl::UnavailableError("journal: crashed");
     int n = ++writes_;
     if (n == options_.fail_write) {
       return absl::UnavailableError("journal: injected write failure");
     }
     auto result = f();
-    if (n == options_.crash_after_write && options_.on_crash) options_.on_crash();
+    if (n == options_.crash_after_write) {
+      if (options_.on_crash) {
+        options_.on_crash();
+      } else {
+        dead_ = true;
+      }
+    }
     return result;
   }
 
   std::unique_ptr<Journal> base_;
   Options options_;
   std::atomic<int> writes_{0};
+  std::atomic<bool> dead_{false};
 };
 
 }  // namespace foghorn::journal

@@ -25,10 +25,11 @@ bool IsFinished(OperationState s);
 
 // One operation: a failover or a drill of one failover group.
 struct OperationRecord {
-  std::string id;          // assigned by CreateOperation when empty
-  std::string group_id;    // "<subscription>/<resource group>/<name>"
-  std::string request_id;  // caller's idempotency key; unique across the journal when non-empty
-  std::string kind;        // e.g. "planned", "forced", "try_planned_before_forced", "drill"
+  std::string id;             // assigned by CreateOperation when empty
+  std::string group_id;       // "<subscription>/<resource group>/<name>"
+  std::string request_id;     // caller's idempotency key; unique across the journal when non-empty
+  std::string kind;           // e.g. "planned", "forced", "try_planned_before_forced", "drill"
+  std::string target_server;  // the server that is to become primary
   std::string requested_by;
   std::string reason;
   OperationState state = OperationState::kPending;

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS operations(
   group_id TEXT NOT NULL,
   request_id TEXT NOT NULL DEFAULT '',
   kind TEXT NOT NULL,
+  target_server TEXT NOT NULL DEFAULT '',
   requested_by TEXT NOT NULL DEFAULT '',
   reason TEXT NOT NULL DEFAULT '',
   state TEXT NOT NULL,
@@ -136,7 +137,7 @@ absl::Status Exec(sqlite3* db, const std::string& sql, const std::vector<Arg>& a
 
 constexpr const char* kOperationColumns =
     "id, group_id, request_id, kind, requested_by, reason, state, created_us, updated_us, "
-    "arm_operation_url, outcome";
+    "arm_operation_url, outcome, target_server";
 
 OperationRecord ReadOperation(const Statement& st) {
   OperationRecord op;
@@ -151,6 +152,7 @@ OperationRecord ReadOperation(const Statement& st) {
   op.updated_at = FromMicros(st.Int(8));
   op.arm_operation_url = st.Text(9);
   op.outcome = st.Text(10);
+  op.target_server = st.Text(11);
   return op;
 }
 
@@ -277,12 +279,12 @@ absl::StatusOr<Journal::Created> SqliteJournal::CreateOperation(OperationRecord 
   }
   op.created_at = now;
   op.updated_at = now;
-  RETURN_IF_ERROR(Exec(
-      db_,
-      absl::StrCat("INSERT INTO operations(", kOperationColumns, ") VALUES(?,?,?,?,?,?,?,?,?,?,?)"),
-      {op.id, op.group_id, op.request_id, op.kind, op.requested_by, op.reason,
-       OperationStateName(op.state), ToMicros(now), ToMicros(now), op.arm_operation_url,
-       op.outcome}));
+  RETURN_IF_ERROR(Exec(db_,
+                       absl::StrCat("INSERT INTO operations(", kOperationColumns,
+                                    ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"),
+                       {op.id, op.group_id, op.request_id, op.kind, op.requested_by, op.reason,
+                        OperationStateName(op.state), ToMicros(now), ToMicros(now),
+                        op.arm_operation_url, op.outcome, op.target_server}));
   return Created{std::move(op), true};
 }
 

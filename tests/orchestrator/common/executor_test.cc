@@ -1,3 +1,4 @@
+#include <atomic>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -7,6 +8,7 @@
 #include "orchestrator/common/fake_clock.h"
 #include "orchestrator/common/manual_executor.h"
 #include "orchestrator/common/thread_executor.h"
+#include "orchestrator/common/worker_pool.h"
 
 namespace foghorn::common {
 namespace {
@@ -120,6 +122,29 @@ TEST(ThreadExecutorTest, DropsWorkPostedAfterShutdown) {
   executor.Shutdown();
   EXPECT_EQ(executor.ScheduleAfter(absl::ZeroDuration(), [] {}), 0u);
   executor.Shutdown();  // idempotent
+}
+
+}  // namespace
+}  // namespace foghorn::common
+
+namespace foghorn::common {
+namespace {
+
+TEST(WorkerPoolTest, RunsEveryTaskAndWaitsForThemToFinish) {
+  WorkerPool pool(3);
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 50; ++i) pool.Submit([&] { ++ran; });
+  pool.WaitIdle();
+  EXPECT_EQ(ran.load(), 50);
+}
+
+TEST(WorkerPoolTest, ShutdownFinishesQueuedWorkThenRefusesMore) {
+  WorkerPool pool(1);
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 10; ++i) pool.Submit([&] { ++ran; });
+  pool.Shutdown();
+  EXPECT_EQ(ran.load(), 10);
+  EXPECT_FALSE(pool.Submit([&] { ++ran; }));
 }
 
 }  // namespace

@@ -24,7 +24,9 @@ TEST(FaultInjectingJournalTest, TheFailingWriteReachesNothing) {
   common::FakeClock clock;
   auto base = SqliteJournal::Open(dir.File("j.db"), clock);
   ASSERT_THAT(base, IsOk());
-  FaultInjectingJournal j(std::move(base).value(), {.fail_write = 2});
+  FaultInjectingJournal::Options options;
+  options.fail_write = 2;
+  FaultInjectingJournal j(std::move(base).value(), options);
   auto op = j.CreateOperation(Op());
   ASSERT_THAT(op, IsOk());
   EXPECT_THAT(j.BeginStep(op->operation.id, "arm:failover", ""),
@@ -42,8 +44,10 @@ TEST(FaultInjectingJournalTest, CrashesRightAfterTheChosenWriteCommits) {
   {
     auto base = SqliteJournal::Open(dir.File("j.db"), clock);
     ASSERT_THAT(base, IsOk());
-    FaultInjectingJournal j(std::move(base).value(),
-                            {.crash_after_write = 1, .on_crash = [&] { ++crashes; }});
+    FaultInjectingJournal::Options options;
+    options.crash_after_write = 1;
+    options.on_crash = [&] { ++crashes; };
+    FaultInjectingJournal j(std::move(base).value(), options);
     id = j.CreateOperation(Op())->operation.id;
     EXPECT_EQ(crashes, 1);
   }

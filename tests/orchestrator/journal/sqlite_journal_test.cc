@@ -30,6 +30,7 @@ class SqliteJournalTest : public ::testing::Test {
     OperationRecord op;
     op.group_id = "sub/rg/fog-1";
     op.kind = "forced";
+    op.target_server = "srv-b";
     op.request_id = request_id;
     op.requested_by = "agent";
     op.reason = "primary down";
@@ -49,6 +50,7 @@ TEST_F(SqliteJournalTest, CreatesOperationsWithIdsAndTimes) {
   auto read = j->GetOperation(created->operation.id);
   ASSERT_THAT(read, IsOk());
   EXPECT_EQ(read->reason, "primary down");
+  EXPECT_EQ(read->target_server, "srv-b");
   EXPECT_EQ(read->state, OperationState::kPending);
 }
 

@@ -1,0 +1,173 @@
+// The ARM client for Microsoft.Sql failover groups: typed get/list/put/patch/delete and the three
+// failover actions, over an HttpTransport, with bearer tokens from a TokenCredential, retries
+// (RetryPolicy + BackoffPolicy), client-side throttling, LRO polling and, at its heart, idempotent
+// failover. It is the only part of foghorn that talks to Azure.
+//
+// Calls block the calling thread (network waits and backoff/poll sleeps through the injected
+// Sleeper); the agent runs them on a small fixed worker pool, never on the control loop.
+#ifndef FOGHORN_ORCHESTRATOR_ARM_ARM_CLIENT_H_
+#define FOGHORN_ORCHESTRATOR_ARM_ARM_CLIENT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "orchestrator/arm/arm_status.h"
+#include "orchestrator/arm/credentials.h"
+#include "orchestrator/arm/http_transport.h"
+#include "orchestrator/arm/lro_poller.h"
+#include "orchestrator/arm/models.h"
+#include "orchestrator/arm/request_throttle.h"
+#include "orchestrator/arm/resource_id.h"
+#include "orchestrator/arm/retry_policy.h"
+#include "orchestrator/arm/sleeper.h"
+#include "orchestrator/common/clock.h"
+#include "orchestrator/common/log.h"
+
+namespace foghorn::arm {
+
+inline constexpr std::string_view kDefaultArmEndpoint = "https://management.azure.com";
+inline constexpr std::string_view kApiVersion = "2025-01-01";
+
+struct ArmClientOptions {
+  // ARM endpoint (sovereign clouds, the emulator's base_url()).
+  std::string endpoint = std::string(kDefaultArmEndpoint);
+  std::string api_version = std::string(kApiVersion);
+  // Per-operation deadlines: a read (including its retries) and a mutation (including its LRO).
+  absl::Duration read_deadline = absl::Minutes(2);
+  absl::Duration operation_deadline = absl::Minutes(60);
+  // Timeout of one HTTP exchange (bounded further by the operation deadline).
+  absl::Duration attempt_timeout = absl::Seconds(60);
+  RetryPolicy::Options retry;
+  BackoffPolicy::Options backoff;
+  std::uint64_t backoff_seed = 0x5eed;
+  LroOptions lro;
+  RequestThrottle::Options throttle;
+  // After an ambiguous failover outcome with no operation URL to follow, keep re-reading the group
+  // (every lro.default_interval) for this long before a new POST is even considered.
+  absl::Duration ambiguous_settle = absl::Seconds(30);
+  // At most this many failover POSTs are sent per logical request (at most one is ever accepted).
+  int max_failover_posts = 3;
+};
+
+enum class FailoverKind { kPlanned, kForcedAllowDataLoss, kTryPlannedBeforeForced };
+std::string_view FailoverKindName(FailoverKind kind);  // the URL action, e.g. "failover"
+
+struct FailoverRequest {
+  // The group as seen from the server that must become primary (the current secondary).
+  FailoverGroupId target;
+  FailoverKind kind = FailoverKind::kPlanned;
+  // An operation accepted earlier (journaled from on_accepted before a crash): polled first.
+  std::optional<OperationRef> resume_operation;
+  // Called once, right after ARM accepted our POST and before polling, so the caller can journal
+  // the operation URLs. Runs on the calling thread.
+  std::function<void(const OperationRef&)> on_accepted;
+  // x-ms-client-request-id for every request of this logical operation; generated when empty.
+  std::string client_request_id;
+};
+
+enum class FailoverOutcome {
+  kPosted,                // our POST was accepted and the operation completed
+  kAlreadyPrimary,        // the first read showed the target already Primary: nothing was sent
+  kCompletedAfterReread,  // an ambiguous outcome; a re-read showed the target Primary
+  kResumed,               // the caller's resume_operation completed (or the group was Primary)
+};
+std::string_view FailoverOutcomeName(FailoverOutcome outcome);
+
+struct FailoverResult {
+  FailoverOutcome outcome = FailoverOutcome::kAlreadyPrimary;
+  FailoverGroup group;                    // the final state, seen from the target server
+  std::optional<OperationRef> operation;  // the operation followed, if any
+  int posts_sent = 0;
+  int posts_accepted = 0;  // never more than 1
+  std::string client_request_id;
+};
+
+// Thread-safe: calls may run concurrently. `transport`, `credential`, `clock` and `sleeper` must
+// outlive the client.
+//
+// Errors (see arm_status.h for the mapping): INVALID_ARGUMENT for a malformed id or body;
+// NOT_FOUND, UNAUTHENTICATED, PERMISSION_DENIED as ARM says; UNAVAILABLE when retries ran out on
+// 408/429/5xx/transport errors; ABORTED for 409 (busy); FAILED_PRECONDITION for wrong-side
+// requests; DEADLINE_EXCEEDED when the per-operation deadline passed. Every message names the
+// resource and carries the client request id and ARM's request/correlation ids; none holds a token.
+class ArmClient {
+ public:
+  ArmClient(HttpTransport& transport, TokenCredential& credential, const common::Clock& clock,
+            Sleeper& sleeper, common::Logger logger, ArmClientOptions options);
+
+  absl::StatusOr<FailoverGroup> Get(const FailoverGroupId& id);
+  // All groups on `server`, following nextLink.
+  absl::StatusOr<std::vector<FailoverGroup>> List(const ServerId& server);
+  // PUT (create or replace), sent to the primary; waits for the LRO and reads the group back.
+  absl::StatusOr<FailoverGroup> CreateOrUpdate(const FailoverGroupId& id,
+                                               const FailoverGroup& group);
+  // PATCH, sent to the primary; waits for the LRO and reads the group back.
+  absl::StatusOr<FailoverGroup> Update(const FailoverGroupId& id,
+                                       const FailoverGroupUpdate& update);
+  // DELETE; waits for the LRO. Deleting a group that is already gone is OK.
+  absl::Status Delete(const FailoverGroupId& id);
+
+  // Makes request.target's server the primary, idempotently:
+  //  1. resume_operation, if given, is polled to its end first;
+  //  2. the group is read on the target; if it is already Primary nothing is POSTed;
+  //  3. otherwise one POST is sent; once ARM accepts it no other POST is ever sent for this
+  //     request, and the operation is polled to its end and the group read back;
+  //  4. after an ambiguous outcome (timeout or reset after sending, 5xx, 409 FailoverGroupBusy,
+  //     400 "request on primary"), any known operation URL is polled and the group is re-read
+  //     for `ambiguous_settle` before another POST is considered, and only if still Secondary.
+  // Fails with the operation's error if it ended Failed/Canceled, DEADLINE_EXCEEDED at the
+  // operation deadline (resume with the operation URL), ABORTED when max_failover_posts POSTs were
+  // all ambiguous or busy and the group is still Secondary.
+  absl::StatusOr<FailoverResult> Failover(const FailoverRequest& request);
+
+  // URL builders (endpoint + path + api-version).
+  std::string GroupUrl(const FailoverGroupId& id) const;
+  std::string ListUrl(const ServerId& server) const;
+  std::string ActionUrl(const FailoverGroupId& id, FailoverKind kind) const;
+
+ private:
+  struct Call;
+
+  Call NewCall(std::string_view what, const std::string& subscription, absl::Duration deadline,
+               std::string client_request_id = "");
+  // One request with retries per RetryPolicy. Returns 1xx-3xx answers; an error answer becomes a
+  // status (StatusFromHttpError). `error_response`, when given, receives the last error answer.
+  absl::StatusOr<HttpResponse> Execute(Call& call, std::string_view method, const std::string& url,
+                                       const std::string& body, RequestKind kind, bool idempotent,
+                                       HttpResponse* error_response = nullptr);
+  // One attempt (throttle, token, send, observe). Transport errors come back as statuses.
+  absl::StatusOr<HttpResponse> SendOnce(Call& call, std::string_view method, const std::string& url,
+                                        const std::string& body, RequestKind kind);
+  absl::StatusOr<LroPoller::Result> WaitForOperation(Call& call, const OperationRef& op,
+                                                     FinalStateVia via,
+                                                     const std::string& resource_url,
+                                                     const HttpHeaders& accepted_headers);
+  absl::StatusOr<FailoverGroup> GetInCall(Call& call, const FailoverGroupId& id);
+  absl::StatusOr<FailoverGroup> MutateAndReadBack(const FailoverGroupId& id,
+                                                  std::string_view method, std::string body,
+                                                  std::string_view what);
+  std::string NewRequestId();
+
+  HttpTransport& transport_;
+  TokenCredential& credential_;
+  const common::Clock& clock_;
+  Sleeper& sleeper_;
+  common::Logger logger_;
+  const ArmClientOptions options_;
+  RetryPolicy retry_;
+  BackoffPolicy backoff_;
+  RequestThrottle throttle_;
+  std::atomic<std::uint64_t> request_counter_{0};
+  const std::uint64_t instance_salt_;
+};
+
+}  // namespace foghorn::arm
+
+#endif  // FOGHORN_ORCHESTRATOR_ARM_ARM_CLIENT_H_

@@ -1,0 +1,69 @@
+// How ARM answers become absl::Status: the code says what the caller should do (STYLE.md §3), the
+// message names the resource, ARM's error code and the request ids, and ARM's error code and the
+// HTTP status also travel as payloads for programmatic checks (ArmErrorCode(), HttpStatusOf()).
+#ifndef FOGHORN_ORCHESTRATOR_ARM_ARM_STATUS_H_
+#define FOGHORN_ORCHESTRATOR_ARM_ARM_STATUS_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "orchestrator/arm/http_transport.h"
+#include "orchestrator/arm/models.h"
+
+namespace foghorn::arm {
+
+// ARM error codes the client acts on.
+inline constexpr std::string_view kFailoverGroupBusy = "FailoverGroupBusy";
+inline constexpr std::string_view kFailoverRequestOnPrimary =
+    "FailoverGroupFailoverRequestOnPrimary";
+inline constexpr std::string_view kFailoverGroupNotSecondary = "FailoverGroupNotSecondary";
+inline constexpr std::string_view kUpdateOrDeleteOnSecondary =
+    "FailoverGroupUpdateOrDeleteRequestOnSecondary";
+
+// The status code for an HTTP error answer with ARM error code `arm_code` (may be empty):
+//   408, 429, 5xx                         -> UNAVAILABLE
+//   409 FailoverGroupAlreadyExists        -> ALREADY_EXISTS; other 409 (busy, conflicting op) ->
+//   ABORTED 400 wrong side / PlannedFailoverTimedOut* -> FAILED_PRECONDITION; other 400/422 ->
+//   INVALID_ARGUMENT 401 -> UNAUTHENTICATED, 403 -> PERMISSION_DENIED, 404 -> NOT_FOUND, 412 ->
+//   FAILED_PRECONDITION other -> UNKNOWN
+absl::StatusCode StatusCodeForHttp(int http_status, std::string_view arm_code);
+
+// The status code for an operation that ended Failed/Canceled with ARM error code `arm_code`:
+// Canceled -> CANCELLED; busy/conflict codes -> ABORTED; OperationTimedOut -> UNAVAILABLE;
+// wrong side and PlannedFailoverTimedOut* -> FAILED_PRECONDITION; anything else -> ABORTED.
+absl::StatusCode StatusCodeForFailedOperation(OperationState state, std::string_view arm_code);
+
+// Request ids that go into every error and log line of one exchange.
+struct RequestIds {
+  std::string client_request_id;       // x-ms-client-request-id we sent
+  std::string request_id;              // x-ms-request-id ARM returned
+  std::string correlation_request_id;  // x-ms-correlation-request-id ARM returned
+  // Fills request_id / correlation_request_id from a response.
+  void From(const HttpHeaders& response_headers);
+  // " (client-request-id=..., request-id=..., correlation-id=...)", empty parts left out.
+  std::string Suffix() const;
+};
+
+// Builds the status for an HTTP error response: `what` names the call ("get failover group
+// srv/fg"). The message holds the HTTP status, ARM's code and message (truncated) and the ids.
+absl::Status StatusFromHttpError(std::string_view what, const HttpResponse& response,
+                                 const RequestIds& ids);
+
+// Builds the status for an async operation that ended Failed or Canceled.
+absl::Status StatusFromFailedOperation(std::string_view what, const OperationStatus& op,
+                                       const RequestIds& ids);
+
+// True when `status` reports an operation that ended Failed or Canceled (as opposed to a status
+// URL that could not be read).
+bool IsFailedOperation(const absl::Status& status);
+
+// ARM's error code carried by `status`, if any.
+std::optional<std::string> ArmErrorCode(const absl::Status& status);
+// The HTTP status carried by `status`, if it came from an HTTP answer.
+std::optional<int> HttpStatusOf(const absl::Status& status);
+
+}  // namespace foghorn::arm
+
+#endif  // FOGHORN_ORCHESTRATOR_ARM_ARM_STATUS_H_

@@ -1,0 +1,156 @@
+#include "orchestrator/arm/lro_poller.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "orchestrator/arm/models.h"
+#include "orchestrator/arm/retry_policy.h"
+
+namespace foghorn::arm {
+namespace {
+
+absl::string_view V(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+std::string Origin(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "";
+  size_t path = url.find('/', scheme + 3);
+  return std::string(url.substr(0, path));
+}
+
+std::string Resolve(const std::string& url, std::string_view base) {
+  if (url.empty() || absl::StrContains(url, "://")) return url;
+  if (url.front() == '/') return Origin(base) + url;
+  return url;
+}
+
+}  // namespace
+
+std::optional<OperationRef> OperationRefFromHeaders(const HttpHeaders& headers,
+                                                    std::string_view base_url) {
+  OperationRef op;
+  if (auto v = headers.Find("azure-asyncoperation")) {
+    op.async_operation_url = Resolve(*v, base_url);
+  } else if (auto v2 = headers.Find("operation-location")) {
+    op.async_operation_url = Resolve(*v2, base_url);
+  }
+  if (auto v = headers.Find("location")) op.location_url = Resolve(*v, base_url);
+  if (op.empty()) return std::nullopt;
+  return op;
+}
+
+LroPoller::LroPoller(Fetch fetch, const common::Clock& clock, Sleeper& sleeper, LroOptions options)
+    : fetch_(std::move(fetch)), clock_(clock), sleeper_(sleeper), options_(options) {}
+
+absl::Duration LroPoller::NextInterval(const HttpHeaders& headers) const {
+  auto hint = RetryAfterFromHeaders(headers, clock_.Now());
+  if (!hint) return options_.default_interval;
+  return std::clamp(*hint, options_.min_interval, options_.max_interval);
+}
+
+absl::StatusOr<LroPoller::Result> LroPoller::Wait(const OperationRef& op, FinalStateVia via,
+                                                  const std::string& resource_url,
+                                                  absl::Duration first_delay, absl::Time deadline,
+                                                  std::string_view what, const RequestIds& ids) {
+  if (op.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("arm ", V(what), ": no operation url to poll"));
+  }
+  const bool use_async = !op.async_operation_url.empty();
+  const std::string& status_url = use_async ? op.async_operation_url : op.location_url;
+  Result result;
+  int consecutive_failures = 0;
+  absl::Duration delay = first_delay;
+  std::optional<HttpResponse> location_final;  // Location-mode final answer
+
+  auto sleep_or_deadline = [&](absl::Duration d) -> absl::Status {
+    const absl::Time now = clock_.Now();
+    if (now + d > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("arm ", V(what), ": operation not finished by the deadline; follow ",
+                       UrlForLog(status_url), ids.Suffix()));
+    }
+    sleeper_.SleepFor(d);
+    return absl::OkStatus();
+  };
+  auto failed_poll = [&](absl::string_view why) -> absl::Status {
+    ++result.failed_polls;
+    if (++consecutive_failures >= options_.max_consecutive_failed_polls) {
+      absl::Status s = absl::UnavailableError(absl::StrCat(
+          "arm ", V(what), ": operation status unreadable after ", consecutive_failures,
+          " polls of ", UrlForLog(status_url), ": ", why, ids.Suffix()));
+      return s;
+    }
+    return absl::OkStatus();
+  };
+
+  for (;;) {
+    if (absl::Status s = sleep_or_deadline(delay); !s.ok()) return s;
+    ++result.polls;
+    absl::StatusOr<HttpResponse> r = fetch_(status_url);
+    if (!r.ok()) {
+      if (absl::Status s = failed_poll(r.status().message()); !s.ok()) return s;
+      delay = options_.default_interval;
+      continue;
+    }
+    if (r->status >= 400) {
+      // The status could not be read; the operation itself has not failed (ARM RPC).
+      if (absl::Status s = failed_poll(absl::StrCat("http ", r->status)); !s.ok()) return s;
+      delay = r->status == 429 ? NextInterval(r->headers) : options_.default_interval;
+      continue;
+    }
+    consecutive_failures = 0;
+    if (use_async) {
+      auto st = ParseOperationStatus(r->body);
+      if (!st.ok()) {
+        if (absl::Status s = failed_poll(st.status().message()); !s.ok()) return s;
+        delay = options_.default_interval;
+        continue;
+      }
+      if (st->state == OperationState::kInProgress) {
+        delay = NextInterval(r->headers);
+        continue;
+      }
+      if (st->state != OperationState::kSucceeded) {
+        return StatusFromFailedOperation(what, *st, ids);
+      }
+      break;
+    }
+    // Location mode: 202 while running, anything else 2xx is the final answer.
+    if (r->status == 202) {
+      delay = NextInterval(r->headers);
+      continue;
+    }
+    location_final = *std::move(r);
+    break;
+  }
+
+  if (via == FinalStateVia::kNone) return result;
+  if (location_final) {
+    if (via == FinalStateVia::kLocation) result.final_response = std::move(location_final);
+    if (via == FinalStateVia::kLocation) return result;
+  }
+  std::string final_url = resource_url;
+  if (via == FinalStateVia::kLocation && !op.location_url.empty()) final_url = op.location_url;
+  if (final_url.empty()) return result;
+  // The final GET is idempotent: retry it like a poll.
+  consecutive_failures = 0;
+  absl::Duration final_delay = absl::ZeroDuration();
+  for (;;) {
+    if (absl::Status s = sleep_or_deadline(final_delay); !s.ok()) return s;
+    absl::StatusOr<HttpResponse> r = fetch_(final_url);
+    if (r.ok() && r->status >= 200 && r->status < 300 && r->status != 202) {
+      result.final_response = *std::move(r);
+      return result;
+    }
+    if (r.ok() && r->status == 404 && final_url != resource_url && !resource_url.empty()) {
+      final_url = resource_url;  // an expired operation result: read the resource instead
+      continue;
+    }
+    std::string why = r.ok() ? absl::StrCat("http ", r->status) : std::string(r.status().message());
+    if (absl::Status s = failed_poll(why); !s.ok()) return s;
+    final_delay = options_.default_interval;
+  }
+}
+
+}  // namespace foghorn::arm

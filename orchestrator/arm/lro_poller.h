@@ -1,0 +1,92 @@
+// Waits for an ARM long-running operation. Follows the Azure-AsyncOperation URL when there is one
+// and the Location URL otherwise, honours Retry-After (else a configurable default interval),
+// treats an error answer from the status URL as a failed poll rather than a failed operation, turns
+// Failed/Canceled into statuses carrying ARM's code and message, and reads the final resource back.
+#ifndef FOGHORN_ORCHESTRATOR_ARM_LRO_POLLER_H_
+#define FOGHORN_ORCHESTRATOR_ARM_LRO_POLLER_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "orchestrator/arm/arm_status.h"
+#include "orchestrator/arm/http_transport.h"
+#include "orchestrator/arm/sleeper.h"
+#include "orchestrator/common/clock.h"
+
+namespace foghorn::arm {
+
+// Where an accepted operation can be followed. Either URL may be empty, not both. The agent
+// journals this after a POST is accepted and hands it back (FailoverRequest::resume_operation)
+// to resume polling after a crash.
+struct OperationRef {
+  std::string async_operation_url;  // Azure-AsyncOperation
+  std::string location_url;         // Location
+  bool empty() const { return async_operation_url.empty() && location_url.empty(); }
+  friend bool operator==(const OperationRef&, const OperationRef&) = default;
+};
+
+// Reads the URLs from a 201/202 answer (relative URLs are resolved against `base_url`'s origin).
+std::optional<OperationRef> OperationRefFromHeaders(const HttpHeaders& headers,
+                                                    std::string_view base_url);
+
+// Which URL holds the final resource once the operation succeeded.
+enum class FinalStateVia {
+  kNone,         // DELETE: nothing to read back
+  kLocation,     // failover POSTs: the Location URL returns the group (falls back to resource url)
+  kOriginalUri,  // PUT/PATCH: GET the resource itself
+};
+
+struct LroOptions {
+  // Wait between polls when the service sends no Retry-After (the real service sends none).
+  absl::Duration default_interval = absl::Seconds(5);
+  // Bounds applied to server-sent Retry-After.
+  absl::Duration min_interval = absl::ZeroDuration();
+  absl::Duration max_interval = absl::Minutes(10);
+  // Consecutive failed polls (transport errors, 4xx/5xx from the status URL) before giving up with
+  // UNAVAILABLE. The operation itself may still be running.
+  int max_consecutive_failed_polls = 10;
+};
+
+class LroPoller {
+ public:
+  // One GET of a status or final URL, with authentication and request ids, without retries.
+  using Fetch = std::function<absl::StatusOr<HttpResponse>(const std::string& url)>;
+
+  struct Result {
+    // The final GET's answer (kLocation / kOriginalUri), when one was made and succeeded.
+    std::optional<HttpResponse> final_response;
+    int polls = 0;
+    int failed_polls = 0;
+  };
+
+  // `clock` and `sleeper` must outlive the poller. Thread-compatible (one Wait at a time per
+  // poller; the client makes one per call).
+  LroPoller(Fetch fetch, const common::Clock& clock, Sleeper& sleeper, LroOptions options);
+
+  // Polls `op` until it ends or `deadline` passes, first waiting `first_delay`. `what` and `ids`
+  // go into error messages. Returns:
+  //   OK                 the operation succeeded (final resource read if `via` asks for it);
+  //   status per StatusCodeForFailedOperation  it ended Failed or Canceled;
+  //   DEADLINE_EXCEEDED  still running (or unknown) at the deadline;
+  //   UNAVAILABLE        the status URL could not be read max_consecutive_failed_polls times;
+  //   INVALID_ARGUMENT   `op` is empty.
+  absl::StatusOr<Result> Wait(const OperationRef& op, FinalStateVia via,
+                              const std::string& resource_url, absl::Duration first_delay,
+                              absl::Time deadline, std::string_view what, const RequestIds& ids);
+
+ private:
+  absl::Duration NextInterval(const HttpHeaders& headers) const;
+
+  Fetch fetch_;
+  const common::Clock& clock_;
+  Sleeper& sleeper_;
+  const LroOptions options_;
+};
+
+}  // namespace foghorn::arm
+
+#endif  // FOGHORN_ORCHESTRATOR_ARM_LRO_POLLER_H_

@@ -1,0 +1,90 @@
+// GroupView: everything the decision engine knows about one failover group at one instant, as
+// assembled by the agent from the health tracker (probes/), the ARM client's last read, the
+// operation executor and the control API (pause, approvals). Plain data; no behaviour.
+#ifndef FOGHORN_ORCHESTRATOR_DECISION_GROUP_VIEW_H_
+#define FOGHORN_ORCHESTRATOR_DECISION_GROUP_VIEW_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "foghorn/v1/common.pb.h"
+
+namespace foghorn::decision {
+
+// The health tracker's verdict for one side of the group.
+struct TargetHealth {
+  foghorn::v1::Verdict verdict = foghorn::v1::VERDICT_UNKNOWN;
+  // Start of the current failure streak: when the verdict last turned UNHEALTHY. Only meaningful
+  // while verdict == VERDICT_UNHEALTHY.
+  absl::Time unhealthy_since = absl::InfinitePast();
+};
+
+// The last replication lag sampled while the primary was reachable.
+struct LagSample {
+  absl::Duration lag = absl::ZeroDuration();
+  absl::Time sampled_at = absl::InfinitePast();
+};
+
+// Which server holds which role, as last read from ARM. Empty names mean never read.
+struct Roles {
+  std::string primary_server;
+  std::string secondary_server;
+};
+
+// A failover the executor is carrying out for this group right now.
+struct OperationInFlight {
+  foghorn::v1::FailoverKind kind = foghorn::v1::FAILOVER_KIND_UNSPECIFIED;
+  absl::Time started_at = absl::InfinitePast();
+};
+
+enum class AttemptOutcome {
+  kSucceeded,
+  // e.g. PlannedFailoverTimedOut, or the primary unreachable for the sync.
+  kFailed,
+};
+
+// The most recent planned failover attempt for this group.
+struct PlannedAttempt {
+  absl::Time finished_at = absl::InfinitePast();
+  AttemptOutcome outcome = AttemptOutcome::kFailed;
+  // The ARM error code when it failed, e.g. "PlannedFailoverTimedOut".
+  std::string error_code;
+};
+
+// A human's approval, granted through the control API for one kind of failover. An approval of
+// FORCED also covers TRY_PLANNED_BEFORE_FORCED and the reverse (both may lose data); an approval of
+// PLANNED covers planned only; AUTO covers whatever the ladder decides. It applies only to the
+// outage during which it was granted.
+struct Approval {
+  foghorn::v1::FailoverKind kind = foghorn::v1::FAILOVER_KIND_UNSPECIFIED;
+  absl::Time granted_at = absl::InfinitePast();
+  absl::Time expires_at = absl::InfinitePast();
+  // Break-glass: accept a forced failover whose data-loss estimate exceeds the budget, or is
+  // unknown. Always audited by the caller.
+  bool allow_data_loss_over_budget = false;
+};
+
+struct GroupView {
+  // Health of the server that is primary / secondary now (following Roles).
+  TargetHealth primary;
+  TargetHealth secondary;
+  // True when the health tracker judges this agent's vantage impaired (nearly everything looks
+  // down from here). A VERDICT_IMPAIRED on either side means the same.
+  bool vantage_impaired = false;
+  std::optional<LagSample> last_lag;
+  Roles roles;
+  std::optional<OperationInFlight> in_flight;
+  // When the last failover of this group completed; InfinitePast if never.
+  absl::Time last_failover_at = absl::InfinitePast();
+  // Automation is paused until this time (InfiniteFuture: until resumed). InfinitePast: not paused.
+  absl::Time paused_until = absl::InfinitePast();
+  std::optional<PlannedAttempt> last_planned_attempt;
+  std::optional<Approval> approval;
+  // Groups this agent currently sees confirmed down or failing over, this one included.
+  int groups_failing = 0;
+};
+
+}  // namespace foghorn::decision
+
+#endif  // FOGHORN_ORCHESTRATOR_DECISION_GROUP_VIEW_H_

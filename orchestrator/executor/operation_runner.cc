@@ -1,0 +1,232 @@
+#include "orchestrator/executor/operation_runner.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "orchestrator/common/status_macros.h"
+
+namespace foghorn::executor {
+namespace {
+
+constexpr char kLocationPrefix[] = "location:";
+
+bool StepDone(const std::vector<journal::StepRecord>& steps, const std::string& name) {
+  for (const auto& s : steps) {
+    if (s.name == name && s.state == journal::StepState::kDone) return true;
+  }
+  return false;
+}
+
+Notification OperationNotification(const journal::OperationRecord& op, const std::string& what,
+                                   std::string summary) {
+  Notification n;
+  n.event = "operation_" + what;
+  n.group_id = op.group_id;
+  n.operation_id = op.id;
+  n.summary = std::move(summary);
+  n.dedup_key = op.id + "/" + what;
+  return n;
+}
+
+}  // namespace
+
+std::string OperationKindName(arm::FailoverKind kind) {
+  switch (kind) {
+    case arm::FailoverKind::kPlanned:
+      return "planned";
+    case arm::FailoverKind::kForcedAllowDataLoss:
+      return "forced";
+    case arm::FailoverKind::kTryPlannedBeforeForced:
+      return "try_planned_before_forced";
+  }
+  return "planned";
+}
+
+absl::StatusOr<arm::FailoverKind> ParseOperationKind(const std::string& name) {
+  for (auto k : {arm::FailoverKind::kPlanned, arm::FailoverKind::kForcedAllowDataLoss,
+                 arm::FailoverKind::kTryPlannedBeforeForced}) {
+    if (OperationKindName(k) == name) return k;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown failover kind \"", name, "\""));
+}
+
+std::string EncodeOperationRef(const arm::OperationRef& ref) {
+  if (!ref.async_operation_url.empty()) return ref.async_operation_url;
+  if (!ref.location_url.empty()) return kLocationPrefix + ref.location_url;
+  return "";
+}
+
+arm::OperationRef DecodeOperationRef(const std::string& text) {
+  arm::OperationRef ref;
+  if (absl::StartsWith(text, kLocationPrefix)) {
+    ref.location_url = text.substr(sizeof(kLocationPrefix) - 1);
+  } else {
+    ref.async_operation_url = text;
+  }
+  return ref;
+}
+
+OperationRunner::OperationRunner(journal::Journal& journal, FailoverActuator& actuator,
+                                 StepRunner& steps, Notifier& notifier, common::Logger logger,
+                                 common::MetricsRegistry& metrics)
+    : journal_(journal),
+      actuator_(actuator),
+      steps_(steps),
+      notifier_(notifier),
+      logger_(std::move(logger)),
+      metrics_(metrics) {}
+
+absl::Status OperationRunner::JournaledStep(
+    const journal::OperationRecord& op, const std::vector<journal::StepRecord>& done_before,
+    const std::string& name, const std::string& detail,
+    const std::function<absl::StatusOr<std::string>()>& body, bool* skipped) {
+  *skipped = StepDone(done_before, name);
+  if (*skipped) return absl::OkStatus();
+  ASSIGN_OR_RETURN(journal::StepRecord step, journal_.BeginStep(op.id, name, detail));
+  absl::StatusOr<std::string> result = body();
+  if (result.ok()) {
+    RETURN_IF_ERROR(journal_.EndStep(step.id, journal::StepState::kDone, *result));
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(
+      journal_.EndStep(step.id, journal::StepState::kFailed, result.status().ToString()));
+  return result.status();
+}
+
+absl::Status OperationRunner::RunStepWithRetries(const v1::Step& step,
+                                                 const journal::OperationRecord& op) {
+  absl::Status last;
+  for (int attempt = 0; attempt <= std::max(0, step.retries()); ++attempt) {
+    last = steps_.Run(step, op);
+    // A veto is an answer, not a failure to get one: retrying would only ask again.
+    if (last.ok() || last.code() == absl::StatusCode::kFailedPrecondition) return last;
+  }
+  return last;
+}
+
+absl::StatusOr<journal::OperationRecord> OperationRunner::Finish(const journal::OperationRecord& op,
+                                                                 journal::OperationState state,
+                                                                 const std::string& outcome) {
+  RETURN_IF_ERROR(journal_.UpdateOperation(op.id, state, outcome));
+  metrics_.IncrementCounter("foghorn_operations_total",
+                            {{"kind", op.kind}, {"outcome", journal::OperationStateName(state)}});
+  const std::string state_name = journal::OperationStateName(state);
+  notifier_.Notify(OperationNotification(
+      op, state_name, absl::StrCat(op.kind, " failover ", state_name, ": ", outcome)));
+  logger_.Info(
+      "operation finished",
+      {{"operation", op.id}, {"group", op.group_id}, {"state", state_name}, {"outcome", outcome}});
+  return journal_.GetOperation(op.id);
+}
+
+absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::OperationRecord& op_in,
+                                                              const FailoverPlan& plan) {
+  ASSIGN_OR_RETURN(journal::OperationRecord op, journal_.GetOperation(op_in.id));
+  if (journal::IsFinished(op.state)) return op;
+  const bool resuming = op.state == journal::OperationState::kRunning;
+  if (!resuming) {
+    RETURN_IF_ERROR(journal_.UpdateOperation(op.id, journal::OperationState::kRunning, ""));
+    notifier_.Notify(
+        OperationNotification(op, "started",
+                              absl::StrCat(op.kind, " failover of ", op.group_id, " to ",
+                                           plan.target.server, ": ", op.reason)));
+  }
+  ASSIGN_OR_RETURN(std::vector<journal::StepRecord> done_before, journal_.Steps(op.id));
+  const std::string arm_step = "arm:" + std::string(arm::FailoverKindName(plan.kind));
+  // Once the ARM step has begun, pre-steps are history: a resumed operation never re-runs a
+  // veto hook after the failover may already have been sent.
+  bool arm_begun = false;
+  for (const auto& s : done_before) arm_begun |= s.name == arm_step;
+
+  bool skipped = false;
+  if (!arm_begun) {
+    for (const v1::Step& step : plan.pre_steps) {
+      absl::Status s = JournaledStep(
+          op, done_before, "pre:" + step.name(), "",
+          [&]() -> absl::StatusOr<std::string> {
+            RETURN_IF_ERROR(RunStepWithRetries(step, op));
+            return std::string("ok");
+          },
+          &skipped);
+      if (!s.ok() && step.on_failure() != v1::ON_FAILURE_CONTINUE) {
+        if (absl::StartsWith(s.message(), "journal:")) return s;
+        return Finish(
+            op, journal::OperationState::kAborted,
+            absl::StrCat("pre step ", step.name(), " stopped the failover: ", s.ToString()));
+      }
+    }
+  }
+
+  absl::StatusOr<arm::FailoverResult> result = absl::UnknownError("arm step not run");
+  absl::Status arm_status = JournaledStep(
+      op, done_before, arm_step, plan.target.server,
+      [&]() -> absl::StatusOr<std::string> {
+        arm::FailoverRequest req;
+        req.target = plan.target;
+        req.kind = plan.kind;
+        req.client_request_id = op.id;
+        if (!op.arm_operation_url.empty()) {
+          req.resume_operation = DecodeOperationRef(op.arm_operation_url);
+        }
+        absl::Status journal_error;
+        req.on_accepted = [&](const arm::OperationRef& ref) {
+          // Journaled before polling, so a crash from here on resumes by polling this URL.
+          journal_error = journal_.SetArmOperationUrl(op.id, EncodeOperationRef(ref));
+        };
+        result = actuator_.Failover(req);
+        RETURN_IF_ERROR(journal_error);
+        if (!result.ok()) return result.status();
+        return absl::StrCat(std::string(arm::FailoverOutcomeName(result->outcome)),
+                            " posts_accepted=", result->posts_accepted);
+      },
+      &skipped);
+  if (!arm_status.ok()) {
+    if (absl::StartsWith(arm_status.message(), "journal:")) return arm_status;
+    return Finish(op, journal::OperationState::kFailed,
+                  absl::StrCat("ARM failover failed: ", arm_status.ToString()));
+  }
+
+  absl::Status verify = JournaledStep(
+      op, done_before, "verify:roles", plan.target.server,
+      [&]() -> absl::StatusOr<std::string> {
+        arm::ReplicationRole role;
+        if (result.ok()) {
+          role = result->group.replication_role;
+        } else {
+          // The ARM step finished before a restart: read the group again, never re-post.
+          ASSIGN_OR_RETURN(arm::FailoverGroup group, actuator_.Get(plan.target));
+          role = group.replication_role;
+        }
+        if (role != arm::ReplicationRole::kPrimary) {
+          return absl::FailedPreconditionError(
+              absl::StrCat(plan.target.server, " is ", std::string(arm::ReplicationRoleName(role)),
+                           " after the failover"));
+        }
+        return absl::StrCat(plan.target.server, " is Primary");
+      },
+      &skipped);
+  if (!verify.ok()) {
+    return Finish(op, journal::OperationState::kFailed, verify.ToString());
+  }
+
+  for (const v1::Step& step : plan.post_steps) {
+    absl::Status s = JournaledStep(
+        op, done_before, "post:" + step.name(), "",
+        [&]() -> absl::StatusOr<std::string> {
+          RETURN_IF_ERROR(RunStepWithRetries(step, op));
+          return std::string("ok");
+        },
+        &skipped);
+    if (!s.ok() && absl::StartsWith(s.message(), "journal:")) return s;
+    // The failover happened: a failing post step is reported, it cannot undo anything.
+    if (!s.ok()) {
+      logger_.Warn("post step failed",
+                   {{"operation", op.id}, {"step", step.name()}, {"error", s.ToString()}});
+    }
+  }
+  return Finish(op, journal::OperationState::kSucceeded,
+                absl::StrCat(plan.target.server, " is primary"));
+}
+
+}  // namespace foghorn::executor

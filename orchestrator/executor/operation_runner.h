@@ -1,0 +1,113 @@
+// The operation runner: carries out one failover as the runbook's ordered steps, journaling each
+// step's intent before and its outcome after: pre steps (hooks may veto), the ARM action through
+// the idempotent ARM client, verification (the target holds the primary role), post steps.
+// It also resumes an operation a crashed agent left unfinished, skipping steps already done and
+// re-reading ARM before anything else, so a failover already carried out is recorded as done and
+// never sent again. The agent calls it on a worker thread (calls block).
+#ifndef FOGHORN_ORCHESTRATOR_EXECUTOR_OPERATION_RUNNER_H_
+#define FOGHORN_ORCHESTRATOR_EXECUTOR_OPERATION_RUNNER_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "foghorn/v1/runbook.pb.h"
+#include "orchestrator/arm/arm_client.h"
+#include "orchestrator/common/clock.h"
+#include "orchestrator/common/log.h"
+#include "orchestrator/common/metrics.h"
+#include "orchestrator/executor/notifier.h"
+#include "orchestrator/journal/journal.h"
+
+namespace foghorn::executor {
+
+// The ARM side of a failover; ArmClient in production (ArmClientActuator), a fake in tests.
+class FailoverActuator {
+ public:
+  virtual ~FailoverActuator() = default;
+  virtual absl::StatusOr<arm::FailoverResult> Failover(const arm::FailoverRequest& request) = 0;
+  // Reads the group (for verification after a restart).
+  virtual absl::StatusOr<arm::FailoverGroup> Get(const arm::FailoverGroupId& id) = 0;
+};
+
+class ArmClientActuator final : public FailoverActuator {
+ public:
+  explicit ArmClientActuator(arm::ArmClient& client) : client_(client) {}
+  absl::StatusOr<arm::FailoverResult> Failover(const arm::FailoverRequest& request) override {
+    return client_.Failover(request);
+  }
+  absl::StatusOr<arm::FailoverGroup> Get(const arm::FailoverGroupId& id) override {
+    return client_.Get(id);
+  }
+
+ private:
+  arm::ArmClient& client_;
+};
+
+// Runs the non-ARM steps of a runbook (notify, exec, wait, approval gate, probe assertion).
+// Implementations return OK when the step passed, FAILED_PRECONDITION when it vetoed (exec hook
+// exited non-zero, probe assertion not met), DEADLINE_EXCEEDED on timeout, other codes when it
+// could not run.
+class StepRunner {
+ public:
+  virtual ~StepRunner() = default;
+  virtual absl::Status Run(const v1::Step& step, const journal::OperationRecord& op) = 0;
+};
+
+// What to carry out: built by the agent from the runbook and the group's roles.
+struct FailoverPlan {
+  std::string group_id;
+  // The group as seen from the server that must become primary.
+  arm::FailoverGroupId target;
+  arm::FailoverKind kind = arm::FailoverKind::kPlanned;
+  std::vector<v1::Step> pre_steps;
+  std::vector<v1::Step> post_steps;
+};
+
+// Journal kind names: "planned", "forced", "try_planned_before_forced".
+std::string OperationKindName(arm::FailoverKind kind);
+absl::StatusOr<arm::FailoverKind> ParseOperationKind(const std::string& name);
+
+// Encodes/decodes the operation URLs stored in OperationRecord::arm_operation_url.
+std::string EncodeOperationRef(const arm::OperationRef& ref);
+arm::OperationRef DecodeOperationRef(const std::string& text);
+
+class OperationRunner {
+ public:
+  // All references must outlive the runner. Thread-safe if its collaborators are; one operation
+  // per group at a time is the caller's rule.
+  OperationRunner(journal::Journal& journal, FailoverActuator& actuator, StepRunner& steps,
+                  Notifier& notifier, common::Logger logger, common::MetricsRegistry& metrics);
+
+  // Runs (or resumes) `op` to a finished state and returns that state's record. Steps whose
+  // journaled outcome is "done" are skipped, so calling Run again after a crash continues where
+  // the journal says the operation stopped. Returns an error only when the journal itself fails
+  // (then nothing further was attempted).
+  absl::StatusOr<journal::OperationRecord> Run(const journal::OperationRecord& op,
+                                               const FailoverPlan& plan);
+
+ private:
+  // Runs one journaled step unless already done; `body` performs the side effect.
+  absl::Status JournaledStep(const journal::OperationRecord& op,
+                             const std::vector<journal::StepRecord>& done_before,
+                             const std::string& name, const std::string& detail,
+                             const std::function<absl::StatusOr<std::string>()>& body,
+                             bool* skipped);
+  absl::Status RunStepWithRetries(const v1::Step& step, const journal::OperationRecord& op);
+  absl::StatusOr<journal::OperationRecord> Finish(const journal::OperationRecord& op,
+                                                  journal::OperationState state,
+                                                  const std::string& outcome);
+
+  journal::Journal& journal_;
+  FailoverActuator& actuator_;
+  StepRunner& steps_;
+  Notifier& notifier_;
+  common::Logger logger_;
+  common::MetricsRegistry& metrics_;
+};
+
+}  // namespace foghorn::executor
+
+#endif  // FOGHORN_ORCHESTRATOR_EXECUTOR_OPERATION_RUNNER_H_

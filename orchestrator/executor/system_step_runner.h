@@ -1,0 +1,61 @@
+// The production StepRunner: exec hooks as child processes with a timeout (non-zero exit vetoes),
+// webhook notifications, waits, and approval gates and probe assertions through hooks the agent
+// provides (they need the control API and the health tracker).
+#ifndef FOGHORN_ORCHESTRATOR_EXECUTOR_SYSTEM_STEP_RUNNER_H_
+#define FOGHORN_ORCHESTRATOR_EXECUTOR_SYSTEM_STEP_RUNNER_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "orchestrator/arm/http_transport.h"
+#include "orchestrator/arm/sleeper.h"
+#include "orchestrator/common/log.h"
+#include "orchestrator/executor/operation_runner.h"
+
+namespace foghorn::executor {
+
+// Result of running a command.
+struct CommandResult {
+  int exit_code = -1;  // -1 when killed by a signal or the timeout
+  bool timed_out = false;
+  std::string stdout_text;  // the first 64 KiB
+};
+
+// Runs argv[0] (searched in PATH) with `env` added to the agent's environment, waits at most
+// `timeout` (then kills it). NOT_FOUND when the command does not exist, INTERNAL when it could not
+// be started. Blocks the calling thread; uses no sleep loop (pidfd + poll).
+absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
+                                         const std::map<std::string, std::string>& env,
+                                         absl::Duration timeout);
+
+class SystemStepRunner final : public StepRunner {
+ public:
+  struct Hooks {
+    // Waits until a human approves (OK) or rejects (FAILED_PRECONDITION) the operation, or the
+    // timeout passes (DEADLINE_EXCEEDED). Unset: approval steps fail with UNIMPLEMENTED.
+    std::function<absl::Status(const v1::Step&, const journal::OperationRecord&)> approval;
+    // Checks a probe assertion within the step's timeout.
+    std::function<absl::Status(const v1::Step&, const journal::OperationRecord&)> probe_assert;
+  };
+
+  // `transport` and `sleeper` must outlive the runner.
+  SystemStepRunner(arm::HttpTransport& transport, arm::Sleeper& sleeper, common::Logger logger,
+                   Hooks hooks);
+
+  absl::Status Run(const v1::Step& step, const journal::OperationRecord& op) override;
+
+ private:
+  absl::Status RunExec(const v1::Step& step, const journal::OperationRecord& op);
+  absl::Status RunNotify(const v1::Step& step, const journal::OperationRecord& op);
+
+  arm::HttpTransport& transport_;
+  arm::Sleeper& sleeper_;
+  common::Logger logger_;
+  Hooks hooks_;
+};
+
+}  // namespace foghorn::executor
+
+#endif  // FOGHORN_ORCHESTRATOR_EXECUTOR_SYSTEM_STEP_RUNNER_H_

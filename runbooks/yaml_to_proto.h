@@ -1,0 +1,31 @@
+// Maps a YAML document onto any protobuf message by walking its descriptor: scalars, enums (full
+// name or the short lowercase form, e.g. approve_forced), repeated fields, maps, nested messages,
+// oneofs and google.protobuf.Duration written as "30s". Every problem becomes a Diagnostic with
+// file, line, column and field path; the walk continues past errors so all are reported. yaml-cpp
+// exceptions are caught here and never escape.
+#ifndef FOGHORN_RUNBOOKS_YAML_TO_PROTO_H_
+#define FOGHORN_RUNBOOKS_YAML_TO_PROTO_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+#include "runbooks/diagnostic.h"
+
+namespace foghorn::runbooks {
+
+// Parses `yaml` (named `file` in diagnostics) into `message`, which should be empty. Records the
+// position of every field written in `source_map` and appends problems to `diagnostics`. Returns
+// false if the text is not YAML at all or its root is not a mapping (then `message` is untouched);
+// true otherwise, even when field-level diagnostics were added.
+bool YamlToMessage(absl::string_view file, absl::string_view yaml,
+                   google::protobuf::Message* message, SourceMap* source_map,
+                   std::vector<Diagnostic>* diagnostics);
+
+// The short lowercase spelling of an enum value: APPROVAL_MODE_APPROVE_FORCED -> approve_forced.
+std::string ShortEnumName(const google::protobuf::EnumValueDescriptor& value);
+
+}  // namespace foghorn::runbooks
+
+#endif  // FOGHORN_RUNBOOKS_YAML_TO_PROTO_H_

@@ -1,0 +1,379 @@
+// The whole control loop under the fake clock: scripted probe results -> health tracker ->
+// decision engine -> operation runner -> a fake ARM, with a real journal.
+#include "orchestrator/agent/agent.h"
+
+#include <map>
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "orchestrator/common/fake_clock.h"
+#include "orchestrator/common/manual_executor.h"
+#include "orchestrator/journal/sqlite_journal.h"
+#include "runbooks/loader.h"
+#include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace foghorn::agent {
+namespace {
+
+using ::foghorn::testing::IsOk;
+using ::foghorn::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// Answers each probe by name from a table the test sets: healthy, unhealthy, with a metric.
+class TableProber final : public probes::Prober {
+ public:
+  void Start(const v1::ProbeSpec& spec, const probes::ProbeContext&, absl::Duration,
+             Callback done) override {
+    probes::ProbeResult r;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = outcomes_.find(spec.name());
+      r.outcome = it == outcomes_.end() ? probes::ProbeOutcome::kSuccess : it->second;
+      if (metrics_.count(spec.name())) r.metric = metrics_[spec.name()];
+    }
+    std::move(done)(std::move(r));
+  }
+  void Set(const std::string& name, probes::ProbeOutcome o) {
+    absl::MutexLock lock(&mu_);
+    outcomes_[name] = o;
+  }
+  void SetMetric(const std::string& name, double v) {
+    absl::MutexLock lock(&mu_);
+    metrics_[name] = v;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, probes::ProbeOutcome> outcomes_;
+  std::map<std::string, double> metrics_;
+};
+
+// ARM for one group: a planned failover fails while the primary's region is down; forced works.
+class FakeArm final : public executor::FailoverActuator {
+ public:
+  absl::StatusOr<arm::FailoverResult> Failover(const arm::FailoverRequest& req) override {
+    absl::MutexLock lock(&mu_);
+    arm::FailoverResult r;
+    if (primary == req.target.server) {
+      r.outcome = arm::FailoverOutcome::kAlreadyPrimary;
+      r.group = GroupLocked(req.target.server);
+      return r;
+    }
+    if (req.kind == arm::FailoverKind::kPlanned && primary_region_down) {
+      ++planned_failures;
+      return absl::FailedPreconditionError("PlannedFailoverTimedOut: the primary is unreachable");
+    }
+    accepted.push_back(req.kind);
+    if (req.on_accepted) req.on_accepted({"https://arm/op/" + std::to_string(accepted.size()), ""});
+    std::swap(primary, secondary);
+    r.outcome = arm::FailoverOutcome::kPosted;
+    r.posts_accepted = 1;
+    r.group = GroupLocked(req.target.server);
+    return r;
+  }
+  absl::StatusOr<arm::FailoverGroup> Get(const arm::FailoverGroupId& id) override {
+    absl::MutexLock lock(&mu_);
+    ++gets;
+    if (id.server == primary && primary_region_down) return absl::UnavailableError("region down");
+    return GroupLocked(id.server);
+  }
+  arm::FailoverGroup GroupLocked(const std::string& server) const {
+    arm::FailoverGroup g;
+    g.replication_role =
+        server == primary ? arm::ReplicationRole::kPrimary : arm::ReplicationRole::kSecondary;
+    arm::PartnerInfo p;
+    p.id = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Sql/servers/" +
+           (server == primary ? secondary : primary);
+    g.partner_servers.push_back(p);
+    return g;
+  }
+  std::vector<arm::FailoverKind> Accepted() {
+    absl::MutexLock lock(&mu_);
+    return accepted;
+  }
+
+  absl::Mutex mu_;
+  std::string primary = "srv-a";
+  std::string secondary = "srv-b";
+  bool primary_region_down = false;
+  int planned_failures = 0;
+  int gets = 0;
+  std::vector<arm::FailoverKind> accepted;
+};
+
+class NoSteps final : public executor::StepRunner {
+ public:
+  absl::Status Run(const v1::Step&, const journal::OperationRecord&) override {
+    return absl::OkStatus();
+  }
+};
+
+class ForwardingSink final : public probes::VerdictSink {
+ public:
+  void OnVerdictChange(const probes::VerdictEvent& e) override {
+    if (target != nullptr) target->OnVerdictChange(e);
+  }
+  probes::VerdictSink* target = nullptr;
+};
+
+constexpr char kRunbook[] = R"(
+group:
+  subscription_id: sub
+  resource_group: rg
+  name: fog
+  primary_server: srv-a
+  secondary_server: srv-b
+probes:
+  - {name: a-tcp, target: primary, interval: 5s, timeout: 1s, unhealthy_threshold: 2, healthy_threshold: 1, tcp: {address: "127.0.0.1:1"}}
+  - {name: b-tcp, target: secondary, interval: 5s, timeout: 1s, unhealthy_threshold: 2, healthy_threshold: 1, tcp: {address: "127.0.0.1:2"}}
+  - {name: lag, target: primary, interval: 5s, timeout: 1s, metric_kind: replication_lag_seconds, exec: {argv: [lag], metric_from_stdout: true}}
+health_rules:
+  - {target: primary, probes: [a-tcp]}
+  - {target: secondary, probes: [b-tcp]}
+policy:
+  confirm_after: 10s
+  planned_grace: 30s
+  data_loss_grace: 2m
+  data_loss_budget: 10m
+  approval_mode: APPROVAL_MODE
+  cooldown: 1h
+)";
+
+class AgentTest : public ::testing::Test {
+ protected:
+  void Load(const std::string& approval_mode = "automatic") {
+    std::string text = kRunbook;
+    text.replace(text.find("APPROVAL_MODE"), 13, approval_mode);
+    runbooks::LoadResult loaded = runbooks::LoadRunbookSources({{"test.yaml", text}});
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    auto j = journal::SqliteJournal::Open(dir_.File("journal.db"), clock_);
+    ASSERT_THAT(j, IsOk());
+    journal_ = std::move(j).value();
+    runner_ = std::make_unique<executor::OperationRunner>(*journal_, arm_, steps_, notifier_,
+                                                          Logger(), metrics_);
+    scheduler_ = std::make_unique<probes::ProbeScheduler>(loop_, prober_, &tracker_);
+    agent_ =
+        std::make_unique<Agent>(Agent::Deps{clock_, loop_, workers_, *journal_, arm_, *runner_,
+                                            *scheduler_, tracker_, notifier_, Logger(), metrics_},
+                                Agent::Options{});
+    forward_.target = agent_.get();
+    ASSERT_THAT(agent_->SetRunbooks({loaded.runbooks[0].runbook}), IsOk());
+    prober_.SetMetric("lag", 3);
+    ASSERT_THAT(agent_->Start(), IsOk());
+    Run(absl::Seconds(20));
+  }
+  void TearDown() override {
+    if (agent_) agent_->Stop();
+    workers_.Shutdown();
+  }
+  common::Logger Logger() { return common::Logger(sink_, nullptr, clock_, {}); }
+
+  // Advances time in small steps, letting worker-pool operations finish at each step.
+  void Run(absl::Duration total) {
+    for (absl::Duration t; t < total; t += absl::Seconds(1)) {
+      loop_.Advance(absl::Seconds(1));
+      workers_.WaitIdle();
+      loop_.RunUntilIdle();
+    }
+  }
+  std::vector<journal::OperationRecord> Operations() { return *journal_->ListOperations("", 0); }
+
+  foghorn::testing::TempDir dir_;
+  common::FakeClock clock_;
+  common::ManualExecutor loop_{clock_};
+  common::WorkerPool workers_{2};
+  TableProber prober_;
+  FakeArm arm_;
+  NoSteps steps_;
+  executor::NullNotifier notifier_;
+  common::MetricsRegistry metrics_;
+  std::shared_ptr<foghorn::testing::CapturingLogSink> sink_ =
+      std::make_shared<foghorn::testing::CapturingLogSink>();
+  ForwardingSink forward_;
+  probes::HealthTracker tracker_{clock_, &forward_};
+  std::unique_ptr<journal::SqliteJournal> journal_;
+  std::unique_ptr<executor::OperationRunner> runner_;
+  std::unique_ptr<probes::ProbeScheduler> scheduler_;
+  std::unique_ptr<Agent> agent_;
+};
+
+TEST_F(AgentTest, StaysHealthyAndReadsRolesFromArm) {
+  Load();
+  auto g = agent_->Group("sub/rg/fog");
+  ASSERT_THAT(g, IsOk());
+  EXPECT_TRUE(g->roles_from_arm);
+  EXPECT_EQ(g->roles.primary_server, "srv-a");
+  ASSERT_TRUE(g->last_decision.has_value());
+  EXPECT_EQ(g->last_decision->stage, decision::Stage::kHealthy);
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+}
+
+TEST_F(AgentTest, RegionOutageTriesPlannedThenForcesAfterTheDataLossGrace) {
+  Load();
+  const absl::Time outage = clock_.Now();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  prober_.Set("lag", probes::ProbeOutcome::kFailure);
+  arm_.primary_region_down = true;
+  Run(absl::Minutes(4));
+  EXPECT_EQ(arm_.planned_failures, 1);
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kForcedAllowDataLoss));
+  auto ops = Operations();
+  ASSERT_EQ(ops.size(), 2u);
+  EXPECT_EQ(ops[1].kind, "planned");
+  EXPECT_EQ(ops[1].state, journal::OperationState::kFailed);
+  EXPECT_EQ(ops[0].kind, "forced");
+  EXPECT_EQ(ops[0].state, journal::OperationState::kSucceeded);
+  EXPECT_GE(ops[0].created_at - outage, absl::Minutes(2));
+  auto g = agent_->Group("sub/rg/fog");
+  EXPECT_EQ(g->roles.primary_server, "srv-b");
+  EXPECT_FALSE(journal_->Decisions("sub/rg/fog", 0)->empty());
+}
+
+TEST_F(AgentTest, PartialOutageWithAReachablePrimaryFailsOverPlanned) {
+  Load();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(2));
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned));
+  EXPECT_EQ(arm_.planned_failures, 0);
+}
+
+TEST_F(AgentTest, FlappingBelowTheThresholdNeverFailsOver) {
+  Load();
+  for (int i = 0; i < 30; ++i) {
+    prober_.Set("a-tcp", i % 2 ? probes::ProbeOutcome::kFailure : probes::ProbeOutcome::kSuccess);
+    Run(absl::Seconds(5));
+  }
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_THAT(Operations(), IsEmpty());
+}
+
+TEST_F(AgentTest, HoldsWhenTheSecondaryIsDownToo) {
+  Load();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  prober_.Set("b-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(5));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  auto g = agent_->Group("sub/rg/fog");
+  ASSERT_TRUE(g->last_decision.has_value());
+  EXPECT_TRUE(g->last_decision->HasReason(decision::ReasonCode::kSecondaryUnhealthy));
+}
+
+TEST_F(AgentTest, ObserveOnlyRecordsDecisionsButNeverCallsArm) {
+  Load("observe_only");
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  arm_.primary_region_down = true;
+  Run(absl::Minutes(5));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_EQ(arm_.planned_failures, 0);
+  EXPECT_THAT(Operations(), IsEmpty());
+  auto decisions = journal_->Decisions("sub/rg/fog", 0);
+  ASSERT_THAT(decisions, IsOk());
+  EXPECT_GE(decisions->size(), 2u);
+}
+
+TEST_F(AgentTest, ApprovalModeWaitsThenProceedsOnApproval) {
+  Load("approve_all");
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(2));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  auto g = agent_->Group("sub/rg/fog");
+  ASSERT_EQ(g->last_decision->stage, decision::Stage::kWaitApproval);
+  EXPECT_THAT(agent_->Approve("sub/rg/fog", true, false, "alice", "go"), IsOk());
+  Run(absl::Seconds(5));
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned));
+  auto trail = journal_->AuditTrail(0);
+  ASSERT_THAT(trail, IsOk());
+  EXPECT_EQ(trail->back().actor, "alice");
+}
+
+TEST_F(AgentTest, PausedGroupsTakeNoActionUntilResumed) {
+  Load();
+  ASSERT_THAT(agent_->Pause("sub/rg/fog", absl::InfiniteFuture(), "maintenance", "bob"), IsOk());
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Seconds(80));  // past the planned grace, within the data-loss grace
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_TRUE(agent_->Group("sub/rg/fog")->last_decision->HasReason(decision::ReasonCode::kPaused));
+  ASSERT_THAT(agent_->Resume("sub/rg/fog", "bob"), IsOk());
+  Run(absl::Seconds(5));
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned))
+      << agent_->Group("sub/rg/fog")->last_decision->summary;
+}
+
+TEST_F(AgentTest, RequestedFailoverIsIdempotentByRequestId) {
+  Load();
+  FailoverRequest req;
+  req.group_id = "sub/rg/fog";
+  req.kind = v1::FAILOVER_KIND_PLANNED;
+  req.requested_by = "carol";
+  req.reason = "drill";
+  req.request_id = "req-1";
+  auto first = agent_->RequestFailover(req);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_TRUE(first->created);
+  Run(absl::Seconds(2));
+  auto second = agent_->RequestFailover(req);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_FALSE(second->created);
+  EXPECT_EQ(first->operation.id, second->operation.id);
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned));
+  EXPECT_THAT(agent_->RequestFailover({.group_id = "nope",
+                                       .kind = v1::FAILOVER_KIND_PLANNED,
+                                       .requested_by = "",
+                                       .reason = "",
+                                       .request_id = "",
+                                       .dry_run = false}),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(AgentTest, ADryRunTouchesNothing) {
+  Load();
+  FailoverRequest req;
+  req.group_id = "sub/rg/fog";
+  req.kind = v1::FAILOVER_KIND_PLANNED;
+  req.dry_run = true;
+  auto plan = agent_->RequestFailover(req);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_EQ(plan->kind, v1::FAILOVER_KIND_PLANNED);
+  Run(absl::Seconds(5));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_THAT(Operations(), IsEmpty());
+}
+
+TEST_F(AgentTest, ResumesAnUnfinishedOperationWithoutPostingAgain) {
+  // A previous run journaled an operation, got its failover accepted, and died.
+  {
+    auto j = journal::SqliteJournal::Open(dir_.File("journal.db"), clock_);
+    ASSERT_THAT(j, IsOk());
+    journal::OperationRecord op;
+    op.group_id = "sub/rg/fog";
+    op.kind = "forced";
+    op.target_server = "srv-b";
+    auto created = (*j)->CreateOperation(op);
+    ASSERT_THAT(created, IsOk());
+    ASSERT_THAT((*j)->UpdateOperation(created->operation.id, journal::OperationState::kRunning, ""),
+                IsOk());
+    auto step = (*j)->BeginStep(created->operation.id, "arm:forceFailoverAllowDataLoss", "srv-b");
+    ASSERT_THAT(step, IsOk());
+  }
+  std::swap(arm_.primary, arm_.secondary);  // ARM carried the failover out
+  Load();
+  auto ops = Operations();
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].state, journal::OperationState::kSucceeded);
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+}
+
+TEST_F(AgentTest, RejectsABadRunbookSetAndKeepsTheOldOne) {
+  Load();
+  v1::Runbook bad = agent_->Group("sub/rg/fog")->runbook;
+  bad.mutable_health_rules(0)->add_probes("missing-probe");
+  EXPECT_THAT(agent_->SetRunbooks({bad}), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace foghorn::agent

@@ -1,0 +1,533 @@
+#include "orchestrator/arm/arm_client.h"
+
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "orchestrator/common/fake_clock.h"
+#include "tests/orchestrator/arm/fake_http_transport.h"
+#include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/status_matchers.h"
+
+namespace foghorn::arm {
+namespace {
+
+using ::foghorn::testing::IsOk;
+using ::foghorn::testing::StatusIs;
+using testing::ArmErrorBody;
+using testing::FakeHttpTransport;
+using testing::FakeSleeper;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::Response;
+
+constexpr char kToken[] = "tok-SECRET-0123456789";
+constexpr char kEndpoint[] = "https://arm.test";
+constexpr char kAsyncPart[] = "failoverGroupAzureAsyncOperation/op1";
+constexpr char kLocationPart[] = "failoverGroupOperationResults/op1";
+
+std::string GroupJson(const std::string& server, const std::string& role) {
+  const std::string partner = server == "a" ? "b" : "a";
+  const std::string partner_role = role == "Primary" ? "Secondary" : "Primary";
+  return R"({"id":"/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Sql/servers/)" +
+         server + R"(/failoverGroups/fg","name":"fg","type":"Microsoft.Sql/servers/failoverGroups",
+    "location":"East US","properties":{"readWriteEndpoint":{"failoverPolicy":"Manual"},
+    "replicationRole":")" +
+         role + R"(","replicationState":"CATCH_UP",
+    "partnerServers":[{"id":"/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Sql/servers/)" +
+         partner + R"(","location":"West US","replicationRole":")" + partner_role +
+         R"("}],"databases":[]}})";
+}
+
+HttpHeaders AcceptedHeaders(std::optional<std::string> retry_after = std::nullopt) {
+  HttpHeaders h{
+      {"Azure-AsyncOperation",
+       std::string(kEndpoint) +
+           "/subscriptions/sub/providers/Microsoft.Sql/locations/"
+           "westus/failoverGroupAzureAsyncOperation/op1?api-version=2025-01-01"},
+      {"Location", std::string(kEndpoint) + "/subscriptions/sub/providers/Microsoft.Sql/"
+                                            "locations/westus/failoverGroupOperationResults/"
+                                            "op1?api-version=2025-01-01"},
+      {"x-ms-request-id", "req-accepted"}};
+  if (retry_after) h.Add("Retry-After", *retry_after);
+  return h;
+}
+
+// A token that counts fetches and can be rotated.
+class TestCredential final : public TokenCredential {
+ public:
+  absl::StatusOr<AccessToken> GetToken() override {
+    ++fetches;
+    return AccessToken{token, absl::InfiniteFuture(), std::nullopt};
+  }
+  void Invalidate() override {
+    ++invalidations;
+    token = std::string(kToken) + "-fresh";
+  }
+  std::string_view name() const override { return "test"; }
+  std::string token = kToken;
+  int fetches = 0;
+  int invalidations = 0;
+};
+
+class ArmClientTest : public ::testing::Test {
+ protected:
+  ArmClientTest() : sleeper_(clock_) {
+    redactor_->AddSecret(kToken);
+    redactor_->AddSecret(std::string(kToken) + "-fresh");
+    options_.endpoint = kEndpoint;
+    options_.lro.default_interval = absl::Seconds(10);
+    options_.ambiguous_settle = absl::Seconds(20);
+  }
+
+  ArmClient& client() {
+    if (!client_) {
+      common::Logger logger(sink_, redactor_, clock_,
+                            {common::LogLevel::kDebug, common::LogFormat::kJson});
+      client_ = std::make_unique<ArmClient>(http_, credential_, clock_, sleeper_, logger, options_);
+    }
+    return *client_;
+  }
+
+  static FailoverGroupId Target() { return {"sub", "rg", "b", "fg"}; }
+
+  FailoverRequest Request(FailoverKind kind = FailoverKind::kPlanned) {
+    FailoverRequest r;
+    r.target = Target();
+    r.kind = kind;
+    r.on_accepted = [this](const OperationRef& op) { journaled_.push_back(op); };
+    return r;
+  }
+
+  void ExpectGroupRead(const std::string& role) {
+    http_.Expect("GET", "/servers/b/failoverGroups/fg?", Response(200, GroupJson("b", role)));
+  }
+  void ExpectPostAccepted(const std::string& action = "/failover?") {
+    http_.Expect("POST", "/servers/b/failoverGroups/fg" + action,
+                 Response(202, R"({"operation":"FailoverFailoverGroup"})", AcceptedHeaders()));
+  }
+  void ExpectOperationSucceeds() {
+    http_.Expect("GET", kAsyncPart, Response(200, R"({"name":"op1","status":"InProgress"})"));
+    http_.Expect("GET", kAsyncPart, Response(200, R"({"name":"op1","status":"Succeeded"})"));
+    http_.Expect("GET", kLocationPart, Response(200, GroupJson("b", "Primary")));
+  }
+
+  common::FakeClock clock_;
+  FakeSleeper sleeper_;
+  FakeHttpTransport http_;
+  TestCredential credential_;
+  std::shared_ptr<::foghorn::testing::CapturingLogSink> sink_ =
+      std::make_shared<::foghorn::testing::CapturingLogSink>();
+  std::shared_ptr<common::Redactor> redactor_ = std::make_shared<common::Redactor>();
+  ArmClientOptions options_;
+  std::unique_ptr<ArmClient> client_;
+  std::vector<OperationRef> journaled_;
+};
+
+// ---- reads ----
+
+TEST_F(ArmClientTest, GetSendsBearerTokenRequestIdsAndApiVersion) {
+  ExpectGroupRead("Secondary");
+  auto g = client().Get(Target());
+  ASSERT_THAT(g, IsOk());
+  EXPECT_EQ(g->replication_role, ReplicationRole::kSecondary);
+  const HttpRequest r = http_.requests().at(0);
+  EXPECT_EQ(
+      r.url,
+      "https://arm.test/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Sql/servers/b/"
+      "failoverGroups/fg?api-version=2025-01-01");
+  EXPECT_EQ(r.headers.Find("Authorization"), std::string("Bearer ") + kToken);
+  auto id = r.headers.Find("x-ms-client-request-id");
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->size(), 36u);
+  EXPECT_EQ(r.headers.Find("x-ms-correlation-request-id"), id);
+  EXPECT_EQ(r.headers.Find("x-ms-return-client-request-id"), "true");
+}
+
+TEST_F(ArmClientTest, GetRetriesThrottlingAndHonoursRetryAfterKeepingTheRequestId) {
+  http_.Expect("GET", "/failoverGroups/fg?",
+               Response(429, ArmErrorBody("SubscriptionTooManyRequests", "slow down"),
+                        {{"Retry-After", "7"}}));
+  http_.Expect("GET", "/failoverGroups/fg?", Response(503, "", {{"x-ms-retry-after-ms", "250"}}));
+  ExpectGroupRead("Primary");
+  ASSERT_THAT(client().Get(Target()), IsOk());
+  EXPECT_THAT(sleeper_.sleeps(), ::testing::ElementsAre(absl::Seconds(7), absl::Milliseconds(250)));
+  auto reqs = http_.requests();
+  EXPECT_EQ(reqs[0].headers.Find("x-ms-client-request-id"),
+            reqs[2].headers.Find("x-ms-client-request-id"));
+}
+
+TEST_F(ArmClientTest, GetBacksOffExponentiallyOnTransportErrorsThenGivesUp) {
+  for (int i = 0; i < 4; ++i) {
+    http_.Expect("GET", "/failoverGroups/fg?",
+                 TransportError(absl::StatusCode::kUnavailable, "connection reset", true));
+  }
+  auto g = client().Get(Target());
+  EXPECT_THAT(g, StatusIs(absl::StatusCode::kUnavailable,
+                          ::testing::AllOf(HasSubstr("get failover group b/fg"),
+                                           HasSubstr("connection reset"),
+                                           HasSubstr("client-request-id="))));
+  ASSERT_EQ(sleeper_.sleeps().size(), 3u);
+  EXPECT_LT(sleeper_.sleeps()[0], sleeper_.sleeps()[2]);
+}
+
+TEST_F(ArmClientTest, GetDoesNotRetryNotFound) {
+  http_.Expect("GET", "/failoverGroups/fg?",
+               Response(404, ArmErrorBody("ResourceNotFound", "not found"),
+                        {{"x-ms-request-id", "rid-404"}}));
+  EXPECT_THAT(client().Get(Target()),
+              StatusIs(absl::StatusCode::kNotFound,
+                       ::testing::AllOf(HasSubstr("ResourceNotFound"), HasSubstr("rid-404"))));
+  EXPECT_TRUE(sleeper_.sleeps().empty());
+}
+
+TEST_F(ArmClientTest, MalformedIdsNeverReachTheNetwork) {
+  EXPECT_THAT(client().Get({"sub", "rg", "b/../a", "fg"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_TRUE(http_.requests().empty());
+}
+
+TEST_F(ArmClientTest, ListFollowsNextLink) {
+  http_.Expect("GET", "/servers/a/failoverGroups?api-version",
+               Response(200, "{\"value\":[" + GroupJson("a", "Primary") +
+                                 "],\"nextLink\":\"https://arm.test/next?page=2\"}"));
+  http_.Expect("GET", "https://arm.test/next?page=2",
+               Response(200, "{\"value\":[" + GroupJson("a", "Secondary") + "]}"));
+  auto all = client().List({"sub", "rg", "a"});
+  ASSERT_THAT(all, IsOk());
+  EXPECT_EQ(all->size(), 2u);
+}
+
+TEST_F(ArmClientTest, NeverSendsTheTokenToAForeignHost) {
+  http_.Expect("GET", "/servers/a/failoverGroups?api-version",
+               Response(200, "{\"value\":[],\"nextLink\":\"https://evil.test/steal\"}"));
+  EXPECT_THAT(client().List({"sub", "rg", "a"}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("refusing")));
+  EXPECT_EQ(http_.requests().size(), 1u);
+}
+
+TEST_F(ArmClientTest, RefreshesTheTokenOnceAfter401) {
+  http_.Expect("GET", "/failoverGroups/fg?",
+               Response(401, ArmErrorBody("ExpiredAuthenticationToken", "expired")));
+  ExpectGroupRead("Primary");
+  ASSERT_THAT(client().Get(Target()), IsOk());
+  EXPECT_EQ(credential_.invalidations, 1);
+  EXPECT_EQ(http_.requests()[1].headers.Find("Authorization"),
+            std::string("Bearer ") + kToken + "-fresh");
+}
+
+TEST_F(ArmClientTest, ARepeated401IsUnauthenticatedWithoutTheToken) {
+  for (int i = 0; i < 2; ++i) {
+    http_.Expect("GET", "/failoverGroups/fg?",
+                 Response(401, ArmErrorBody("InvalidAuthenticationToken", "bad")));
+  }
+  auto g = client().Get(Target());
+  EXPECT_THAT(g, StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(std::string(g.status().message()), Not(HasSubstr(kToken)));
+}
+
+TEST_F(ArmClientTest, LogsCarryRequestIdsButNeverTheToken) {
+  http_.Expect("GET", "/failoverGroups/fg?", Response(503, ""));
+  http_.Expect("GET", "/failoverGroups/fg?",
+               Response(200, GroupJson("b", "Primary"), {{"x-ms-request-id", "rid-7"}}));
+  ASSERT_THAT(client().Get(Target()), IsOk());
+  const std::string logs = sink_->text();
+  EXPECT_THAT(logs, HasSubstr("client_request_id"));
+  EXPECT_THAT(logs, HasSubstr("rid-7"));
+  EXPECT_THAT(logs, Not(HasSubstr(kToken)));
+}
+
+TEST_F(ArmClientTest, ClientSideThrottleSpacesOutABurst) {
+  options_.throttle.reads = {2, 1};
+  for (int i = 0; i < 3; ++i) ExpectGroupRead("Primary");
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(client().Get(Target()), IsOk());
+  EXPECT_THAT(sleeper_.sleeps(), ::testing::ElementsAre(absl::Seconds(1)));
+}
+
+// ---- mutations ----
+
+TEST_F(ArmClientTest, CreateOrUpdatePollsTheOperationAndReadsTheGroupBack) {
+  http_.ExpectHandler("PUT", "/servers/a/failoverGroups/fg?", [](const HttpRequest& r) {
+    EXPECT_THAT(r.body, HasSubstr("partnerServers"));
+    EXPECT_EQ(r.headers.Find("Content-Type"), "application/json");
+    return Response(202, R"({"operation":"CreateFailoverGroup"})", AcceptedHeaders());
+  });
+  http_.Expect("GET", kAsyncPart, Response(200, R"({"status":"Succeeded"})"));
+  http_.Expect("GET", "/servers/a/failoverGroups/fg?", Response(200, GroupJson("a", "Primary")));
+  FailoverGroup spec;
+  spec.read_write_endpoint = ReadWriteEndpoint{"Manual", std::nullopt};
+  spec.partner_servers.push_back(
+      {"/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Sql/"
+       "servers/b",
+       "", ReplicationRole::kUnknown});
+  auto g = client().CreateOrUpdate({"sub", "rg", "a", "fg"}, spec);
+  ASSERT_THAT(g, IsOk());
+  EXPECT_EQ(g->replication_role, ReplicationRole::kPrimary);
+}
+
+TEST_F(ArmClientTest, UpdateOnTheSecondaryFailsAsWrongSide) {
+  http_.Expect("PATCH", "/servers/b/failoverGroups/fg?",
+               Response(400, ArmErrorBody("FailoverGroupUpdateOrDeleteRequestOnSecondary", "no")));
+  FailoverGroupUpdate u;
+  u.databases = std::vector<std::string>{};
+  auto g = client().Update(Target(), u);
+  EXPECT_THAT(g, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(ArmErrorCode(g.status()), "FailoverGroupUpdateOrDeleteRequestOnSecondary");
+}
+
+TEST_F(ArmClientTest, DeleteWaitsForTheOperation) {
+  http_.Expect("DELETE", "/servers/a/failoverGroups/fg?", Response(202, "", AcceptedHeaders()));
+  http_.Expect("GET", kAsyncPart, Response(200, R"({"status":"Succeeded"})"));
+  EXPECT_THAT(client().Delete({"sub", "rg", "a", "fg"}), IsOk());
+  EXPECT_EQ(http_.remaining(), 0u);
+}
+
+TEST_F(ArmClientTest, DeleteOfAMissingGroupIsDone) {
+  http_.Expect("DELETE", "/servers/a/failoverGroups/fg?",
+               Response(404, ArmErrorBody("ResourceNotFound", "gone")));
+  EXPECT_THAT(client().Delete({"sub", "rg", "a", "fg"}), IsOk());
+}
+
+// ---- idempotent failover ----
+
+TEST_F(ArmClientTest, FailoverToAnAlreadyPrimaryServerSendsNoPost) {
+  ExpectGroupRead("Primary");
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kAlreadyPrimary);
+  EXPECT_EQ(r->posts_sent, 0);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 0);
+}
+
+TEST_F(ArmClientTest, FailoverPostsJournalsPollsAndReadsBack) {
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted("/forceFailoverAllowDataLoss?");
+  ExpectOperationSucceeds();
+  auto r = client().Failover(Request(FailoverKind::kForcedAllowDataLoss));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+  EXPECT_EQ(r->posts_sent, 1);
+  EXPECT_EQ(r->posts_accepted, 1);
+  EXPECT_EQ(r->group.replication_role, ReplicationRole::kPrimary);
+  ASSERT_EQ(journaled_.size(), 1u);
+  EXPECT_THAT(journaled_[0].async_operation_url, HasSubstr(kAsyncPart));
+  EXPECT_THAT(journaled_[0].location_url, HasSubstr(kLocationPart));
+  EXPECT_EQ(r->operation, journaled_[0]);
+  // No Retry-After from the service: polls are spaced by the default interval.
+  EXPECT_THAT(sleeper_.sleeps(), ::testing::Contains(absl::Seconds(10)));
+  const std::string post_id = *http_.requests()[1].headers.Find("x-ms-client-request-id");
+  for (const auto& req : http_.requests()) {
+    EXPECT_EQ(req.headers.Find("x-ms-client-request-id"), post_id);
+  }
+  EXPECT_EQ(r->client_request_id, post_id);
+}
+
+TEST_F(ArmClientTest, TryPlannedBeforeForcedUsesItsOwnAction) {
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted("/tryPlannedBeforeForcedFailover?");
+  ExpectOperationSucceeds();
+  auto r = client().Failover(Request(FailoverKind::kTryPlannedBeforeForced));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+}
+
+TEST_F(ArmClientTest, ResetAfterSendingRereadsInsteadOfRePosting) {
+  ExpectGroupRead("Secondary");
+  http_.Expect("POST", "/failover?",
+               TransportError(absl::StatusCode::kUnavailable, "connection reset by peer", true));
+  ExpectGroupRead("Primary");
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kCompletedAfterReread);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 1);
+  EXPECT_EQ(r->posts_accepted, 0);
+}
+
+TEST_F(ArmClientTest, TimeoutAfterSendingWaitsOutTheSettleWindowBeforeASecondPost) {
+  ExpectGroupRead("Secondary");
+  http_.Expect("POST", "/failover?",
+               TransportError(absl::StatusCode::kDeadlineExceeded, "timed out", true));
+  ExpectGroupRead("Secondary");  // t+0
+  ExpectGroupRead("Secondary");  // t+10
+  ExpectGroupRead("Secondary");  // t+20: settle window over
+  ExpectPostAccepted();
+  ExpectOperationSucceeds();
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+  EXPECT_EQ(r->posts_sent, 2);
+  EXPECT_EQ(r->posts_accepted, 1);
+}
+
+TEST_F(ArmClientTest, A503OnThePostIsAmbiguousAndNotRetriedBlindly) {
+  ExpectGroupRead("Secondary");
+  http_.Expect("POST", "/failover?", Response(503, ArmErrorBody("ServiceUnavailable", "")));
+  ExpectGroupRead("Secondary");
+  ExpectGroupRead("Primary");
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kCompletedAfterReread);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 1);
+}
+
+TEST_F(ArmClientTest, A5xxThatNamesAnOperationIsFollowed) {
+  ExpectGroupRead("Secondary");
+  http_.Expect("POST", "/failover?",
+               Response(504, ArmErrorBody("GatewayTimeout", ""), AcceptedHeaders()));
+  http_.Expect("GET", kAsyncPart, Response(200, R"({"status":"Succeeded"})"));
+  ExpectGroupRead("Primary");
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kCompletedAfterReread);
+  ASSERT_TRUE(r->operation.has_value());
+}
+
+TEST_F(ArmClientTest, BusyGroupIsReReadUntilTheRunningOperationLands) {
+  ExpectGroupRead("Secondary");
+  http_.Expect("POST", "/failover?",
+               Response(409, ArmErrorBody("FailoverGroupBusy", "Failover Group is busy")));
+  ExpectGroupRead("Secondary");
+  ExpectGroupRead("Primary");
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kCompletedAfterReread);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 1);
+}
+
+TEST_F(ArmClientTest, RequestOnPrimaryMeansReReadNow) {
+  ExpectGroupRead("Secondary");
+  http_.Expect("POST", "/failover?",
+               Response(400, ArmErrorBody("FailoverGroupFailoverRequestOnPrimary", "primary")));
+  ExpectGroupRead("Primary");
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kCompletedAfterReread);
+  EXPECT_TRUE(sleeper_.sleeps().empty());
+}
+
+TEST_F(ArmClientTest, ThrottledPostIsResentBecauseArmNeverSawIt) {
+  ExpectGroupRead("Secondary");
+  http_.Expect(
+      "POST", "/failover?",
+      Response(429, ArmErrorBody("SubscriptionTooManyRequests", ""), {{"Retry-After", "2"}}));
+  ExpectPostAccepted();
+  ExpectOperationSucceeds();
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 2);
+  EXPECT_EQ(r->posts_accepted, 1);
+}
+
+TEST_F(ArmClientTest, RefusedConnectionIsResentBecauseNothingLeft) {
+  ExpectGroupRead("Secondary");
+  http_.Expect("POST", "/failover?",
+               TransportError(absl::StatusCode::kUnavailable, "connection refused", false));
+  ExpectPostAccepted();
+  ExpectOperationSucceeds();
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+}
+
+TEST_F(ArmClientTest, FailedOperationIsReportedWithArmCodeAndNeverRePosted) {
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted();
+  http_.Expect("GET", kAsyncPart,
+               Response(200, R"({"status":"Failed","error":{"code":"PlannedFailoverTimedOut",
+                                 "message":"timed out"}})"));
+  auto r = client().Failover(Request());
+  EXPECT_THAT(
+      r, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("PlannedFailoverTimedOut")));
+  EXPECT_EQ(http_.CountRequests("POST", ""), 1);
+}
+
+TEST_F(ArmClientTest, UnreadableOperationStatusFallsBackToReadingTheGroup) {
+  options_.lro.max_consecutive_failed_polls = 2;
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted();
+  http_.Expect("GET", kAsyncPart, Response(500, ""));
+  http_.Expect("GET", kAsyncPart, Response(500, ""));
+  ExpectGroupRead("Secondary");
+  ExpectGroupRead("Primary");
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 1);
+}
+
+TEST_F(ArmClientTest, AcceptedButNeverPrimaryEndsWithoutASecondPost) {
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted();
+  http_.Expect("GET", kAsyncPart, Response(200, R"({"status":"Succeeded"})"));
+  http_.Expect("GET", kLocationPart, Response(200, GroupJson("b", "Secondary")));
+  for (int i = 0; i < 3; ++i) ExpectGroupRead("Secondary");
+  auto r = client().Failover(Request());
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(http_.CountRequests("POST", ""), 1);
+}
+
+TEST_F(ArmClientTest, GivesUpAfterMaxAmbiguousPosts) {
+  options_.max_failover_posts = 2;
+  options_.ambiguous_settle = absl::ZeroDuration();
+  for (int i = 0; i < 2; ++i) {
+    ExpectGroupRead("Secondary");
+    http_.Expect("POST", "/failover?", Response(500, ArmErrorBody("OperationTimedOut", "")));
+  }
+  ExpectGroupRead("Secondary");
+  auto r = client().Failover(Request());
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kAborted, HasSubstr("unknown outcomes")));
+  EXPECT_EQ(http_.CountRequests("POST", ""), 2);
+}
+
+TEST_F(ArmClientTest, ResumesAJournaledOperationWithoutPosting) {
+  FailoverRequest req = Request();
+  req.resume_operation =
+      OperationRef{std::string(kEndpoint) +
+                       "/subscriptions/sub/providers/Microsoft.Sql/locations/westus/"
+                       "failoverGroupAzureAsyncOperation/op1?api-version=2025-01-01",
+                   ""};
+  http_.Expect("GET", kAsyncPart, Response(200, R"({"status":"InProgress"})"));
+  http_.Expect("GET", kAsyncPart, Response(200, R"({"status":"Succeeded"})"));
+  ExpectGroupRead("Primary");
+  auto r = client().Failover(req);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kResumed);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 0);
+  EXPECT_TRUE(journaled_.empty());
+}
+
+TEST_F(ArmClientTest, ResumedLocationOperationEndsWhenTheLocationStopsAnswering202) {
+  FailoverRequest req = Request();
+  req.resume_operation = OperationRef{"", std::string(kEndpoint) + "/x/" + kLocationPart};
+  http_.Expect("GET", kLocationPart, Response(200, R"({"status":"Failed","error":{"code":"X"}})"));
+  // Location mode: a 200 is the final answer, so the group is read and found Primary.
+  ExpectGroupRead("Primary");
+  auto r = client().Failover(req);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kResumed);
+}
+
+TEST_F(ArmClientTest, StopsAtTheOperationDeadlineNamingTheOperation) {
+  options_.operation_deadline = absl::Seconds(35);
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted();
+  for (int i = 0; i < 3; ++i) {
+    http_.Expect("GET", kAsyncPart, Response(200, R"({"status":"InProgress"})"));
+  }
+  auto r = client().Failover(Request());
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr(kAsyncPart)));
+  EXPECT_EQ(journaled_.size(), 1u);
+}
+
+TEST_F(ArmClientTest, CallerSuppliedClientRequestIdIsUsedThroughout) {
+  FailoverRequest req = Request();
+  req.client_request_id = "11111111-2222-4333-8444-555555555555";
+  ExpectGroupRead("Primary");
+  auto r = client().Failover(req);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(http_.requests()[0].headers.Find("x-ms-client-request-id"), req.client_request_id);
+}
+
+}  // namespace
+}  // namespace foghorn::arm

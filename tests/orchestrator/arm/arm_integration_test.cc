@@ -1,0 +1,475 @@
+// The ARM client against foghorn-armsim over HTTPS on loopback: every operation, every injected
+// fault kind, strict-mode token expiry, credentials through the emulator's token endpoints, and
+// the idempotency rule that a connection reset after the emulator applied a failover ends with
+// exactly one accepted POST and one role change.
+#include <memory>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "orchestrator/arm/arm_client.h"
+#include "orchestrator/arm/curl_http_transport.h"
+#include "orchestrator/common/fake_clock.h"
+#include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+#include "tools/armsim/armsim_server.h"
+
+namespace foghorn::arm {
+namespace {
+
+using armsim::ArmSimOptions;
+using armsim::ArmSimServer;
+using armsim::FaultSpec;
+using ::foghorn::testing::IsOk;
+using ::foghorn::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kSub[] = "00000000-1111-2222-3333-444444444444";
+constexpr char kRg[] = "rg-foghorn";
+constexpr char kGroup[] = "fog-orders";
+constexpr char kTenant[] = "11111111-2222-3333-4444-555555555555";
+constexpr char kClientSecret[] = "armsim-secret";
+
+FailoverGroupId On(const std::string& server) { return {kSub, kRg, server, kGroup}; }
+
+class ArmIntegrationTest : public ::testing::Test {
+ protected:
+  void StartSim(ArmSimOptions o = {}) {
+    o.topology_path = ::foghorn::testing::SourceDir() + "/tools/armsim/examples/topology.json";
+    o.cert_dir = tmp_.path();
+    o.data_plane = false;
+    o.threads = 4;
+    if (o.operation_duration == absl::Seconds(2)) o.operation_duration = absl::Milliseconds(30);
+    auto sim = ArmSimServer::Start(o);
+    ASSERT_THAT(sim, IsOk());
+    sim_ = *std::move(sim);
+    CurlHttpTransport::Options t;
+    t.ca_file = sim_->ca_cert_path();
+    t.connect_timeout = absl::Seconds(5);
+    transport_ = std::make_unique<CurlHttpTransport>(t);
+  }
+
+  // A client-secret credential against the emulator's Entra ID endpoint.
+  void UseClientSecret(const std::string& secret = kClientSecret) {
+    CredentialOptions c;
+    c.authority_host = sim_->base_url();
+    c.scope = ScopeForEndpoint(sim_->base_url());
+    c.redactor = redactor_;
+    credential_ = std::make_unique<CachingTokenCredential>(
+        std::make_unique<EntraTokenCredential>(
+            *transport_, clock_, c, EntraTokenCredential::Options{kTenant, "foghorn", secret, ""}),
+        clock_, absl::Minutes(5));
+  }
+
+  ArmClient& client() {
+    if (!credential_) UseClientSecret();
+    if (!client_) {
+      ArmClientOptions o = options_;
+      o.endpoint = sim_->base_url();
+      common::Logger logger(sink_, redactor_, clock_,
+                            {common::LogLevel::kDebug, common::LogFormat::kJson});
+      client_ = std::make_unique<ArmClient>(*transport_, *credential_, clock_, sleeper_, logger, o);
+    }
+    return *client_;
+  }
+
+  ArmClientOptions Fast() {
+    ArmClientOptions o;
+    o.lro.default_interval = absl::Milliseconds(10);
+    o.ambiguous_settle = absl::Milliseconds(60);
+    o.backoff.initial = absl::Milliseconds(5);
+    o.backoff.max = absl::Milliseconds(50);
+    o.read_deadline = absl::Seconds(20);
+    o.operation_deadline = absl::Seconds(30);
+    return o;
+  }
+
+  ReplicationRole RoleOf(const std::string& server) {
+    auto g = client().Get(On(server));
+    EXPECT_THAT(g, IsOk());
+    return g.ok() ? g->replication_role : ReplicationRole::kUnknown;
+  }
+
+  ::foghorn::testing::TempDir tmp_;
+  common::RealClock clock_;
+  RealSleeper sleeper_;
+  std::unique_ptr<ArmSimServer> sim_;
+  std::unique_ptr<CurlHttpTransport> transport_;
+  std::unique_ptr<TokenCredential> credential_;
+  std::shared_ptr<common::Redactor> redactor_ = std::make_shared<common::Redactor>();
+  std::shared_ptr<::foghorn::testing::CapturingLogSink> sink_ =
+      std::make_shared<::foghorn::testing::CapturingLogSink>();
+  ArmClientOptions options_ = Fast();
+  std::unique_ptr<ArmClient> client_;
+};
+
+// ---- every operation ----
+
+TEST_F(ArmIntegrationTest, GetAndListSeeTheTopology) {
+  StartSim();
+  auto g = client().Get(On("sql-east"));
+  ASSERT_THAT(g, IsOk());
+  EXPECT_EQ(g->replication_role, ReplicationRole::kPrimary);
+  EXPECT_EQ(g->location, "East US");
+  ASSERT_EQ(g->partner_servers.size(), 1u);
+  EXPECT_THAT(g->partner_servers[0].id, HasSubstr("sql-west"));
+  auto all = client().List({kSub, kRg, "sql-west"});
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].replication_role, ReplicationRole::kSecondary);
+  EXPECT_THAT(client().Get(On("sql-nowhere")), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ArmIntegrationTest, CreatesPatchesAndDeletesAGroup) {
+  StartSim();
+  const FailoverGroupId id{kSub, kRg, "sql-east", "fog-audit"};
+  FailoverGroup spec;
+  spec.read_write_endpoint = ReadWriteEndpoint{"Manual", std::nullopt};
+  spec.read_only_endpoint = ReadOnlyEndpoint{"Disabled", ""};
+  spec.partner_servers.push_back(
+      {ServerId{kSub, kRg, "sql-west"}.Path(), "", ReplicationRole::kUnknown});
+  spec.databases = {ServerId{kSub, kRg, "sql-east"}.Path() + "/databases/audit"};
+  auto created = client().CreateOrUpdate(id, spec);
+  ASSERT_THAT(created, IsOk());
+  EXPECT_EQ(created->replication_role, ReplicationRole::kPrimary);
+
+  FailoverGroupUpdate u;
+  u.read_write_endpoint = ReadWriteEndpoint{"Automatic", 120};
+  auto patched = client().Update(id, u);
+  ASSERT_THAT(patched, IsOk());
+  EXPECT_EQ(patched->read_write_endpoint->failover_with_data_loss_grace_period_minutes, 120);
+
+  EXPECT_THAT(client().Update(id.OnServer({kSub, kRg, "sql-west"}), u),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("FailoverGroupUpdateOrDeleteRequestOnSecondary")));
+
+  ASSERT_THAT(client().Delete(id), IsOk());
+  EXPECT_THAT(client().Get(id), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(client().Delete(id), IsOk());
+}
+
+TEST_F(ArmIntegrationTest, EveryFailoverKindMovesThePrimaryWithOneAcceptedPostEach) {
+  StartSim();
+  struct Step {
+    FailoverKind kind;
+    const char* to;
+  };
+  int expected = 0;
+  for (Step s : {Step{FailoverKind::kPlanned, "sql-west"},
+                 Step{FailoverKind::kForcedAllowDataLoss, "sql-east"},
+                 Step{FailoverKind::kTryPlannedBeforeForced, "sql-west"}}) {
+    std::vector<OperationRef> journaled;
+    FailoverRequest req;
+    req.target = On(s.to);
+    req.kind = s.kind;
+    req.on_accepted = [&](const OperationRef& op) { journaled.push_back(op); };
+    auto r = client().Failover(req);
+    ASSERT_THAT(r, IsOk()) << FailoverKindName(s.kind);
+    EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+    EXPECT_EQ(r->group.replication_role, ReplicationRole::kPrimary);
+    ASSERT_EQ(journaled.size(), 1u);
+    EXPECT_THAT(journaled[0].async_operation_url, HasSubstr(sim_->base_url()));
+    EXPECT_EQ(sim_->AcceptedFailovers(kGroup), ++expected);
+  }
+  EXPECT_EQ(RoleOf("sql-east"), ReplicationRole::kSecondary);
+}
+
+TEST_F(ArmIntegrationTest, FailoverToTheCurrentPrimaryPostsNothing) {
+  StartSim();
+  FailoverRequest req;
+  req.target = On("sql-east");
+  auto r = client().Failover(req);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kAlreadyPrimary);
+  EXPECT_EQ(sim_->AcceptedFailovers(), 0);
+}
+
+TEST_F(ArmIntegrationTest, ResumesAJournaledOperation) {
+  ArmSimOptions o;
+  o.operation_duration = absl::Milliseconds(200);
+  StartSim(o);
+  std::optional<OperationRef> journaled;
+  {
+    // A first "agent" that gives up right after the POST was accepted (deadline shorter than the
+    // operation), as if it had crashed.
+    options_.operation_deadline = absl::Milliseconds(100);
+    FailoverRequest req;
+    req.target = On("sql-west");
+    req.on_accepted = [&](const OperationRef& op) { journaled = op; };
+    EXPECT_THAT(client().Failover(req), StatusIs(absl::StatusCode::kDeadlineExceeded));
+    client_.reset();
+  }
+  ASSERT_TRUE(journaled.has_value());
+  options_ = Fast();
+  FailoverRequest resume;
+  resume.target = On("sql-west");
+  resume.resume_operation = journaled;
+  auto r = client().Failover(resume);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kResumed);
+  EXPECT_EQ(sim_->AcceptedFailovers(kGroup), 1);
+}
+
+// ---- injected faults ----
+
+TEST_F(ArmIntegrationTest, ReadsRideThroughEveryTransientFaultKind) {
+  StartSim();
+  for (auto kind : {FaultSpec::Kind::kHttp429, FaultSpec::Kind::kHttp500, FaultSpec::Kind::kHttp503,
+                    FaultSpec::Kind::kHttp504, FaultSpec::Kind::kResetBefore,
+                    FaultSpec::Kind::kResetAfter, FaultSpec::Kind::kLatency}) {
+    FaultSpec f;
+    f.kind = kind;
+    f.route = "get";
+    f.count = 2;
+    f.retry_after_seconds = 0;
+    f.latency = absl::Milliseconds(20);
+    int id = sim_->AddFault(f);
+    auto g = client().Get(On("sql-east"));
+    EXPECT_THAT(g, IsOk()) << static_cast<int>(kind);
+    sim_->RemoveFault(id);
+  }
+}
+
+TEST_F(ArmIntegrationTest, PersistentServerErrorsEndUnavailableWithRequestIds) {
+  StartSim();
+  FaultSpec f;
+  f.kind = FaultSpec::Kind::kHttp503;
+  f.route = "get";
+  sim_->AddFault(f);
+  auto g = client().Get(On("sql-east"));
+  EXPECT_THAT(g,
+              StatusIs(absl::StatusCode::kUnavailable,
+                       ::testing::AllOf(HasSubstr("ServiceUnavailable"), HasSubstr("request-id="),
+                                        HasSubstr("client-request-id="))));
+}
+
+class FailoverPostFaultTest : public ArmIntegrationTest,
+                              public ::testing::WithParamInterface<FaultSpec::Kind> {};
+
+TEST_P(FailoverPostFaultTest, EndsPrimaryWithExactlyOneAcceptedPost) {
+  StartSim();
+  FaultSpec f;
+  f.kind = GetParam();
+  f.route = "failover";
+  f.count = 1;
+  f.retry_after_seconds = 0;
+  sim_->AddFault(f);
+  FailoverRequest req;
+  req.target = On("sql-west");
+  auto r = client().Failover(req);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->group.replication_role, ReplicationRole::kPrimary);
+  EXPECT_LE(r->posts_accepted, 1);
+  EXPECT_EQ(sim_->AcceptedFailovers(kGroup), 1);
+  EXPECT_EQ(RoleOf("sql-east"), ReplicationRole::kSecondary);
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, FailoverPostFaultTest,
+                         ::testing::Values(FaultSpec::Kind::kHttp429, FaultSpec::Kind::kHttp500,
+                                           FaultSpec::Kind::kHttp503, FaultSpec::Kind::kHttp504,
+                                           FaultSpec::Kind::kResetBefore,
+                                           FaultSpec::Kind::kResetAfter,
+                                           FaultSpec::Kind::kLatency));
+
+TEST_F(ArmIntegrationTest, StatusUrlErrorsAreFailedPollsNotAFailedFailover) {
+  StartSim();
+  FaultSpec f;
+  f.kind = FaultSpec::Kind::kHttp500;
+  f.route = "asyncOperation";
+  f.count = 3;
+  sim_->AddFault(f);
+  FailoverRequest req;
+  req.target = On("sql-west");
+  auto r = client().Failover(req);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+}
+
+TEST_F(ArmIntegrationTest, AFailedOperationSurfacesArmsCodeAndIsNotRetried) {
+  StartSim();
+  FaultSpec f;
+  f.kind = FaultSpec::Kind::kFailOperation;
+  f.route = "failover";
+  f.count = 1;
+  sim_->AddFault(f);
+  FailoverRequest req;
+  req.target = On("sql-west");
+  auto r = client().Failover(req);
+  EXPECT_THAT(
+      r, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("PlannedFailoverTimedOut")));
+  EXPECT_EQ(ArmErrorCode(r.status()), "PlannedFailoverTimedOut");
+  EXPECT_EQ(sim_->AcceptedFailovers(kGroup), 1);
+  EXPECT_EQ(RoleOf("sql-west"), ReplicationRole::kSecondary);
+}
+
+// ---- the idempotency rule, under several seeds ----
+
+TEST_F(ArmIntegrationTest, ResetAfterApplyEndsWithOneRoleChangeAndOneAcceptedPost) {
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    SCOPED_TRACE(seed);
+    ArmSimOptions o;
+    // Operations shorter and longer than the client's settle window (60 ms).
+    o.operation_duration = absl::Milliseconds(10 + 25 * static_cast<int>(seed));
+    StartSim(o);
+    client_.reset();
+    credential_.reset();
+    FaultSpec f;
+    f.kind = FaultSpec::Kind::kResetAfter;
+    f.route = seed % 2 == 0 ? "forceFailoverAllowDataLoss" : "failover";
+    f.count = 1;
+    f.seed = seed;
+    sim_->AddFault(f);
+    FailoverRequest req;
+    req.target = On("sql-west");
+    req.kind = seed % 2 == 0 ? FailoverKind::kForcedAllowDataLoss : FailoverKind::kPlanned;
+    auto r = client().Failover(req);
+    ASSERT_THAT(r, IsOk());
+    EXPECT_EQ(r->group.replication_role, ReplicationRole::kPrimary);
+    // Our only accepted POST got no answer, so the client learned the result by re-reading.
+    EXPECT_EQ(r->outcome, FailoverOutcome::kCompletedAfterReread);
+    EXPECT_EQ(r->posts_accepted, 0);
+    EXPECT_EQ(sim_->AcceptedFailovers(kGroup), 1);
+    int accepted_in_log = 0;
+    int dropped_posts = 0;
+    for (const auto& rec : sim_->RequestLog()) {
+      if (rec.method != "POST") continue;
+      if (rec.accepted_operation) ++accepted_in_log;
+      if (rec.status == 0) ++dropped_posts;
+    }
+    EXPECT_EQ(accepted_in_log, 1);
+    EXPECT_EQ(dropped_posts, 1);
+    EXPECT_EQ(RoleOf("sql-east"), ReplicationRole::kSecondary);
+    // Close our keep-alive connections before the emulator shuts down.
+    client_.reset();
+    credential_.reset();
+    transport_.reset();
+    sim_.reset();
+  }
+}
+
+// ---- credentials and tokens ----
+
+TEST_F(ArmIntegrationTest, StrictModeRefreshesAnExpiredTokenOnce) {
+  common::FakeClock sim_clock(absl::Now());
+  ArmSimOptions o;
+  o.strict_auth = true;
+  o.token_lifetime = absl::Minutes(60);
+  o.clock = &sim_clock;
+  StartSim(o);
+  ASSERT_THAT(client().Get(On("sql-east")), IsOk());
+  // The emulator's clock jumps past the token's expiry; our cache still thinks it is valid.
+  sim_clock.Advance(absl::Hours(2));
+  ASSERT_THAT(client().Get(On("sql-east")), IsOk());
+  int unauthorized = 0;
+  for (const auto& rec : sim_->RequestLog()) {
+    if (rec.status == 401) ++unauthorized;
+  }
+  EXPECT_EQ(unauthorized, 1);
+}
+
+TEST_F(ArmIntegrationTest, StrictModeRejectsAStaleStaticTokenWithoutLeakingIt) {
+  common::FakeClock sim_clock(absl::Now());
+  ArmSimOptions o;
+  o.strict_auth = true;
+  o.clock = &sim_clock;
+  StartSim(o);
+  const std::string token = sim_->IssueToken();
+  std::string file = tmp_.Write("token", token);
+  StaticTokenCredential::Options so;
+  so.token_file = file;
+  credential_ = std::make_unique<StaticTokenCredential>(clock_, so, redactor_);
+  ASSERT_THAT(client().Get(On("sql-east")), IsOk());
+  sim_clock.Advance(absl::Hours(2));
+  auto g = client().Get(On("sql-east"));
+  EXPECT_THAT(g, StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(std::string(g.status().message()), Not(HasSubstr(token)));
+  EXPECT_THAT(sink_->text(), Not(HasSubstr(token)));
+  // A rotated token file is picked up after the 401.
+  tmp_.Write("token", sim_->IssueToken());
+  EXPECT_THAT(client().Get(On("sql-east")), IsOk());
+}
+
+TEST_F(ArmIntegrationTest, WrongClientSecretIsUnauthenticatedAndNeverPrinted) {
+  ArmSimOptions o;
+  o.strict_auth = true;
+  StartSim(o);
+  const std::string wrong = "definitely-wrong-secret-value";
+  UseClientSecret(wrong);
+  auto g = client().Get(On("sql-east"));
+  EXPECT_THAT(g, StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("invalid_client")));
+  EXPECT_THAT(std::string(g.status().message()), Not(HasSubstr(wrong)));
+  EXPECT_THAT(sink_->text(), Not(HasSubstr(wrong)));
+}
+
+TEST_F(ArmIntegrationTest, DefaultChainFindsManagedIdentityThroughImdsEndpoint) {
+  ArmSimOptions o;
+  o.strict_auth = true;
+  StartSim(o);
+  CredentialOptions c;
+  c.resource = ResourceForEndpoint(sim_->base_url());
+  std::map<std::string, std::string> env = {{"IMDS_ENDPOINT", sim_->base_url()}};
+  auto cred = MakeDefaultCredential(
+      [&](const std::string& k) -> std::optional<std::string> {
+        auto it = env.find(k);
+        if (it == env.end()) return std::nullopt;
+        return it->second;
+      },
+      *transport_, clock_, c);
+  ASSERT_THAT(cred, IsOk());
+  EXPECT_EQ((*cred)->name(), "managed-identity");
+  credential_ = *std::move(cred);
+  EXPECT_THAT(client().Get(On("sql-east")), IsOk());
+}
+
+TEST_F(ArmIntegrationTest, DefaultChainUsesWorkloadIdentityAssertion) {
+  ArmSimOptions o;
+  o.strict_auth = true;
+  StartSim(o);
+  std::string assertion = tmp_.Write("federated", "eyJhbGciOiJSUzI1NiJ9.e30.sig");
+  std::map<std::string, std::string> env = {{"AZURE_TENANT_ID", kTenant},
+                                            {"AZURE_CLIENT_ID", "foghorn"},
+                                            {"AZURE_FEDERATED_TOKEN_FILE", assertion},
+                                            {"AZURE_AUTHORITY_HOST", sim_->base_url()}};
+  CredentialOptions c;
+  c.scope = ScopeForEndpoint(sim_->base_url());
+  auto cred = MakeDefaultCredential(
+      [&](const std::string& k) -> std::optional<std::string> {
+        auto it = env.find(k);
+        if (it == env.end()) return std::nullopt;
+        return it->second;
+      },
+      *transport_, clock_, c);
+  ASSERT_THAT(cred, IsOk());
+  EXPECT_EQ((*cred)->name(), "workload-identity");
+  credential_ = *std::move(cred);
+  EXPECT_THAT(client().Get(On("sql-east")), IsOk());
+}
+
+// ---- transport ----
+
+TEST_F(ArmIntegrationTest, TransportSendsTheFoghornUserAgentAndVerifiesTls) {
+  StartSim();
+  HttpRequest req;
+  req.url = sim_->base_url() + "/admin/state";
+  CurlHttpTransport untrusting;  // system CA store only: the emulator's CA is not in it
+  auto r = untrusting.Send(req);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_FALSE(RequestMaybeSent(r.status()));
+  EXPECT_EQ(FoghornVersion().empty(), false);
+}
+
+TEST_F(ArmIntegrationTest, ConnectionRefusedIsUnavailableAndSurelyNotSent) {
+  StartSim();
+  const std::string url = sim_->base_url() + "/x";
+  sim_->Shutdown();
+  HttpRequest req;
+  req.url = url;
+  auto r = transport_->Send(req);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_FALSE(RequestMaybeSent(r.status()));
+}
+
+}  // namespace
+}  // namespace foghorn::arm

@@ -1,0 +1,127 @@
+// Test doubles for the ARM client: a scripted HttpTransport (each expected request is matched in
+// order by method and URL fragment and answered with a canned response or transport error) and a
+// Sleeper that advances a FakeClock instead of sleeping.
+#ifndef FOGHORN_TESTS_ORCHESTRATOR_ARM_FAKE_HTTP_TRANSPORT_H_
+#define FOGHORN_TESTS_ORCHESTRATOR_ARM_FAKE_HTTP_TRANSPORT_H_
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "orchestrator/arm/http_transport.h"
+#include "orchestrator/arm/sleeper.h"
+#include "orchestrator/common/fake_clock.h"
+
+namespace foghorn::arm::testing {
+
+class FakeHttpTransport final : public HttpTransport {
+ public:
+  using Handler = std::function<absl::StatusOr<HttpResponse>(const HttpRequest&)>;
+
+  // The next request must have `method` and a URL containing `url_part`; it gets `answer`.
+  FakeHttpTransport& Expect(std::string method, std::string url_part,
+                            absl::StatusOr<HttpResponse> answer) {
+    return ExpectHandler(std::move(method), std::move(url_part),
+                         [answer](const HttpRequest&) { return answer; });
+  }
+  FakeHttpTransport& ExpectHandler(std::string method, std::string url_part, Handler handler) {
+    absl::MutexLock lock(&mu_);
+    script_.push_back({std::move(method), std::move(url_part), std::move(handler)});
+    return *this;
+  }
+
+  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
+    Step step;
+    {
+      absl::MutexLock lock(&mu_);
+      requests_.push_back(request);
+      if (script_.empty()) {
+        ADD_FAILURE() << "unexpected request " << request.method << " " << request.url;
+        return absl::InternalError("unexpected request");
+      }
+      step = std::move(script_.front());
+      script_.pop_front();
+    }
+    EXPECT_EQ(request.method, step.method) << "for " << request.url;
+    EXPECT_TRUE(absl::StrContains(request.url, step.url_part))
+        << request.url << " does not contain " << step.url_part;
+    return step.handler(request);
+  }
+
+  std::vector<HttpRequest> requests() const {
+    absl::MutexLock lock(&mu_);
+    return requests_;
+  }
+  size_t remaining() const {
+    absl::MutexLock lock(&mu_);
+    return script_.size();
+  }
+  int CountRequests(std::string_view method, std::string_view url_part) const {
+    absl::MutexLock lock(&mu_);
+    int n = 0;
+    for (const auto& r : requests_) {
+      if (r.method == method &&
+          absl::StrContains(r.url, absl::string_view(url_part.data(), url_part.size()))) {
+        ++n;
+      }
+    }
+    return n;
+  }
+
+ private:
+  struct Step {
+    std::string method;
+    std::string url_part;
+    Handler handler;
+  };
+  mutable absl::Mutex mu_;
+  std::deque<Step> script_;
+  std::vector<HttpRequest> requests_;
+};
+
+// Advances the FakeClock by each requested duration and records it.
+class FakeSleeper final : public Sleeper {
+ public:
+  explicit FakeSleeper(common::FakeClock& clock) : clock_(clock) {}
+  void SleepFor(absl::Duration d) override {
+    absl::MutexLock lock(&mu_);
+    sleeps_.push_back(d);
+    if (d > absl::ZeroDuration()) clock_.Advance(d);
+  }
+  std::vector<absl::Duration> sleeps() const {
+    absl::MutexLock lock(&mu_);
+    return sleeps_;
+  }
+  absl::Duration total() const {
+    absl::MutexLock lock(&mu_);
+    absl::Duration t;
+    for (auto d : sleeps_) t += d;
+    return t;
+  }
+
+ private:
+  common::FakeClock& clock_;
+  mutable absl::Mutex mu_;
+  std::vector<absl::Duration> sleeps_;
+};
+
+inline HttpResponse Response(int status, std::string body = "", HttpHeaders headers = {}) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  return r;
+}
+
+inline std::string ArmErrorBody(std::string_view code, std::string_view message) {
+  return std::string("{\"error\":{\"code\":\"") + std::string(code) + "\",\"message\":\"" +
+         std::string(message) + "\"}}";
+}
+
+}  // namespace foghorn::arm::testing
+
+#endif  // FOGHORN_TESTS_ORCHESTRATOR_ARM_FAKE_HTTP_TRANSPORT_H_

@@ -1,0 +1,163 @@
+#include "orchestrator/arm/lro_poller.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "orchestrator/common/fake_clock.h"
+#include "tests/orchestrator/arm/fake_http_transport.h"
+#include "tests/testing/status_matchers.h"
+
+namespace foghorn::arm {
+namespace {
+
+using ::foghorn::testing::IsOk;
+using ::foghorn::testing::StatusIs;
+using ::testing::ElementsAre;
+using testing::FakeHttpTransport;
+using testing::FakeSleeper;
+using ::testing::HasSubstr;
+using testing::Response;
+
+constexpr char kAsync[] =
+    "https://arm.test/subscriptions/s/providers/Microsoft.Sql/locations/"
+    "eastus/failoverGroupAzureAsyncOperation/op1?api-version=2025-01-01";
+constexpr char kLocation[] =
+    "https://arm.test/subscriptions/s/providers/Microsoft.Sql/locations/"
+    "eastus/failoverGroupOperationResults/op1?api-version=2025-01-01";
+constexpr char kResource[] =
+    "https://arm.test/subscriptions/s/resourceGroups/rg/providers/"
+    "Microsoft.Sql/servers/b/failoverGroups/fg?api-version=2025-01-01";
+
+class LroPollerTest : public ::testing::Test {
+ protected:
+  LroPollerTest()
+      : sleeper_(clock_),
+        poller_(
+            [this](const std::string& url) {
+              HttpRequest r;
+              r.url = url;
+              return http_.Send(r);
+            },
+            clock_, sleeper_, Options()) {}
+
+  static LroOptions Options() {
+    LroOptions o;
+    o.default_interval = absl::Seconds(10);
+    o.max_consecutive_failed_polls = 3;
+    return o;
+  }
+
+  absl::StatusOr<LroPoller::Result> Wait(OperationRef op, FinalStateVia via,
+                                         absl::Duration deadline = absl::Hours(1)) {
+    return poller_.Wait(op, via, kResource, absl::Seconds(10), clock_.Now() + deadline, "test op",
+                        {});
+  }
+
+  common::FakeClock clock_;
+  FakeSleeper sleeper_;
+  FakeHttpTransport http_;
+  LroPoller poller_;
+};
+
+TEST_F(LroPollerTest, PrefersAzureAsyncOperationThenReadsTheLocationForAFailover) {
+  http_.Expect("GET", "failoverGroupAzureAsyncOperation",
+               Response(200, R"({"name":"op1","status":"InProgress"})"));
+  http_.Expect("GET", "failoverGroupAzureAsyncOperation",
+               Response(200, R"({"name":"op1","status":"Succeeded"})"));
+  http_.Expect("GET", "failoverGroupOperationResults", Response(200, R"({"properties":{}})"));
+  auto r = Wait({kAsync, kLocation}, FinalStateVia::kLocation);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_TRUE(r->final_response.has_value());
+  EXPECT_EQ(r->final_response->body, R"({"properties":{}})");
+  EXPECT_EQ(r->polls, 2);
+  EXPECT_THAT(sleeper_.sleeps(),
+              ElementsAre(absl::Seconds(10), absl::Seconds(10), absl::ZeroDuration()));
+}
+
+TEST_F(LroPollerTest, HonoursRetryAfterFromTheStatusUrl) {
+  http_.Expect("GET", "AzureAsyncOperation",
+               Response(200, R"({"status":"InProgress"})", {{"Retry-After", "15"}}));
+  http_.Expect("GET", "AzureAsyncOperation", Response(200, R"({"status":"Succeeded"})"));
+  ASSERT_THAT(Wait({kAsync, ""}, FinalStateVia::kNone), IsOk());
+  EXPECT_THAT(sleeper_.sleeps(), ElementsAre(absl::Seconds(10), absl::Seconds(15)));
+}
+
+TEST_F(LroPollerTest, FallsBackToLocationPollingUntilItStopsAnswering202) {
+  http_.Expect("GET", "OperationResults", Response(202, ""));
+  http_.Expect("GET", "OperationResults", Response(202, "", {{"Retry-After", "3"}}));
+  http_.Expect("GET", "OperationResults", Response(200, R"({"id":"fg"})"));
+  auto r = Wait({"", kLocation}, FinalStateVia::kLocation);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->final_response->body, R"({"id":"fg"})");
+  EXPECT_THAT(sleeper_.sleeps(),
+              ElementsAre(absl::Seconds(10), absl::Seconds(10), absl::Seconds(3)));
+}
+
+TEST_F(LroPollerTest, PutReadsTheResourceItselfAtTheEnd) {
+  http_.Expect("GET", "AzureAsyncOperation", Response(200, R"({"status":"Succeeded"})"));
+  http_.Expect("GET", "/failoverGroups/fg?", Response(200, R"({"id":"fg"})"));
+  auto r = Wait({kAsync, kLocation}, FinalStateVia::kOriginalUri);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->final_response->body, R"({"id":"fg"})");
+}
+
+TEST_F(LroPollerTest, AnErrorFromTheStatusUrlIsAFailedPollNotAFailedOperation) {
+  http_.Expect("GET", "AzureAsyncOperation", Response(500, testing::ArmErrorBody("Internal", "")));
+  http_.Expect("GET", "AzureAsyncOperation",
+               TransportError(absl::StatusCode::kUnavailable, "reset", true));
+  http_.Expect("GET", "AzureAsyncOperation", Response(200, R"({"status":"InProgress"})"));
+  http_.Expect("GET", "AzureAsyncOperation", Response(404, ""));
+  http_.Expect("GET", "AzureAsyncOperation", Response(200, R"({"status":"Succeeded"})"));
+  auto r = Wait({kAsync, ""}, FinalStateVia::kNone);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->failed_polls, 3);
+}
+
+TEST_F(LroPollerTest, GivesUpAsUnavailableAfterTooManyFailedPollsInARow) {
+  for (int i = 0; i < 3; ++i) http_.Expect("GET", "AzureAsyncOperation", Response(503, ""));
+  EXPECT_THAT(Wait({kAsync, ""}, FinalStateVia::kNone),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("unreadable")));
+}
+
+TEST_F(LroPollerTest, FailedOperationCarriesArmCodeAndMessage) {
+  http_.Expect("GET", "AzureAsyncOperation",
+               Response(200, R"({"status":"Failed","error":{"code":"PlannedFailoverTimedOut",
+                                 "message":"User invoked planned failover, and it timed out."}})"));
+  auto r = Wait({kAsync, kLocation}, FinalStateVia::kLocation);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition,
+                          HasSubstr("PlannedFailoverTimedOut: User invoked planned failover")));
+  EXPECT_TRUE(IsFailedOperation(r.status()));
+  EXPECT_EQ(ArmErrorCode(r.status()), "PlannedFailoverTimedOut");
+}
+
+TEST_F(LroPollerTest, CanceledOperationIsCancelled) {
+  http_.Expect("GET", "AzureAsyncOperation",
+               Response(200, R"({"status":"Canceled","error":{"code":"OperationCancelled"}})"));
+  EXPECT_THAT(Wait({kAsync, ""}, FinalStateVia::kNone), StatusIs(absl::StatusCode::kCancelled));
+}
+
+TEST_F(LroPollerTest, StopsAtTheDeadlineNamingTheOperationUrl) {
+  for (int i = 0; i < 5; ++i) {
+    http_.Expect("GET", "AzureAsyncOperation", Response(200, R"({"status":"InProgress"})"));
+  }
+  auto r = Wait({kAsync, ""}, FinalStateVia::kNone, absl::Seconds(55));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded,
+                          HasSubstr("failoverGroupAzureAsyncOperation/op1")));
+  EXPECT_EQ(http_.remaining(), 0u);
+}
+
+TEST(OperationRefTest, ReadsBothHeadersAndResolvesRelativeLocations) {
+  auto op = OperationRefFromHeaders(
+      {{"Azure-AsyncOperation", kAsync},
+       {"Location",
+        "/subscriptions/s/providers/Microsoft.Sql/locations/x/failoverGroupOperationResults/1"}},
+      "https://arm.test:8443/subscriptions/s/resourceGroups/rg/x?api-version=1");
+  ASSERT_TRUE(op.has_value());
+  EXPECT_EQ(op->async_operation_url, kAsync);
+  EXPECT_EQ(op->location_url,
+            "https://arm.test:8443/subscriptions/s/providers/Microsoft.Sql/locations/x/"
+            "failoverGroupOperationResults/1");
+  EXPECT_FALSE(OperationRefFromHeaders({}, "https://x").has_value());
+}
+
+}  // namespace
+}  // namespace foghorn::arm

@@ -1,0 +1,112 @@
+#include "orchestrator/executor/system_step_runner.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "orchestrator/common/fake_clock.h"
+#include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/status_matchers.h"
+
+namespace foghorn::executor {
+namespace {
+
+using ::foghorn::testing::IsOk;
+using ::foghorn::testing::StatusIs;
+using ::testing::HasSubstr;
+
+class OneAnswerTransport final : public arm::HttpTransport {
+ public:
+  absl::StatusOr<arm::HttpResponse> Send(const arm::HttpRequest& request) override {
+    last = request;
+    return arm::HttpResponse{status, {}, ""};
+  }
+  int status = 204;
+  arm::HttpRequest last;
+};
+
+class CountingSleeper final : public arm::Sleeper {
+ public:
+  void SleepFor(absl::Duration d) override { slept += d; }
+  absl::Duration slept;
+};
+
+class SystemStepRunnerTest : public ::testing::Test {
+ protected:
+  SystemStepRunnerTest()
+      : runner_(transport_, sleeper_,
+                common::Logger(std::make_shared<foghorn::testing::CapturingLogSink>(), nullptr,
+                               clock_, {}),
+                {}) {
+    op_.id = "op-1";
+    op_.group_id = "sub/rg/fog-1";
+    op_.kind = "forced";
+    op_.target_server = "srv-b";
+  }
+  v1::Step Exec(std::vector<std::string> argv, int timeout_s = 10) {
+    v1::Step s;
+    s.set_name("hook");
+    for (auto& a : argv) s.mutable_exec()->add_argv(a);
+    s.mutable_timeout()->set_seconds(timeout_s);
+    return s;
+  }
+  common::FakeClock clock_;
+  OneAnswerTransport transport_;
+  CountingSleeper sleeper_;
+  SystemStepRunner runner_;
+  journal::OperationRecord op_;
+};
+
+TEST_F(SystemStepRunnerTest, AZeroExitPassesAndANonZeroExitVetoes) {
+  EXPECT_THAT(runner_.Run(Exec({"true"}), op_), IsOk());
+  EXPECT_THAT(runner_.Run(Exec({"sh", "-c", "exit 3"}), op_),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("exited 3")));
+}
+
+TEST_F(SystemStepRunnerTest, HooksSeeTheOperationInTheirEnvironment) {
+  EXPECT_THAT(runner_.Run(Exec({"sh", "-c", "test \"$FOGHORN_TARGET_SERVER\" = srv-b"}), op_),
+              IsOk());
+  v1::Step s = Exec({"sh", "-c", "test \"$EXTRA\" = yes"});
+  (*s.mutable_exec()->mutable_env())["EXTRA"] = "yes";
+  EXPECT_THAT(runner_.Run(s, op_), IsOk());
+}
+
+TEST_F(SystemStepRunnerTest, AMissingCommandIsNotFoundAndASlowOneTimesOut) {
+  EXPECT_THAT(runner_.Run(Exec({"/nonexistent/foghorn-hook"}), op_),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(runner_.Run(Exec({"sleep", "30"}, /*timeout_s=*/1), op_),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST_F(SystemStepRunnerTest, RunCommandCapturesStdout) {
+  auto r = RunCommand({"sh", "-c", "echo 2.5"}, {}, absl::Seconds(10));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->exit_code, 0);
+  EXPECT_EQ(r->stdout_text, "2.5\n");
+}
+
+TEST_F(SystemStepRunnerTest, NotifyPostsTheOperationAndFailsOnAnErrorAnswer) {
+  v1::Step s;
+  s.set_name("page");
+  s.mutable_notify()->set_url("http://127.0.0.1:1/hook");
+  ASSERT_THAT(runner_.Run(s, op_), IsOk());
+  auto body = nlohmann::json::parse(transport_.last.body);
+  EXPECT_EQ(body["operation"], "op-1");
+  EXPECT_EQ(body["step"], "page");
+  transport_.status = 500;
+  EXPECT_THAT(runner_.Run(s, op_), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(SystemStepRunnerTest, WaitSleepsOnTheInjectedSleeperAndGatesNeedHooks) {
+  v1::Step s;
+  s.set_name("settle");
+  s.mutable_wait()->mutable_duration()->set_seconds(30);
+  ASSERT_THAT(runner_.Run(s, op_), IsOk());
+  EXPECT_EQ(sleeper_.slept, absl::Seconds(30));
+  v1::Step gate;
+  gate.set_name("approve");
+  gate.mutable_approval()->set_message("ok?");
+  EXPECT_THAT(runner_.Run(gate, op_), StatusIs(absl::StatusCode::kUnimplemented));
+}
+
+}  // namespace
+}  // namespace foghorn::executor

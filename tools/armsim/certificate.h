@@ -1,0 +1,25 @@
+// Self-signed TLS material for foghorn-armsim: a throw-away CA and a server certificate for
+// 127.0.0.1 / localhost signed by it, so SDK clients can trust the emulator by pointing at ca.pem.
+#ifndef FOGHORN_TOOLS_ARMSIM_CERTIFICATE_H_
+#define FOGHORN_TOOLS_ARMSIM_CERTIFICATE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace foghorn::armsim {
+
+struct CertificatePaths {
+  std::string ca_cert;  // <dir>/ca.pem: the CA clients trust
+  std::string cert;     // <dir>/cert.pem: server certificate (SAN IP:127.0.0.1, DNS:localhost)
+  std::string key;      // <dir>/key.pem: server private key (P-256), mode 0600
+};
+
+// Generates a fresh CA and server certificate (valid for 1 year) into `dir`, which must exist,
+// overwriting earlier files. Returns kInternal if OpenSSL fails and kPermissionDenied/kNotFound if
+// the files cannot be written. Thread-safe.
+absl::StatusOr<CertificatePaths> GenerateCertificates(const std::string& dir);
+
+}  // namespace foghorn::armsim
+
+#endif  // FOGHORN_TOOLS_ARMSIM_CERTIFICATE_H_
