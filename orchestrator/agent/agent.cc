@@ -98,6 +98,12 @@ std::string GroupId(const v1::FailoverGroupRef& ref) {
 
 Agent::Agent(Deps deps, Options options) : deps_(std::move(deps)), options_(options) {}
 
+void Agent::Emit(AgentEvent e) const {
+  if (!deps_.events) return;
+  if (e.at == absl::InfinitePast()) e.at = deps_.clock.Now();
+  deps_.events(e);
+}
+
 Agent::~Agent() {
   Stop();
   *alive_ = false;
@@ -213,6 +219,20 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
 }
 
 absl::Status Agent::Start() {
+  std::weak_ptr<bool> alive_for_steps = alive_;
+  deps_.runner.SetStepObserver([this, alive_for_steps](const journal::StepRecord& step) {
+    if (alive_for_steps.expired()) return;
+    std::string group;
+    if (auto op = deps_.journal.GetOperation(step.operation_id); op.ok()) group = op->group_id;
+    Emit({AgentEvent::Kind::kOperationStep, group, step.operation_id, absl::InfinitePast(),
+          absl::StrCat(step.name, " ", journal::StepStateName(step.state),
+                       step.detail.empty() ? "" : ": ", step.detail),
+          nlohmann::json{{"step", step.name},
+                         {"seq", step.seq},
+                         {"state", journal::StepStateName(step.state)},
+                         {"detail", step.detail}}
+              .dump()});
+  });
   ASSIGN_OR_RETURN(std::vector<journal::OperationRecord> unfinished,
                    deps_.journal.UnfinishedOperations());
   absl::MutexLock lock(&mu_);
@@ -251,6 +271,14 @@ void Agent::OnVerdictChange(const probes::VerdictEvent& event) {
                                  {{"group", event.group},
                                   {"target", v1::ProbeTarget_Name(event.target)},
                                   {"verdict", v1::Verdict_Name(event.verdict)}});
+  Emit({AgentEvent::Kind::kVerdict, event.group, "", event.at,
+        absl::StrCat(v1::ProbeTarget_Name(event.target), " ", v1::Verdict_Name(event.previous),
+                     " -> ", v1::Verdict_Name(event.verdict), ": ", event.reason),
+        nlohmann::json{{"target", v1::ProbeTarget_Name(event.target)},
+                       {"verdict", v1::Verdict_Name(event.verdict)},
+                       {"previous", v1::Verdict_Name(event.previous)},
+                       {"reason", event.reason}}
+            .dump()});
   std::weak_ptr<bool> alive = alive_;
   std::string group = event.group;
   const bool bad = IsBad(event.verdict);
@@ -474,6 +502,16 @@ void Agent::OnOperationDone(const std::string& group_id,
   g->in_flight.reset();
   g->in_flight_op.clear();
   const absl::Time now = deps_.clock.Now();
+  if (op.ok()) {
+    Emit({AgentEvent::Kind::kOperation, group_id, op->id, now,
+          absl::StrCat(op->kind, " failover ", journal::OperationStateName(op->state), ": ",
+                       op->outcome),
+          nlohmann::json{{"kind", op->kind},
+                         {"state", journal::OperationStateName(op->state)},
+                         {"outcome", op->outcome},
+                         {"target_server", op->target_server}}
+              .dump()});
+  }
   if (!op.ok()) {
     deps_.logger.Error("operation could not run",
                        {{"group", group_id}, {"error", op.status().ToString()}});

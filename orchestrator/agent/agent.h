@@ -8,6 +8,7 @@
 #ifndef FOGHORN_ORCHESTRATOR_AGENT_AGENT_H_
 #define FOGHORN_ORCHESTRATOR_AGENT_AGENT_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,6 +69,24 @@ struct FailoverResponse {
   decision::Decision decision;
 };
 
+// Something that happened in the agent, for the control API's Watch stream.
+struct AgentEvent {
+  enum class Kind { kVerdict, kDecision, kOperationStep, kOperation };
+  Kind kind = Kind::kDecision;
+  std::string group_id;
+  std::string operation_id;  // for kOperationStep and kOperation
+  absl::Time at = absl::InfinitePast();
+  // One line for humans.
+  std::string summary;
+  // Machine-readable details (a JSON object): for kVerdict {target, verdict, previous, reason},
+  // kDecision {stage, action, intended, reasons}, kOperationStep {step, state, detail},
+  // kOperation {kind, state, outcome, target_server}.
+  std::string detail_json;
+};
+
+// Receives agent events. Called from the agent's threads (loop and workers); must not block.
+using AgentEventSink = std::function<void(const AgentEvent&)>;
+
 class Agent final : public probes::VerdictSink {
  public:
   struct Deps {
@@ -82,6 +101,8 @@ class Agent final : public probes::VerdictSink {
     executor::Notifier& notifier;
     common::Logger logger;
     common::MetricsRegistry& metrics;
+    // Optional: receives every event (the control API's Watch fan-out).
+    AgentEventSink events = nullptr;
   };
   struct Options {
     // How often roles are re-read from ARM.
@@ -143,6 +164,7 @@ class Agent final : public probes::VerdictSink {
   executor::FailoverPlan PlanFor(const GroupState& g, const journal::OperationRecord& op) const;
   GroupState* Find(const std::string& group_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   GroupSnapshot SnapshotOf(const GroupState& g) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Emit(AgentEvent e) const;
 
   Deps deps_;
   const Options options_;

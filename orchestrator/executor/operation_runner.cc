@@ -84,13 +84,12 @@ absl::Status OperationRunner::JournaledStep(
   *skipped = StepDone(done_before, name);
   if (*skipped) return absl::OkStatus();
   ASSIGN_OR_RETURN(journal::StepRecord step, journal_.BeginStep(op.id, name, detail));
+  if (step_observer_) step_observer_(step);
   absl::StatusOr<std::string> result = body();
-  if (result.ok()) {
-    RETURN_IF_ERROR(journal_.EndStep(step.id, journal::StepState::kDone, *result));
-    return absl::OkStatus();
-  }
-  RETURN_IF_ERROR(
-      journal_.EndStep(step.id, journal::StepState::kFailed, result.status().ToString()));
+  step.state = result.ok() ? journal::StepState::kDone : journal::StepState::kFailed;
+  step.detail = result.ok() ? *result : result.status().ToString();
+  RETURN_IF_ERROR(journal_.EndStep(step.id, step.state, step.detail));
+  if (step_observer_) step_observer_(step);
   return result.status();
 }
 

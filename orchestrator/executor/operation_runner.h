@@ -88,6 +88,12 @@ class OperationRunner {
   absl::StatusOr<journal::OperationRecord> Run(const journal::OperationRecord& op,
                                                const FailoverPlan& plan);
 
+  // Called after each step's intent and outcome are journaled (for live progress). Set before
+  // the first Run; called on the running thread; must not block.
+  void SetStepObserver(std::function<void(const journal::StepRecord&)> observer) {
+    step_observer_ = std::move(observer);
+  }
+
  private:
   // Runs one journaled step unless already done; `body` performs the side effect.
   absl::Status JournaledStep(const journal::OperationRecord& op,
@@ -106,6 +112,7 @@ class OperationRunner {
   Notifier& notifier_;
   common::Logger logger_;
   common::MetricsRegistry& metrics_;
+  std::function<void(const journal::StepRecord&)> step_observer_;
 };
 
 }  // namespace foghorn::executor

@@ -449,7 +449,7 @@ TEST_F(ArmIntegrationTest, DefaultChainUsesWorkloadIdentityAssertion) {
 
 // ---- transport ----
 
-TEST_F(ArmIntegrationTest, TransportSendsTheFoghornUserAgentAndVerifiesTls) {
+TEST_F(ArmIntegrationTest, TransportRefusesAServerItsCaStoreDoesNotTrust) {
   StartSim();
   HttpRequest req;
   req.url = sim_->base_url() + "/admin/state";
@@ -457,7 +457,6 @@ TEST_F(ArmIntegrationTest, TransportSendsTheFoghornUserAgentAndVerifiesTls) {
   auto r = untrusting.Send(req);
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_FALSE(RequestMaybeSent(r.status()));
-  EXPECT_EQ(FoghornVersion().empty(), false);
 }
 
 TEST_F(ArmIntegrationTest, ConnectionRefusedIsUnavailableAndSurelyNotSent) {

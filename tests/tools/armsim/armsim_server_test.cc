@@ -525,6 +525,83 @@ TEST_F(ArmSimServerTest, InjectedHttpFaultsAnswerWithArmErrorsAndDoNotApply) {
   EXPECT_EQ(Post(FgPath("sql-west", "fog-orders", "failover"))->status, 202);
 }
 
+TEST_F(ArmSimServerTest, StatusUrlFaultDoesNotFailTheOperation) {
+  auto r = Post(FgPath("sql-west", "fog-orders", "failover"));
+  ASSERT_EQ(r->status, 202);
+  FaultSpec f;
+  f.kind = FaultSpec::Kind::kHttp500;
+  f.route = "asyncOperation";
+  f.count = 1;
+  sim_->AddFault(f);
+  std::string async = PathOf(r->get_header_value("Azure-AsyncOperation"));
+  EXPECT_EQ(client_->Get(async)->status, 500);
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_EQ(Body(client_->Get(async))["status"], "Succeeded");
+}
+
+TEST_F(ArmSimServerTest, RetryAfterIsSentOnlyWhenConfigured) {
+  auto r = Post(FgPath("sql-west", "fog-orders", "failover"));
+  EXPECT_FALSE(r->has_header("Retry-After"));
+  sim_->SetRetryAfter(absl::Seconds(15));
+  sim_->SetOperationDuration(absl::Seconds(1));
+  clock_.Advance(absl::Seconds(10));
+  auto back = Post(FgPath("sql-east", "fog-orders", "failover"));
+  ASSERT_EQ(back->status, 202);
+  EXPECT_EQ(back->get_header_value("Retry-After"), "15");
+  auto poll = client_->Get(PathOf(back->get_header_value("Location")));
+  EXPECT_EQ(poll->status, 202);
+  EXPECT_EQ(poll->get_header_value("Retry-After"), "15");
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(client_->Get(PathOf(back->get_header_value("Location")))->status, 200);
+}
+
+TEST_F(ArmSimServerTest, TokenEndpointFaultsAnswerWithOAuthErrors) {
+  auto f = ParseFault(json{{"kind", "429"}, {"route", "token"}, {"count", 1}});
+  ASSERT_THAT(f.status(), IsOk());
+  sim_->AddFault(*f);
+  std::string form = "grant_type=client_credentials&client_id=foghorn&client_secret=armsim-secret";
+  std::string path = "/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token";
+  auto first = client_->Post(path, form, "application/x-www-form-urlencoded");
+  EXPECT_EQ(first->status, 429);
+  EXPECT_EQ(Body(first)["error"], "temporarily_unavailable");
+  EXPECT_EQ(client_->Post(path, form, "application/x-www-form-urlencoded")->status, 200);
+}
+
+TEST_F(ArmSimServerTest, AdminConfigTurnsOnStrictAuthAndDurations) {
+  ASSERT_EQ(client_
+                ->Put("/admin/config", R"({"strictAuth":true,"operationDurationMs":1})",
+                      "application/json")
+                ->status,
+            200);
+  EXPECT_EQ(client_->Get(FgPath("sql-east", "fog-orders"))->status, 401);
+  EXPECT_EQ(sim_->State()["operationDurationMs"], 1);
+  httplib::Headers auth = {{"Authorization", "Bearer " + sim_->IssueToken()}};
+  EXPECT_EQ(client_->Get(FgPath("sql-east", "fog-orders"), auth)->status, 200);
+}
+
+TEST(ArmSimParseTest, RejectsBadFaultsAndOutages) {
+  EXPECT_THAT(ParseFault(json{{"kind", "418"}}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseFault(json{{"kind", "503"}, {"probability", 2}}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("probability")));
+  EXPECT_THAT(ParseFault(json::array()).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseOutage(json{{"mode", "sideways"}}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mode")));
+  auto o = ParseOutage(json{{"dataPlane", false}, {"mode", "blackhole"}});
+  ASSERT_THAT(o.status(), IsOk());
+  EXPECT_TRUE(o->control_plane);
+  EXPECT_FALSE(o->data_plane);
+}
+
+TEST(ArmSimStartTest, RejectsBadTopologyAndMissingCertificateDirectory) {
+  ArmSimOptions o;
+  o.topology_json = "{";
+  EXPECT_THAT(ArmSimServer::Start(o).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  ArmSimOptions no_certs;
+  EXPECT_THAT(ArmSimServer::Start(no_certs).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cert_dir")));
+}
+
 TEST_F(ArmSimServerTest, LatencyFaultDelaysButServes) {
   FaultSpec f;
   f.kind = FaultSpec::Kind::kLatency;

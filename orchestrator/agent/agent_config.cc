@@ -1,0 +1,162 @@
+#include "orchestrator/agent/agent_config.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "runbooks/diagnostic.h"
+#include "runbooks/yaml_to_proto.h"
+
+namespace foghorn::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || fs::path(path).is_absolute()) return path;
+  return (fs::path(base_dir) / path).lexically_normal().string();
+}
+
+}  // namespace
+
+absl::Status SplitListen(const std::string& listen, std::string* host, int* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", listen, "\" is not host:port"));
+  }
+  *host = listen.substr(0, colon);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  if (!absl::SimpleAtoi(listen.substr(colon + 1), port) || *port < 0 || *port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", listen, "\" has no valid port"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::AgentConfig> ParseAgentConfig(const std::string& file, const std::string& text,
+                                                 const std::string& base_dir) {
+  v1::AgentConfig config;
+  runbooks::SourceMap where;
+  std::vector<runbooks::Diagnostic> diags;
+  if (!runbooks::YamlToMessage(file, text, &config, &where, &diags) && diags.empty()) {
+    diags.push_back({file, 0, 0, "", "not a YAML mapping"});
+  }
+  auto problem = [&](const std::string& field, const std::string& message) {
+    runbooks::Location loc;
+    if (auto it = where.find(field); it != where.end()) loc = it->second;
+    diags.push_back({file, loc.line, loc.column, field, message});
+  };
+  if (config.state_dir().empty()) problem("state_dir", "required");
+  if (config.runbooks().empty()) problem("runbooks", "name at least one runbook file or directory");
+
+  // Defaults.
+  if (config.api().listen().empty()) config.mutable_api()->set_listen(kDefaultApiListen);
+  if (config.metrics().listen().empty())
+    config.mutable_metrics()->set_listen(kDefaultMetricsListen);
+  if (config.log().level().empty()) config.mutable_log()->set_level("info");
+  if (config.log().format().empty()) config.mutable_log()->set_format("json");
+  if (config.arm().endpoint().empty()) {
+    config.mutable_arm()->set_endpoint("https://management.azure.com");
+  }
+  if (!config.arm().has_poll_interval())
+    config.mutable_arm()->mutable_poll_interval()->set_seconds(1);
+  if (config.impairment_fraction() == 0) config.set_impairment_fraction(0.8);
+
+  // Checks.
+  const std::string& level = config.log().level();
+  if (level != "debug" && level != "info" && level != "warn" && level != "error") {
+    problem("log.level", absl::StrCat("\"", level, "\" is not one of debug, info, warn, error"));
+  }
+  if (config.log().format() != "json" && config.log().format() != "text") {
+    problem("log.format", absl::StrCat("\"", config.log().format(), "\" is not json or text"));
+  }
+  if (config.impairment_fraction() <= 0 || config.impairment_fraction() > 1) {
+    problem("impairment_fraction", "must be in (0, 1]");
+  }
+  std::string host;
+  int port = 0;
+  if (absl::Status s = SplitListen(config.api().listen(), &host, &port); !s.ok()) {
+    problem("api.listen", std::string(s.message()));
+  }
+  if (config.metrics().listen() != "off") {
+    if (absl::Status s = SplitListen(config.metrics().listen(), &host, &port); !s.ok()) {
+      problem("metrics.listen", std::string(s.message()));
+    }
+  }
+  if (config.arm().endpoint().rfind("https://", 0) != 0 &&
+      config.arm().endpoint().rfind("http://127.0.0.1", 0) != 0 &&
+      config.arm().endpoint().rfind("http://localhost", 0) != 0) {
+    problem("arm.endpoint", "must be https (plain http only on loopback)");
+  }
+  for (int i = 0; i < config.api().tokens_size(); ++i) {
+    const v1::ApiToken& t = config.api().tokens(i);
+    std::string field = absl::StrCat("api.tokens[", i, "]");
+    if (t.name().empty()) problem(field + ".name", "required");
+    if (t.role() == v1::API_ROLE_UNSPECIFIED) problem(field + ".role", "required");
+    if (t.token_file().empty() == t.token_env().empty()) {
+      problem(field, "set exactly one of token_file and token_env");
+    }
+  }
+  for (int i = 0; i < config.webhooks_size(); ++i) {
+    if (config.webhooks(i).url().empty())
+      problem(absl::StrCat("webhooks[", i, "].url"), "required");
+  }
+  if (!diags.empty()) return runbooks::DiagnosticsToStatus(diags);
+
+  // Paths relative to the config file.
+  config.set_state_dir(Resolve(base_dir, config.state_dir()));
+  for (std::string& r : *config.mutable_runbooks()) r = Resolve(base_dir, r);
+  v1::ArmSettings* arm = config.mutable_arm();
+  arm->set_ca_file(Resolve(base_dir, arm->ca_file()));
+  arm->mutable_credentials()->set_token_file(Resolve(base_dir, arm->credentials().token_file()));
+  v1::ApiTls* tls = config.mutable_api()->mutable_tls();
+  tls->set_cert_file(Resolve(base_dir, tls->cert_file()));
+  tls->set_key_file(Resolve(base_dir, tls->key_file()));
+  tls->set_client_ca_file(Resolve(base_dir, tls->client_ca_file()));
+  for (v1::ApiToken& t : *config.mutable_api()->mutable_tokens()) {
+    t.set_token_file(Resolve(base_dir, t.token_file()));
+  }
+  if (!config.log().file().empty()) {
+    config.mutable_log()->set_file(Resolve(base_dir, config.log().file()));
+  }
+  return config;
+}
+
+absl::StatusOr<v1::AgentConfig> LoadAgentConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read agent config ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string base = fs::path(path).parent_path().string();
+  return ParseAgentConfig(path, ss.str(), base.empty() ? "." : base);
+}
+
+absl::StatusOr<std::vector<std::string>> RunbookFiles(const v1::AgentConfig& config) {
+  std::vector<std::string> files;
+  for (const std::string& p : config.runbooks()) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      for (const auto& e : fs::directory_iterator(p, ec)) {
+        std::string ext = e.path().extension().string();
+        if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml")) {
+          found.push_back(e.path().string());
+        }
+      }
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::exists(p, ec)) {
+      files.push_back(p);
+    } else {
+      return absl::NotFoundError(absl::StrCat("runbook path ", p, " does not exist"));
+    }
+  }
+  return files;
+}
+
+}  // namespace foghorn::agent

@@ -1,0 +1,264 @@
+#include "orchestrator/api/convert.h"
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace foghorn::api {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return;
+  const int64_t nanos = absl::ToUnixNanos(t);
+  int64_t secs = nanos / 1000000000;
+  int64_t rem = nanos % 1000000000;
+  if (rem < 0) {
+    rem += 1000000000;
+    --secs;
+  }
+  out->set_seconds(secs);
+  out->set_nanos(static_cast<int32_t>(rem));
+}
+
+absl::Time FromTimestamp(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
+  if (d == absl::InfiniteDuration() || d == -absl::InfiniteDuration()) return;
+  const int64_t nanos = absl::ToInt64Nanoseconds(d);
+  out->set_seconds(nanos / 1000000000);
+  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+absl::StatusOr<absl::Duration> FromDuration(const google::protobuf::Duration& d) {
+  constexpr int64_t kMaxSeconds = 315576000000;  // 10,000 years, protobuf's limit
+  if (d.seconds() > kMaxSeconds || d.seconds() < -kMaxSeconds || d.nanos() > 999999999 ||
+      d.nanos() < -999999999 || (d.seconds() > 0 && d.nanos() < 0) ||
+      (d.seconds() < 0 && d.nanos() > 0)) {
+    return absl::InvalidArgumentError("duration out of range");
+  }
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+v1::DecisionStage StageToProto(decision::Stage stage) {
+  switch (stage) {
+    case decision::Stage::kHealthy:
+      return v1::DECISION_STAGE_HEALTHY;
+    case decision::Stage::kSuspect:
+      return v1::DECISION_STAGE_SUSPECT;
+    case decision::Stage::kConfirmedDown:
+      return v1::DECISION_STAGE_CONFIRMED_DOWN;
+    case decision::Stage::kPlanned:
+      return v1::DECISION_STAGE_PLANNED;
+    case decision::Stage::kTryPlannedBeforeForced:
+      return v1::DECISION_STAGE_TRY_PLANNED_BEFORE_FORCED;
+    case decision::Stage::kForced:
+      return v1::DECISION_STAGE_FORCED;
+    case decision::Stage::kVerifying:
+      return v1::DECISION_STAGE_VERIFYING;
+    case decision::Stage::kWaitApproval:
+      return v1::DECISION_STAGE_WAIT_APPROVAL;
+    case decision::Stage::kHold:
+      return v1::DECISION_STAGE_HOLD;
+  }
+  return v1::DECISION_STAGE_UNSPECIFIED;
+}
+
+v1::DecisionStage StageNameToProto(const std::string& name) {
+  v1::DecisionStage stage;
+  if (v1::DecisionStage_Parse(absl::StrCat("DECISION_STAGE_", name), &stage)) return stage;
+  return v1::DECISION_STAGE_UNSPECIFIED;
+}
+
+v1::Decision DecisionToProto(const decision::Decision& d) {
+  v1::Decision out;
+  out.set_stage(StageToProto(d.stage));
+  out.set_action(d.action);
+  out.set_intended(d.intended);
+  for (const decision::Reason& r : d.reasons) {
+    v1::DecisionReason* pr = out.add_reasons();
+    pr->set_code(std::string(decision::ReasonCodeName(r.code)));
+    pr->set_text(r.text);
+  }
+  out.set_summary(d.summary);
+  if (d.outage_began) SetTimestamp(*d.outage_began, out.mutable_outage_began());
+  if (d.estimated_data_loss) SetDuration(*d.estimated_data_loss, out.mutable_estimated_data_loss());
+  out.set_target_server(d.target_server);
+  if (IsFinite(d.next_evaluation)) SetTimestamp(d.next_evaluation, out.mutable_next_evaluation());
+  return out;
+}
+
+namespace {
+
+void SetHealth(const std::string& server, const decision::TargetHealth& h, v1::TargetHealth* out) {
+  out->set_server(server);
+  out->set_verdict(h.verdict);
+  if (h.verdict == v1::VERDICT_UNHEALTHY || h.verdict == v1::VERDICT_IMPAIRED) {
+    if (IsFinite(h.unhealthy_since))
+      SetTimestamp(h.unhealthy_since, out->mutable_unhealthy_since());
+  }
+}
+
+}  // namespace
+
+v1::FailoverGroup GroupToProto(const agent::GroupSnapshot& g, absl::Time now,
+                               absl::Time global_paused_until) {
+  v1::FailoverGroup out;
+  out.set_id(g.id);
+  const v1::FailoverGroupRef& ref = g.runbook.group();
+  out.set_name(ref.name());
+  out.set_subscription_id(ref.subscription_id());
+  out.set_resource_group(ref.resource_group());
+  SetHealth(g.roles.primary_server, g.view.primary, out.mutable_primary());
+  SetHealth(g.roles.secondary_server, g.view.secondary, out.mutable_secondary());
+  out.set_roles_from_arm(g.roles_from_arm);
+  out.set_vantage_impaired(g.view.vantage_impaired);
+  if (g.view.last_lag) {
+    SetDuration(g.view.last_lag->lag, out.mutable_replication_lag());
+    if (IsFinite(g.view.last_lag->sampled_at))
+      SetTimestamp(g.view.last_lag->sampled_at, out.mutable_replication_lag_sampled_at());
+  }
+  if (g.last_decision) *out.mutable_last_decision() = DecisionToProto(*g.last_decision);
+  out.set_operation_in_flight(g.in_flight_operation);
+  v1::PauseState* pause = out.mutable_pause();
+  if (g.paused_until > now) {
+    pause->set_paused(true);
+    if (IsFinite(g.paused_until))
+      SetTimestamp(g.paused_until, pause->mutable_until());  // unset: until resumed
+    pause->set_reason(g.pause_reason);
+    pause->set_global(global_paused_until > now && global_paused_until >= g.paused_until);
+  }
+  out.set_approval_mode(v1::ApprovalMode_Name(g.runbook.policy().approval_mode()));
+  for (const v1::ProbeSpec& p : g.runbook.probes()) {
+    v1::ProbeInfo* info = out.add_probes();
+    info->set_name(p.name());
+    info->set_target(p.target());
+  }
+  return out;
+}
+
+v1::FailoverKind OperationKindToProto(const std::string& kind) {
+  if (kind == "planned") return v1::FAILOVER_KIND_PLANNED;
+  if (kind == "forced") return v1::FAILOVER_KIND_FORCED;
+  if (kind == "try_planned_before_forced") return v1::FAILOVER_KIND_TRY_PLANNED_BEFORE_FORCED;
+  return v1::FAILOVER_KIND_UNSPECIFIED;
+}
+
+v1::OperationState OperationStateToProto(journal::OperationState s) {
+  switch (s) {
+    case journal::OperationState::kPending:
+      return v1::OPERATION_STATE_PENDING;
+    case journal::OperationState::kRunning:
+      return v1::OPERATION_STATE_RUNNING;
+    case journal::OperationState::kSucceeded:
+      return v1::OPERATION_STATE_SUCCEEDED;
+    case journal::OperationState::kFailed:
+      return v1::OPERATION_STATE_FAILED;
+    case journal::OperationState::kAborted:
+      return v1::OPERATION_STATE_ABORTED;
+    case journal::OperationState::kCancelled:
+      return v1::OPERATION_STATE_CANCELLED;
+  }
+  return v1::OPERATION_STATE_UNSPECIFIED;
+}
+
+namespace {
+
+v1::StepState StepStateToProto(journal::StepState s) {
+  switch (s) {
+    case journal::StepState::kIntent:
+      return v1::STEP_STATE_RUNNING;
+    case journal::StepState::kDone:
+      return v1::STEP_STATE_DONE;
+    case journal::StepState::kFailed:
+      return v1::STEP_STATE_FAILED;
+    case journal::StepState::kSkipped:
+      return v1::STEP_STATE_SKIPPED;
+  }
+  return v1::STEP_STATE_UNSPECIFIED;
+}
+
+}  // namespace
+
+v1::Operation OperationToProto(const journal::OperationRecord& op,
+                               const std::vector<journal::StepRecord>& steps) {
+  v1::Operation out;
+  out.set_id(op.id);
+  out.set_group_id(op.group_id);
+  out.set_request_id(op.request_id);
+  out.set_kind(OperationKindToProto(op.kind));
+  out.set_drill(op.kind == "drill");
+  out.set_target_server(op.target_server);
+  out.set_requested_by(op.requested_by);
+  out.set_reason(op.reason);
+  out.set_state(OperationStateToProto(op.state));
+  if (IsFinite(op.created_at)) SetTimestamp(op.created_at, out.mutable_created_at());
+  if (IsFinite(op.updated_at)) SetTimestamp(op.updated_at, out.mutable_updated_at());
+  out.set_arm_operation_url(op.arm_operation_url);
+  out.set_outcome(op.outcome);
+  for (const journal::StepRecord& s : steps) {
+    v1::OperationStep* ps = out.add_steps();
+    ps->set_seq(s.seq);
+    ps->set_name(s.name);
+    ps->set_state(StepStateToProto(s.state));
+    ps->set_detail(s.detail);
+    if (IsFinite(s.started_at)) SetTimestamp(s.started_at, ps->mutable_started_at());
+    if (IsFinite(s.finished_at)) SetTimestamp(s.finished_at, ps->mutable_finished_at());
+  }
+  return out;
+}
+
+v1::DecisionRecord DecisionRecordToProto(const journal::DecisionRecord& d) {
+  v1::DecisionRecord out;
+  out.set_id(d.id);
+  out.set_group_id(d.group_id);
+  if (IsFinite(d.at)) SetTimestamp(d.at, out.mutable_decided_at());
+  out.set_stage(StageNameToProto(d.state));
+  v1::FailoverKind action = v1::FAILOVER_KIND_UNSPECIFIED;
+  if (d.action != "none") v1::FailoverKind_Parse(d.action, &action);
+  out.set_action(action);
+  nlohmann::json reasons =
+      nlohmann::json::parse(d.reasons_json, nullptr, /*allow_exceptions=*/false);
+  if (reasons.is_array()) {
+    for (const auto& r : reasons) {
+      if (!r.is_object()) continue;
+      v1::DecisionReason* pr = out.add_reasons();
+      pr->set_code(r.value("code", ""));
+      pr->set_text(r.value("text", ""));
+    }
+  }
+  out.set_summary(d.summary);
+  return out;
+}
+
+v1::EventKind EventKindToProto(agent::AgentEvent::Kind kind) {
+  switch (kind) {
+    case agent::AgentEvent::Kind::kVerdict:
+      return v1::EVENT_KIND_VERDICT;
+    case agent::AgentEvent::Kind::kDecision:
+      return v1::EVENT_KIND_DECISION;
+    case agent::AgentEvent::Kind::kOperationStep:
+      return v1::EVENT_KIND_OPERATION_STEP;
+    case agent::AgentEvent::Kind::kOperation:
+      return v1::EVENT_KIND_OPERATION;
+  }
+  return v1::EVENT_KIND_UNSPECIFIED;
+}
+
+v1::WatchResponse EventToProto(const agent::AgentEvent& e, std::uint64_t seq) {
+  v1::WatchResponse out;
+  out.set_seq(seq);
+  out.set_kind(EventKindToProto(e.kind));
+  out.set_group_id(e.group_id);
+  out.set_operation_id(e.operation_id);
+  if (IsFinite(e.at)) SetTimestamp(e.at, out.mutable_at());
+  out.set_summary(e.summary);
+  out.set_detail_json(e.detail_json);
+  return out;
+}
+
+}  // namespace foghorn::api

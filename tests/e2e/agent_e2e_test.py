@@ -1,0 +1,113 @@
+"""foghornd end to end against foghorn-armsim: the scenarios of the agent issue.
+
+Each test runs the real binaries on loopback with second-scale graces, so a test takes seconds.
+"""
+import os
+import shutil
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import wait_until  # noqa: E402
+
+
+class AgentEndToEnd(unittest.TestCase):
+    def setUp(self):
+        self.dir = harness.workdir()
+        self.sim = harness.ArmSim(self.dir)
+        self.agent = None
+
+    def tearDown(self):
+        if self.agent:
+            self.agent.stop()
+        self.sim.stop()
+        if not self._outcome.result.failures and not self._outcome.result.errors:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            print(f"\nkept {self.dir} for inspection", file=sys.stderr)
+
+    def start_agent(self, runbook, **kw):
+        self.agent = harness.Agent(self.dir, self.sim, runbook, **kw).start()
+        wait_until(lambda: any(d[0] == "HEALTHY" for d in self.agent.decisions()), 20,
+                   "the first HEALTHY decision")
+        return self.agent
+
+    def test_region_outage_tries_planned_then_forces_after_the_data_loss_grace(self):
+        self.start_agent(harness.runbook_yaml(self.sim, data_loss_grace="6s"))
+        self.sim.record_writes(20)
+        self.sim.region_down("eastus")
+        wait_until(lambda: self.sim.primary() == "sql-west", 60, "sql-west to become primary")
+        wait_until(lambda: any(o[1] == "succeeded" for o in self.agent.operations()), 20,
+                   "the operation to be journaled as succeeded")
+        ops = self.agent.operations()
+        self.assertEqual([(o[0], o[1]) for o in ops], [("planned", "failed"), ("forced", "succeeded")])
+        self.assertIn("PlannedFailoverTimedOut", ops[0][3])
+        posts = harness.failover_posts(self.sim)
+        self.assertEqual([p[0] for p in posts], ["failover", "forceFailoverAllowDataLoss"])
+        self.assertEqual(self.sim.accepted_failovers(), 2)
+        self.assertGreater(self.sim.replication()["writesLost"], 0)
+
+    def test_partial_outage_with_a_reachable_primary_fails_over_planned_losing_nothing(self):
+        probe_target = harness.Listener()
+        self.start_agent(harness.runbook_yaml(self.sim, primary_probe_addr=probe_target.address))
+        self.sim.record_writes(25)
+        probe_target.down()  # the agent loses sight of the primary; Azure still reaches it
+        wait_until(lambda: self.sim.primary() == "sql-west", 30, "sql-west to become primary")
+        wait_until(lambda: any(o[1] == "succeeded" for o in self.agent.operations()), 20,
+                   "the operation to be journaled as succeeded")
+        self.assertEqual([(o[0], o[1]) for o in self.agent.operations()], [("planned", "succeeded")])
+        self.assertEqual([p[0] for p in harness.failover_posts(self.sim)], ["failover"])
+        self.assertEqual(self.sim.replication()["writesLost"], 0)
+
+    def test_flapping_below_the_thresholds_never_fails_over(self):
+        probe_target = harness.Listener()
+        self.start_agent(harness.runbook_yaml(self.sim, primary_probe_addr=probe_target.address))
+        # Down for less than unhealthy_threshold (3) x interval (300ms), then up again, repeatedly.
+        for _ in range(12):
+            probe_target.down()
+            _pause(0.45)
+            probe_target.up()
+            _pause(0.9)
+        self.assertEqual(harness.mutating_arm_requests(self.sim), [])
+        self.assertEqual(self.agent.operations(), [])
+        self.assertEqual(self.sim.primary(), "sql-east")
+
+    def test_holds_when_the_secondary_is_down_too(self):
+        probe_target = harness.Listener()
+        self.start_agent(harness.runbook_yaml(self.sim, primary_probe_addr=probe_target.address))
+        self.sim.region_down("westus")
+        probe_target.down()
+        wait_until(lambda: any("secondary" in d[2] and d[0] == "HOLD"
+                               for d in self.agent.decisions()), 20, "a HOLD for the secondary")
+        _pause(4)  # past the planned grace: still nothing may happen
+        self.assertEqual(harness.mutating_arm_requests(self.sim), [])
+        self.assertEqual(self.agent.operations(), [])
+
+    def test_observe_only_records_decisions_and_never_mutates(self):
+        self.start_agent(harness.runbook_yaml(self.sim, approval_mode="observe_only",
+                                              data_loss_grace="4s"))
+        self.sim.region_down("eastus")
+        wait_until(lambda: any(d[0] == "HOLD" and "observe" in d[2].lower()
+                               for d in self.agent.decisions()), 30, "an observe-only HOLD")
+        _pause(6)
+        self.assertEqual(harness.mutating_arm_requests(self.sim), [])
+        self.assertEqual(self.agent.operations(), [])
+        self.assertEqual(self.sim.primary(), "sql-east")
+
+    def test_sigterm_stops_cleanly_and_metrics_are_served(self):
+        self.start_agent(harness.runbook_yaml(self.sim))
+        text = self.agent.metrics()
+        self.assertIn("foghorn_groups 1", text)
+        self.assertIn("foghorn_decisions_total", text)
+        self.assertEqual(self.agent.stop(), 0)
+
+
+def _pause(seconds):
+    """Lets real time pass while the agent works (the scenario needs elapsed time itself)."""
+    import time
+    time.sleep(seconds)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,76 @@
+"""Crash-and-resume: foghornd is killed (SIGKILL) right after each journal write of a failover,
+restarted, and every run must end with exactly one role change and one accepted failover POST
+(read from the emulator's request log). Repeated with an injected connection reset after the
+emulator applied the failover POST.
+"""
+import os
+import shutil
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import wait_until  # noqa: E402
+
+# Journal writes of a clean partial-outage failover: decisions, operation, audit, steps, outcome.
+MAX_WRITE = int(os.environ.get("FOGHORN_CRASH_MAX_WRITE", "16"))
+
+
+class CrashResume(unittest.TestCase):
+    def run_once(self, crash_after, fault=None):
+        workdir = harness.workdir()
+        sim = harness.ArmSim(workdir, operation_ms=600)
+        agent = None
+        try:
+            if fault:
+                sim.add_fault(fault)
+            probe_target = harness.Listener()
+            agent = harness.Agent(workdir, sim, harness.runbook_yaml(
+                sim, primary_probe_addr=probe_target.address))
+            agent.start({"FOGHORN_JOURNAL_CRASH_AFTER_WRITE": str(crash_after)})
+            probe_target.down()
+            # Either the agent dies at its crash point or the failover completes first.
+            wait_until(lambda: not agent.alive() or _succeeded(agent), 40,
+                       f"crash after write {crash_after} or a finished failover")
+            if not agent.alive():
+                self.assertEqual(agent.proc.returncode, -9, "killed by SIGKILL at the crash point")
+                agent.log.close()
+                agent.start()  # no crash this time
+            wait_until(lambda: _succeeded(agent), 40, "the failover to be journaled as succeeded")
+            self.assertEqual(sim.primary(), "sql-west")
+            posts = harness.failover_posts(sim)
+            self.assertEqual(len(posts), 1, f"accepted failover POSTs: {posts}")
+            self.assertEqual(sim.accepted_failovers(), 1)
+            self.assertEqual(len([o for o in agent.operations() if o[1] == "succeeded"]), 1)
+            shutil.rmtree(workdir, ignore_errors=True)
+        except Exception:
+            print(f"\ncrash_after={crash_after}: kept {workdir}", file=sys.stderr)
+            raise
+        finally:
+            if agent:
+                agent.stop()
+            sim.stop()
+
+    def test_every_journal_write(self):
+        for n in range(1, MAX_WRITE + 1):
+            with self.subTest(crash_after_write=n):
+                self.run_once(n)
+
+    def test_reset_after_the_failover_was_applied(self):
+        # The emulator applies the POST, then drops the connection: the client must re-read, not
+        # re-post; combined with crashes around the ARM step.
+        fault = {"kind": "reset_after", "route": "failover", "count": 1}
+        for n in (0, 9, 10, 11):
+            with self.subTest(crash_after_write=n):
+                self.run_once(n if n else 10_000, fault)
+
+
+def _succeeded(agent):
+    try:
+        return any(o[1] == "succeeded" for o in agent.operations())
+    except Exception:  # the journal may not exist yet
+        return False
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,298 @@
+"""End-to-end harness: runs foghorn-armsim and the real foghornd binary on loopback.
+
+Used by the e2e tests (tests/e2e/*_test.py, run by ctest) and by scripts/demo.sh. Every wait is
+bounded by a deadline; nothing sleeps to synchronise except short polls of observable state.
+"""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+import ssl
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("FOGHORN_BIN_DIR", os.path.join(REPO, "build", "bin"))
+TOPOLOGY = os.path.join(REPO, "tools", "armsim", "examples", "topology.json")
+SUB = "00000000-1111-2222-3333-444444444444"
+RG = "rg-foghorn"
+GROUP = "fog-orders"
+GROUP_ID = f"{SUB}/{RG}/{GROUP}"
+
+
+def wait_until(pred, timeout, what, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class ArmSim:
+    """foghorn-armsim over HTTPS with its generated CA."""
+
+    def __init__(self, workdir, operation_ms=800, extra=()):
+        self.workdir = workdir
+        port_file = os.path.join(workdir, "armsim.json")
+        os.makedirs(os.path.join(workdir, "certs"), exist_ok=True)
+        self.log = open(os.path.join(workdir, "armsim.log"), "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "foghorn-armsim"), f"--topology={TOPOLOGY}",
+             f"--cert-dir={os.path.join(workdir, 'certs')}", f"--port-file={port_file}",
+             f"--operation-duration-ms={operation_ms}",
+             f"--request-log={os.path.join(workdir, 'requests.jsonl')}", *extra],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        info = wait_until(lambda: _read_json(port_file), 20, "armsim to start")
+        self.base = info["baseUrl"]
+        self.ca = info["caCert"]
+        self.endpoints = info["endpoints"]
+        self.ctx = ssl.create_default_context(cafile=self.ca) if self.ca else None
+
+    def call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as resp:
+            text = resp.read().decode()
+            return json.loads(text) if text.strip() else {}
+
+    def region_down(self, region, control=True, data=True, mode="refuse"):
+        self.call("POST", f"/admin/regions/{region}/down",
+                  {"controlPlane": control, "dataPlane": data, "mode": mode})
+
+    def region_up(self, region):
+        self.call("POST", f"/admin/regions/{region}/up", {})
+
+    def add_fault(self, fault):
+        return self.call("POST", "/admin/faults", fault)["id"]
+
+    def state(self):
+        return self.call("GET", "/admin/state")
+
+    def primary(self):
+        return self.state()["failoverGroups"][GROUP]["primary"]
+
+    def accepted_failovers(self):
+        return self.call("GET", "/admin/counters")["acceptedFailovers"]
+
+    def requests(self, route=None):
+        path = "/admin/requests" + (f"?route={route}" if route else "")
+        return self.call("GET", path)
+
+    def replication(self):
+        return self.call("GET", f"/admin/failoverGroups/{GROUP}/replication")
+
+    def record_writes(self, count):
+        self.call("POST", f"/admin/failoverGroups/{GROUP}/writes", {"count": count})
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+class Listener:
+    """A loopback TCP listener the test opens and closes, standing in for what the probes see."""
+
+    def __init__(self):
+        self.sock = None
+        self.port = _free_port()
+        self.up()
+
+    def up(self):
+        if self.sock:
+            return
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port))
+        s.listen(128)
+        self.sock = s
+        self._stop = False
+        threading.Thread(target=self._accept, args=(s,), daemon=True).start()
+
+    def _accept(self, s):
+        while True:
+            try:
+                conn, _ = s.accept()
+                conn.close()
+            except OSError:
+                return
+
+    def down(self):
+        if self.sock:
+            self.sock.shutdown(socket.SHUT_RDWR)
+            self.sock.close()
+            self.sock = None
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+
+def runbook_yaml(sim, primary_probe_addr=None, approval_mode="automatic", data_loss_grace="8s",
+                 budget="5m", planned_grace="2s", steps=""):
+    east = primary_probe_addr or sim.endpoints["server:sql-east"]
+    west = sim.endpoints["server:sql-west"]
+    return f"""
+description: end-to-end test runbook
+group:
+  subscription_id: {SUB}
+  resource_group: {RG}
+  name: {GROUP}
+  primary_server: sql-east
+  secondary_server: sql-west
+  databases: [orders, customers]
+probes:
+  - {{name: east-tcp, target: primary, interval: 300ms, timeout: 200ms, unhealthy_threshold: 3, healthy_threshold: 2, tcp: {{address: "{east}"}}}}
+  - {{name: west-tcp, target: secondary, interval: 300ms, timeout: 200ms, unhealthy_threshold: 3, healthy_threshold: 2, tcp: {{address: "{west}"}}}}
+  - name: lag
+    target: primary
+    interval: 500ms
+    timeout: 400ms
+    metric_kind: replication_lag_seconds
+    http:
+      url: {sim.base}/sql/servers/sql-east/replicationLinks
+      ca_file: {sim.ca}
+      metric_json_field: value.0.replication_lag_sec
+health_rules:
+  - {{target: primary, probes: [east-tcp]}}
+  - {{target: secondary, probes: [west-tcp]}}
+policy:
+  confirm_after: 1s
+  planned_grace: {planned_grace}
+  data_loss_grace: {data_loss_grace}
+  data_loss_budget: {budget}
+  approval_mode: {approval_mode}
+  cooldown: 1h
+{steps}
+"""
+
+
+class Agent:
+    """The real foghornd binary with a config written into `workdir`."""
+
+    def __init__(self, workdir, sim, runbook_text, env_extra=None, api_tokens=""):
+        self.workdir = workdir
+        self.sim = sim
+        with open(os.path.join(workdir, "runbook.yaml"), "w") as f:
+            f.write(runbook_text)
+        self.config = os.path.join(workdir, "agent.yaml")
+        with open(self.config, "w") as f:
+            f.write(f"""
+state_dir: state
+runbooks: [runbook.yaml]
+arm:
+  endpoint: {sim.base}
+  ca_file: {sim.ca}
+  credentials: {{token_env: FOGHORN_E2E_ARM_TOKEN}}
+  poll_interval: 200ms
+api:
+  listen: "127.0.0.1:0"
+{api_tokens}
+metrics: {{listen: "127.0.0.1:0"}}
+log: {{level: debug}}
+""")
+        self.env_extra = env_extra or {}
+        self.proc = None
+        self.runs = 0
+
+    def start(self, env_extra=None):
+        self.runs += 1
+        ready = os.path.join(self.workdir, f"ready-{self.runs}.json")
+        env = dict(os.environ)
+        env["FOGHORN_E2E_ARM_TOKEN"] = "e2e-token"
+        env.update(self.env_extra)
+        env.update(env_extra or {})
+        self.log_path = os.path.join(self.workdir, f"foghornd-{self.runs}.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "foghornd"), f"--config={self.config}", f"--ready_file={ready}"],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.ready = wait_until(lambda: _read_json(ready) or self._died(), 30, "foghornd to start")
+        return self
+
+    def _died(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"foghornd exited with {self.proc.returncode}: "
+                                 + open(self.log_path).read()[-3000:])
+        return None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.alive():
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None:
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+    def db(self):
+        path = os.path.join(self.workdir, "state", "journal.db")
+        return sqlite3.connect(path, timeout=10)
+
+    def operations(self):
+        with self.db() as c:
+            return c.execute("SELECT kind, state, target_server, outcome FROM operations "
+                             "ORDER BY created_us").fetchall()
+
+    def decisions(self):
+        with self.db() as c:
+            return c.execute("SELECT state, action, summary FROM decisions ORDER BY id").fetchall()
+
+    def metrics(self):
+        url = f"http://127.0.0.1:{self.ready['metrics_port']}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.read().decode()
+
+
+MUTATING_ROUTES = ("put", "patch", "delete", "failover", "forceFailoverAllowDataLoss",
+                   "tryPlannedBeforeForcedFailover")
+
+
+def mutating_arm_requests(sim):
+    return [r for r in sim.requests() if r.get("route") in MUTATING_ROUTES]
+
+
+def failover_posts(sim):
+    """Failover POSTs the emulator accepted (answered 202, or applied before dropping the
+    connection), in order: [(route, tsUnixMs)]."""
+    return [(r["route"], r["tsUnixMs"]) for r in sim.requests()
+            if r.get("route") in MUTATING_ROUTES[3:]
+            and (r.get("status") == 202 or r.get("acceptedOperation"))]
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def workdir():
+    return tempfile.mkdtemp(prefix="foghorn-e2e-")

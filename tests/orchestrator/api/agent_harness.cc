@@ -1,0 +1,260 @@
+#include "tests/orchestrator/api/agent_harness.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "orchestrator/common/status_macros.h"
+#include "runbooks/loader.h"
+
+namespace foghorn::testing {
+
+void TableProber::Start(const v1::ProbeSpec& spec, const probes::ProbeContext&, absl::Duration,
+                        Callback done) {
+  probes::ProbeResult r;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = outcomes_.find(spec.name());
+    r.outcome = it == outcomes_.end() ? probes::ProbeOutcome::kSuccess : it->second;
+    if (auto m = metrics_.find(spec.name()); m != metrics_.end()) r.metric = m->second;
+  }
+  std::move(done)(std::move(r));
+}
+
+void TableProber::Set(const std::string& name, probes::ProbeOutcome o) {
+  absl::MutexLock lock(&mu_);
+  outcomes_[name] = o;
+}
+
+void TableProber::SetMetric(const std::string& name, double v) {
+  absl::MutexLock lock(&mu_);
+  metrics_[name] = v;
+}
+
+FakeArm::Roles& FakeArm::RolesLocked(const std::string& name, const std::string& server) {
+  auto it = roles_.find(name);
+  if (it == roles_.end()) {
+    // Servers are named srv-a[-i] (primary at first) and srv-b[-i].
+    std::string a = server;
+    std::string b = server;
+    if (absl::StartsWith(server, "srv-b")) a.replace(0, 5, "srv-a");
+    if (absl::StartsWith(server, "srv-a")) b.replace(0, 5, "srv-b");
+    it = roles_.emplace(name, Roles{a, b}).first;
+  }
+  return it->second;
+}
+
+arm::FailoverGroup FakeArm::GroupLocked(const Roles& r, const std::string& server) const {
+  arm::FailoverGroup g;
+  g.replication_role =
+      server == r.primary ? arm::ReplicationRole::kPrimary : arm::ReplicationRole::kSecondary;
+  arm::PartnerInfo p;
+  p.id = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Sql/servers/" +
+         (server == r.primary ? r.secondary : r.primary);
+  g.partner_servers.push_back(p);
+  return g;
+}
+
+absl::StatusOr<arm::FailoverResult> FakeArm::Failover(const arm::FailoverRequest& req) {
+  absl::MutexLock lock(&mu_);
+  if (hold_) {
+    ++waiting_;
+    mu_.Await(absl::Condition(
+        +[](bool* hold) { return !*hold; }, &hold_));
+    --waiting_;
+  }
+  Roles& r = RolesLocked(req.target.name, req.target.server);
+  arm::FailoverResult result;
+  if (r.primary == req.target.server) {
+    result.outcome = arm::FailoverOutcome::kAlreadyPrimary;
+    result.group = GroupLocked(r, req.target.server);
+    return result;
+  }
+  ++accepted_[req.target.name];
+  if (req.on_accepted) req.on_accepted({"https://arm.example/op/" + req.client_request_id, ""});
+  std::swap(r.primary, r.secondary);
+  result.outcome = arm::FailoverOutcome::kPosted;
+  result.posts_accepted = 1;
+  result.group = GroupLocked(r, req.target.server);
+  return result;
+}
+
+absl::StatusOr<arm::FailoverGroup> FakeArm::Get(const arm::FailoverGroupId& id) {
+  absl::MutexLock lock(&mu_);
+  return GroupLocked(RolesLocked(id.name, id.server), id.server);
+}
+
+int FakeArm::Accepted(const std::string& group_name) {
+  absl::MutexLock lock(&mu_);
+  auto it = accepted_.find(group_name);
+  return it == accepted_.end() ? 0 : it->second;
+}
+
+int FakeArm::AcceptedTotal() {
+  absl::MutexLock lock(&mu_);
+  int n = 0;
+  for (const auto& [name, count] : accepted_) n += count;
+  return n;
+}
+
+void FakeArm::Hold() {
+  absl::MutexLock lock(&mu_);
+  hold_ = true;
+}
+
+void FakeArm::Release() {
+  absl::MutexLock lock(&mu_);
+  hold_ = false;
+}
+
+bool FakeArm::AwaitHeld(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(
+                                  +[](int* waiting) { return *waiting > 0; }, &waiting_),
+                              timeout);
+}
+
+namespace {
+
+class NoopSteps final : public executor::StepRunner {
+ public:
+  absl::Status Run(const v1::Step&, const journal::OperationRecord&) override {
+    return absl::OkStatus();
+  }
+};
+
+class NullLogSink final : public common::LogSink {
+ public:
+  void Write(common::LogLevel, std::string_view) override {}
+};
+
+constexpr char kRunbookTemplate[] = R"(
+group:
+  subscription_id: sub
+  resource_group: rg
+  name: NAME
+  primary_server: PRIMARY
+  secondary_server: SECONDARY
+probes:
+  - {name: a-tcp, target: primary, interval: 5s, timeout: 1s, unhealthy_threshold: 2, healthy_threshold: 1, tcp: {address: "127.0.0.1:1"}}
+  - {name: b-tcp, target: secondary, interval: 5s, timeout: 1s, unhealthy_threshold: 2, healthy_threshold: 1, tcp: {address: "127.0.0.1:2"}}
+  - {name: lag, target: primary, interval: 5s, timeout: 1s, metric_kind: replication_lag_seconds, exec: {argv: [lag], metric_from_stdout: true}}
+health_rules:
+  - {target: primary, probes: [a-tcp]}
+  - {target: secondary, probes: [b-tcp]}
+policy:
+  confirm_after: 10s
+  planned_grace: 30s
+  data_loss_grace: 2m
+  data_loss_budget: 10m
+  approval_mode: APPROVAL_MODE
+  cooldown: 1h
+)";
+
+constexpr char kSteps[] = R"(pre_steps:
+  - name: announce
+    notify: {url: "https://hooks.example/foghorn"}
+post_steps:
+  - name: settle
+    wait: {duration: 1s}
+)";
+
+}  // namespace
+
+class AgentHarness::Forward final : public probes::VerdictSink {
+ public:
+  void OnVerdictChange(const probes::VerdictEvent& e) override {
+    if (target != nullptr) target->OnVerdictChange(e);
+  }
+  probes::VerdictSink* target = nullptr;
+};
+
+std::string AgentHarness::GroupName(int i) { return i == 0 ? "fog" : absl::StrCat("fog-", i); }
+
+std::string AgentHarness::GroupId(int i) { return "sub/rg/" + GroupName(i); }
+
+std::string AgentHarness::RunbookText(int i, const std::string& approval_mode, bool with_steps) {
+  const std::string suffix = i == 0 ? "" : absl::StrCat("-", i);
+  std::string text = absl::StrReplaceAll(kRunbookTemplate, {{"NAME", GroupName(i)},
+                                                            {"PRIMARY", "srv-a" + suffix},
+                                                            {"SECONDARY", "srv-b" + suffix},
+                                                            {"APPROVAL_MODE", approval_mode}});
+  if (with_steps) text += kSteps;
+  return text;
+}
+
+absl::StatusOr<std::unique_ptr<AgentHarness>> AgentHarness::Create(const std::string& dir,
+                                                                   HarnessOptions options) {
+  std::unique_ptr<AgentHarness> h(new AgentHarness());
+  std::vector<runbooks::RunbookSource> sources;
+  for (int i = 0; i < options.groups; ++i) {
+    sources.push_back({absl::StrCat("group", i, ".yaml"),
+                       RunbookText(i, options.approval_mode, options.with_steps)});
+  }
+  runbooks::LoadResult loaded = runbooks::LoadRunbookSources(sources);
+  RETURN_IF_ERROR(loaded.status());
+  std::vector<v1::Runbook> runbooks;
+  for (const auto& r : loaded.runbooks) runbooks.push_back(r.runbook);
+
+  auto logger = [&h] {
+    return common::Logger(std::make_shared<NullLogSink>(), nullptr, h->clock_, {});
+  };
+  h->steps_ = std::make_unique<NoopSteps>();
+  h->forward_ = std::make_unique<Forward>();
+  h->tracker_ = std::make_unique<probes::HealthTracker>(h->clock_, h->forward_.get());
+  ASSIGN_OR_RETURN(h->journal_, journal::SqliteJournal::Open(dir + "/journal.db", h->clock_));
+  h->runner_ = std::make_unique<executor::OperationRunner>(*h->journal_, h->arm_, *h->steps_,
+                                                           h->notifier_, logger(), h->metrics_);
+  h->scheduler_ = std::make_unique<probes::ProbeScheduler>(h->loop_, h->prober_, h->tracker_.get());
+  AgentHarness* raw = h.get();
+  agent::Agent::Deps deps{h->clock_,    h->loop_,    h->workers_,    *h->journal_,
+                          h->arm_,      *h->runner_, *h->scheduler_, *h->tracker_,
+                          h->notifier_, logger(),    h->metrics_};
+  deps.events = [raw](const agent::AgentEvent& e) {
+    if (api::ApiServer* s = raw->events_to_.load()) s->Publish(e);
+  };
+  h->agent_ = std::make_unique<agent::Agent>(std::move(deps), agent::Agent::Options{});
+  h->forward_->target = h->agent_.get();
+  RETURN_IF_ERROR(h->agent_->SetRunbooks(runbooks));
+  h->prober_.SetMetric("lag", 3);
+  RETURN_IF_ERROR(h->agent_->Start());
+  h->Run(absl::Seconds(20));
+  if (options.start_api) {
+    v1::ApiSettings settings = options.api;
+    if (settings.listen().empty()) settings.set_listen("127.0.0.1:0");
+    ASSIGN_OR_RETURN(h->server_,
+                     api::ApiServer::Start(
+                         settings, {*h->agent_, *h->journal_, h->clock_, logger(), h->metrics_},
+                         options.api_options));
+    h->events_to_ = h->server_.get();
+  }
+  return h;
+}
+
+AgentHarness::~AgentHarness() { Shutdown(); }
+
+void AgentHarness::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_) server_->Shutdown();
+  events_to_ = nullptr;
+  arm_.Release();
+  if (agent_) agent_->Stop();
+  workers_.Shutdown();
+}
+
+void AgentHarness::Run(absl::Duration total) {
+  for (absl::Duration t; t < total; t += absl::Seconds(1)) {
+    loop_.Advance(absl::Seconds(1));
+    workers_.WaitIdle();
+    loop_.RunUntilIdle();
+  }
+}
+
+void AgentHarness::RunDue() {
+  workers_.WaitIdle();
+  loop_.RunUntilIdle();
+}
+
+}  // namespace foghorn::testing

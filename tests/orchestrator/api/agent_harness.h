@@ -1,0 +1,144 @@
+// A real agent in process for the control API's tests, the Node client test and the benchmark:
+// scripted probes (TableProber), a fake ARM (FakeArm) that records every failover it accepts and
+// can be held mid-failover, a real SQLite journal, the real decision engine and operation
+// runner, under a FakeClock driven by Run(). The API server (optional) is wired to the agent's
+// events. Nothing here sleeps.
+#ifndef FOGHORN_TESTS_ORCHESTRATOR_API_AGENT_HARNESS_H_
+#define FOGHORN_TESTS_ORCHESTRATOR_API_AGENT_HARNESS_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "orchestrator/agent/agent.h"
+#include "orchestrator/api/api_server.h"
+#include "orchestrator/common/fake_clock.h"
+#include "orchestrator/common/manual_executor.h"
+#include "orchestrator/common/worker_pool.h"
+#include "orchestrator/journal/sqlite_journal.h"
+#include "probes/health_tracker.h"
+#include "probes/probe_scheduler.h"
+
+namespace foghorn::testing {
+
+// Answers each probe by name (across all groups) from a table: success unless set otherwise.
+class TableProber final : public probes::Prober {
+ public:
+  void Start(const v1::ProbeSpec& spec, const probes::ProbeContext&, absl::Duration,
+             Callback done) override;
+  void Set(const std::string& name, probes::ProbeOutcome o);
+  void SetMetric(const std::string& name, double v);
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, probes::ProbeOutcome> outcomes_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, double> metrics_ ABSL_GUARDED_BY(mu_);
+};
+
+// ARM for many groups (keyed by failover group name): swaps roles on each accepted failover.
+// Hold() makes the next failovers wait inside Failover() until Release().
+class FakeArm final : public executor::FailoverActuator {
+ public:
+  absl::StatusOr<arm::FailoverResult> Failover(const arm::FailoverRequest& req) override;
+  absl::StatusOr<arm::FailoverGroup> Get(const arm::FailoverGroupId& id) override;
+
+  // Failovers accepted so far, per group name.
+  int Accepted(const std::string& group_name);
+  int AcceptedTotal();
+  void Hold();
+  void Release();
+  // Blocks until a failover is waiting in Hold (bounded by `timeout`); false on timeout.
+  bool AwaitHeld(absl::Duration timeout);
+
+ private:
+  struct Roles {
+    std::string primary;
+    std::string secondary;
+  };
+  Roles& RolesLocked(const std::string& name, const std::string& server)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  arm::FailoverGroup GroupLocked(const Roles& r, const std::string& server) const;
+
+  absl::Mutex mu_;
+  std::map<std::string, Roles> roles_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> accepted_ ABSL_GUARDED_BY(mu_);
+  bool hold_ ABSL_GUARDED_BY(mu_) = false;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+struct HarnessOptions {
+  // Groups "sub/rg/fog" (index 0) and "sub/rg/fog-<i>" for i >= 1.
+  int groups = 1;
+  // The runbooks' approval_mode: automatic, approve_all, observe_only, ...
+  std::string approval_mode = "automatic";
+  // Pre and post steps in each runbook (names only; they succeed).
+  bool with_steps = true;
+  // Starts the API server with these settings (listen defaults to 127.0.0.1:0).
+  bool start_api = true;
+  v1::ApiSettings api;
+  api::ApiServer::Options api_options;
+};
+
+class AgentHarness {
+ public:
+  // Builds everything in `dir` (which must exist), starts the agent and lets 20 s of fake time
+  // pass so every probe has a verdict.
+  static absl::StatusOr<std::unique_ptr<AgentHarness>> Create(const std::string& dir,
+                                                              HarnessOptions options);
+  ~AgentHarness();
+
+  // The id of group `i`.
+  static std::string GroupId(int i);
+  static std::string GroupName(int i);
+  // The runbook text of group `i`.
+  static std::string RunbookText(int i, const std::string& approval_mode, bool with_steps);
+
+  // Advances fake time in 1 s steps, letting operations on the worker pool finish at each step.
+  void Run(absl::Duration total);
+  // Runs tasks the control loop has due now, without moving time.
+  void RunDue();
+
+  agent::Agent& agent() { return *agent_; }
+  journal::SqliteJournal& journal() { return *journal_; }
+  FakeArm& arm() { return arm_; }
+  TableProber& prober() { return prober_; }
+  common::FakeClock& clock() { return clock_; }
+  common::WorkerPool& workers() { return workers_; }
+  common::MetricsRegistry& metrics() { return metrics_; }
+  api::ApiServer* server() { return server_.get(); }
+  int port() const { return server_ ? server_->port() : 0; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
+
+  // Stops the API server first, then the agent.
+  void Shutdown();
+
+ private:
+  AgentHarness() = default;
+  class Forward;
+
+  common::FakeClock clock_;
+  common::ManualExecutor loop_{clock_};
+  common::WorkerPool workers_{2};
+  TableProber prober_;
+  FakeArm arm_;
+  std::unique_ptr<executor::StepRunner> steps_;
+  executor::NullNotifier notifier_;
+  common::MetricsRegistry metrics_;
+  std::unique_ptr<Forward> forward_;
+  std::unique_ptr<probes::HealthTracker> tracker_;
+  std::unique_ptr<journal::SqliteJournal> journal_;
+  std::unique_ptr<executor::OperationRunner> runner_;
+  std::unique_ptr<probes::ProbeScheduler> scheduler_;
+  std::unique_ptr<agent::Agent> agent_;
+  std::atomic<api::ApiServer*> events_to_{nullptr};
+  std::unique_ptr<api::ApiServer> server_;
+  bool shut_down_ = false;
+};
+
+}  // namespace foghorn::testing
+
+#endif  // FOGHORN_TESTS_ORCHESTRATOR_API_AGENT_HARNESS_H_
