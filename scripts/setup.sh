@@ -11,6 +11,7 @@ debs=(
   libyaml-cpp-dev libsqlite3-dev libcpp-httplib-dev libspdlog-dev libbenchmark-dev
   nlohmann-json3-dev clang-format openssl
   python3-azure
+  chromium
 )
 # Node.js may come from elsewhere than Debian (the CI image ships its own); install Debian's only
 # when there is none.

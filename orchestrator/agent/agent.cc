@@ -386,6 +386,12 @@ void Agent::Evaluate(GroupState& g) {
     rec.summary = d.summary;
     absl::Status s = deps_.journal.RecordDecision(rec);
     if (!s.ok()) deps_.logger.Error("cannot journal decision", {{"error", s.ToString()}});
+    Emit({AgentEvent::Kind::kDecision, g.id, "", now, d.summary,
+          nlohmann::json{{"stage", rec.state},
+                         {"action", rec.action},
+                         {"intended", v1::FailoverKind_Name(d.intended)},
+                         {"reasons", nlohmann::json::parse(rec.reasons_json)}}
+              .dump()});
     deps_.logger.Info(
         "decision",
         {{"group", g.id}, {"stage", rec.state}, {"action", rec.action}, {"summary", d.summary}});
@@ -467,24 +473,32 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
       [this, alive, group_id, op = std::move(op), journaled, plan = std::move(plan)]() mutable {
         if (alive.expired()) return;
         absl::StatusOr<journal::OperationRecord> result = op;
+        bool created_here = false;
         if (!journaled) {
+          // Journaled as running at once: one durable write before the ARM step, not two.
+          op.state = journal::OperationState::kRunning;
           absl::StatusOr<journal::Journal::Created> created = deps_.journal.CreateOperation(op);
           if (!created.ok()) {
             result = created.status();
           } else {
             op = created->operation;
-            {
-              absl::MutexLock lock(&mu_);
-              if (GroupState* g = Find(group_id)) g->in_flight_op = op.id;
-            }
-            deps_.journal
-                .Audit({0, absl::InfinitePast(), op.requested_by, "StartFailover", op.group_id,
-                        absl::StrCat(op.kind, " to ", op.target_server, ": ", op.reason),
-                        created->created ? "started" : "existing operation " + op.id})
-                .IgnoreError();
+            result = op;
+            created_here = created->created;
+            absl::MutexLock lock(&mu_);
+            if (GroupState* g = Find(group_id)) g->in_flight_op = op.id;
           }
         }
         if (result.ok()) result = deps_.runner.Run(op, plan);
+        if (!journaled && !op.id.empty()) {
+          // Audited after the run: the audit trail says who asked; it guards no side effect.
+          deps_.journal
+              .Audit({0, absl::InfinitePast(), op.requested_by, "StartFailover", op.group_id,
+                      absl::StrCat(op.kind, " to ", op.target_server, ": ", op.reason),
+                      !result.ok()   ? result.status().ToString()
+                      : created_here ? journal::OperationStateName(result->state)
+                                     : "existing operation " + op.id})
+              .IgnoreError();
+        }
         OnOperationDone(group_id, std::move(result));
       });
   if (!submitted) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -207,7 +208,8 @@ int Main(int argc, char** argv) {
 
 #ifdef FOGHORN_HAVE_API
   std::unique_ptr<api::ApiServer> api_server;
-  api::ApiServer* api_ptr = nullptr;
+  // Read by agent threads (events), written here: atomic.
+  std::atomic<api::ApiServer*> api_ptr{nullptr};
 #endif
   agent::Agent::Deps deps{
       clock,  loop,       workers, *journal,  actuator,
@@ -215,7 +217,7 @@ int Main(int argc, char** argv) {
       metrics};
 #ifdef FOGHORN_HAVE_API
   deps.events = [&api_ptr](const agent::AgentEvent& e) {
-    if (api_ptr != nullptr) api_ptr->Publish(e);
+    if (api::ApiServer* api = api_ptr.load()) api->Publish(e);
   };
 #endif
   agent::Agent agent(deps, agent::Agent::Options{});

@@ -466,22 +466,46 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   }
 
  private:
+  // Sorted group ids, cached for a second: a page then costs one snapshot per group on it
+  // instead of one per watched group (the set changes only when runbooks are reloaded).
+  std::vector<std::string> GroupIds() {
+    const absl::Time now = deps_.clock.Now();
+    {
+      absl::MutexLock lock(&mu_);
+      if (now - ids_read_at_ < absl::Seconds(1)) return ids_;
+    }
+    std::vector<std::string> ids;
+    for (const agent::GroupSnapshot& g : deps_.agent.Groups()) ids.push_back(g.id);
+    std::sort(ids.begin(), ids.end());
+    absl::MutexLock lock(&mu_);
+    ids_ = ids;
+    ids_read_at_ = now;
+    return ids;
+  }
+
   absl::Status DoListGroups(const v1::ListGroupsRequest& req, v1::ListGroupsResponse* resp) {
     if (req.page_size() < 0) return absl::InvalidArgumentError("page_size must not be negative");
     const absl::Time now = deps_.clock.Now();
-    std::vector<agent::GroupSnapshot> groups = deps_.agent.Groups();
-    std::sort(groups.begin(), groups.end(),
-              [](const auto& a, const auto& b) { return a.id < b.id; });
     const absl::Time global = GlobalPausedUntil();
-    int n = 0;
-    for (const agent::GroupSnapshot& g : groups) {
-      if (!req.page_token().empty() && g.id <= req.page_token()) continue;
-      if (req.page_size() > 0 && n == req.page_size()) {
-        resp->set_next_page_token(resp->groups(n - 1).id());
-        break;
+    if (req.page_size() == 0 && req.page_token().empty()) {
+      std::vector<agent::GroupSnapshot> groups = deps_.agent.Groups();
+      std::sort(groups.begin(), groups.end(),
+                [](const auto& a, const auto& b) { return a.id < b.id; });
+      for (const agent::GroupSnapshot& g : groups)
+        *resp->add_groups() = GroupToProto(g, now, global);
+    } else {
+      std::vector<std::string> ids = GroupIds();
+      auto it = std::upper_bound(ids.begin(), ids.end(), req.page_token());
+      if (req.page_token().empty()) it = ids.begin();
+      for (; it != ids.end(); ++it) {
+        if (req.page_size() > 0 && resp->groups_size() == req.page_size()) {
+          resp->set_next_page_token(resp->groups(resp->groups_size() - 1).id());
+          break;
+        }
+        absl::StatusOr<agent::GroupSnapshot> g = deps_.agent.Group(*it);
+        if (!g.ok()) continue;  // removed since the ids were read
+        *resp->add_groups() = GroupToProto(*g, now, global);
       }
-      *resp->add_groups() = GroupToProto(g, now, global);
-      ++n;
     }
     v1::PauseState* pause = resp->mutable_global_pause();
     absl::MutexLock lock(&mu_);
@@ -631,6 +655,8 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time global_paused_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string global_pause_reason_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> ids_ ABSL_GUARDED_BY(mu_);
+  absl::Time ids_read_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 // One Watch stream: subscribes (on the worker pool, since resolving group names reads the

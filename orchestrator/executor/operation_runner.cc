@@ -123,15 +123,18 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::Ope
                                                               const FailoverPlan& plan) {
   ASSIGN_OR_RETURN(journal::OperationRecord op, journal_.GetOperation(op_in.id));
   if (journal::IsFinished(op.state)) return op;
-  const bool resuming = op.state == journal::OperationState::kRunning;
-  if (!resuming) {
+  // A caller may journal the operation as running already (one durable write fewer on the path
+  // to the failover POST); a pending one is marked running here.
+  if (op.state == journal::OperationState::kPending) {
     RETURN_IF_ERROR(journal_.UpdateOperation(op.id, journal::OperationState::kRunning, ""));
+  }
+  ASSIGN_OR_RETURN(std::vector<journal::StepRecord> done_before, journal_.Steps(op.id));
+  if (done_before.empty()) {
     notifier_.Notify(
         OperationNotification(op, "started",
                               absl::StrCat(op.kind, " failover of ", op.group_id, " to ",
                                            plan.target.server, ": ", op.reason)));
   }
-  ASSIGN_OR_RETURN(std::vector<journal::StepRecord> done_before, journal_.Steps(op.id));
   const std::string arm_step = "arm:" + std::string(arm::FailoverKindName(plan.kind));
   // Once the ARM step has begun, pre-steps are history: a resumed operation never re-runs a
   // veto hook after the failover may already have been sent.

@@ -4,6 +4,7 @@ Each test runs the real binaries on loopback with second-scale graces, so a test
 """
 import os
 import shutil
+import signal
 import sys
 import unittest
 
@@ -94,6 +95,36 @@ class AgentEndToEnd(unittest.TestCase):
         self.assertEqual(harness.mutating_arm_requests(self.sim), [])
         self.assertEqual(self.agent.operations(), [])
         self.assertEqual(self.sim.primary(), "sql-east")
+
+    def test_approval_mode_waits_then_proceeds_when_approved_through_the_cli(self):
+        probe_target = harness.Listener()
+        self.start_agent(harness.runbook_yaml(self.sim, primary_probe_addr=probe_target.address,
+                                              approval_mode="approve_all"))
+        probe_target.down()
+        wait_until(lambda: any(d[0] == "WAIT_APPROVAL" for d in self.agent.decisions()), 20,
+                   "a WAIT_APPROVAL decision")
+        _pause(3)  # waiting means waiting: nothing happens without a human
+        self.assertEqual(harness.mutating_arm_requests(self.sim), [])
+        out = self.agent.cli("approve", harness.GROUP, "--reason", "e2e: region confirmed lost")
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        wait_until(lambda: self.sim.primary() == "sql-west", 30, "sql-west to become primary")
+        self.assertEqual([p[0] for p in harness.failover_posts(self.sim)], ["failover"])
+        with self.agent.db() as c:
+            actors = [r[0] for r in c.execute("SELECT actor FROM audit WHERE action = 'Approve'")]
+        self.assertEqual(actors, ["local"])
+
+    def test_sighup_reload_keeps_the_running_set_when_the_new_one_is_bad(self):
+        self.start_agent(harness.runbook_yaml(self.sim))
+        with open(f"{self.dir}/runbook.yaml", "a") as f:
+            f.write("\nnot_a_field: 1\n")
+        self.agent.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "reload rejected" in self.agent.log_text(), 10,
+                   "the reload to be rejected")
+        self.assertIn("not_a_field", self.agent.log_text())
+        self.assertTrue(self.agent.alive())
+        out = self.agent.cli("groups")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(harness.GROUP, out.stdout)
 
     def test_sigterm_stops_cleanly_and_metrics_are_served(self):
         self.start_agent(harness.runbook_yaml(self.sim))

@@ -256,6 +256,17 @@ log: {{level: debug}}
         with self.db() as c:
             return c.execute("SELECT state, action, summary FROM decisions ORDER BY id").fetchall()
 
+    def log_text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def cli(self, *args):
+        """Runs the foghorn CLI against this agent's control API."""
+        env = dict(os.environ)
+        env["FOGHORN_ADDR"] = f"127.0.0.1:{self.ready['api_port']}"
+        return subprocess.run([os.path.join(BIN, "foghorn"), *args], capture_output=True,
+                              text=True, env=env, timeout=60)
+
     def metrics(self):
         url = f"http://127.0.0.1:{self.ready['metrics_port']}/metrics"
         with urllib.request.urlopen(url, timeout=5) as r:

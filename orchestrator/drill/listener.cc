@@ -1,0 +1,145 @@
+#include "orchestrator/drill/listener.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace foghorn::drill {
+
+absl::Status SplitHostPort(const std::string& address, std::string* host, int* port) {
+  std::string h;
+  std::string p;
+  if (!address.empty() && address[0] == '[') {
+    size_t close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("address \"", address, "\" is not [host]:port"));
+    }
+    h = address.substr(1, close - 1);
+    p = address.substr(close + 2);
+  } else {
+    size_t colon = address.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("address \"", address, "\" is not host:port"));
+    }
+    h = address.substr(0, colon);
+    p = address.substr(colon + 1);
+  }
+  int n = 0;
+  if (!absl::SimpleAtoi(p, &n) || n <= 0 || n > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("address \"", address, "\" has a bad port"));
+  }
+  *host = h;
+  *port = n;
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Connects to one resolved address; returns "" on success or why it failed.
+std::string ConnectOne(const addrinfo* ai, absl::Time deadline) {
+  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+  if (fd < 0) return absl::StrCat("socket: ", std::strerror(errno));
+  std::string error;
+  if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+    if (errno != EINPROGRESS) {
+      error = absl::StrCat("connect: ", std::strerror(errno));
+    } else {
+      pollfd p{fd, POLLOUT, 0};
+      int left_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+      int r = left_ms > 0 ? poll(&p, 1, left_ms) : 0;
+      if (r == 0) {
+        error = "connect: timed out";
+      } else if (r < 0) {
+        error = absl::StrCat("poll: ", std::strerror(errno));
+      } else {
+        int so_error = 0;
+        socklen_t len = sizeof(so_error);
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+        if (so_error != 0) error = absl::StrCat("connect: ", std::strerror(so_error));
+      }
+    }
+  }
+  // Close with RST so repeated samples leave no TIME_WAIT behind.
+  linger l{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+  close(fd);
+  return error;
+}
+
+bool IsTrue(bool* flag) { return *flag; }
+
+}  // namespace
+
+absl::Status TcpListenerDialer::Dial(const std::string& address, absl::Duration timeout) {
+  std::string host;
+  int port = 0;
+  if (absl::Status s = SplitHostPort(address, &host, &port); !s.ok()) return s;
+  const absl::Time deadline = absl::Now() + timeout;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string port_text = std::to_string(port);
+  int rc = getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
+  if (rc != 0) {
+    if (rc == EAI_NONAME || rc == EAI_NODATA) {
+      return absl::NotFoundError(absl::StrCat("listener ", address, ": name does not resolve"));
+    }
+    return absl::UnavailableError(
+        absl::StrCat("listener ", address, ": resolve: ", gai_strerror(rc)));
+  }
+  std::string last_error = "no address";
+  for (const addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    last_error = ConnectOne(ai, deadline);
+    if (last_error.empty()) break;
+  }
+  freeaddrinfo(res);
+  if (last_error.empty()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat("listener ", address, ": ", last_error));
+}
+
+ThreadListenerSampler::ThreadListenerSampler(ListenerDialer& dialer, const common::Clock& clock,
+                                             absl::Duration interval, absl::Duration timeout)
+    : dialer_(dialer), clock_(clock), interval_(interval), timeout_(timeout) {}
+
+ThreadListenerSampler::~ThreadListenerSampler() { Stop(); }
+
+void ThreadListenerSampler::Start(const std::string& address) {
+  thread_ = std::thread([this, address] { Loop(address); });
+}
+
+std::vector<ListenerSample> ThreadListenerSampler::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  absl::MutexLock lock(&mu_);
+  return samples_;
+}
+
+void ThreadListenerSampler::Loop(std::string address) {
+  while (true) {
+    ListenerSample s;
+    s.at = clock_.Now();
+    absl::Status st = dialer_.Dial(address, timeout_);
+    s.ok = st.ok();
+    if (!st.ok()) s.detail = std::string(st.message());
+    absl::MutexLock lock(&mu_);
+    samples_.push_back(std::move(s));
+    // Wait for the next slot, or for Stop().
+    if (mu_.AwaitWithTimeout(absl::Condition(&IsTrue, &stop_), interval_)) return;
+  }
+}
+
+}  // namespace foghorn::drill

@@ -1,0 +1,221 @@
+// The foghorn CLI in process against a real API server and agent (AgentHarness): output, JSON,
+// live failover progress, environment settings, --help everywhere, and the exit codes.
+#include "tools/cli/cli.h"
+
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/orchestrator/api/agent_harness.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace foghorn::cli {
+namespace {
+
+using ::foghorn::testing::AgentHarness;
+using ::foghorn::testing::HarnessOptions;
+using ::foghorn::testing::IsOk;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void Start(HarnessOptions options = {}) {
+    auto h = AgentHarness::Create(dir_.path(), std::move(options));
+    ASSERT_THAT(h, IsOk());
+    h_ = std::move(h).value();
+    env_["FOGHORN_ADDR"] = h_->address();
+  }
+  void TearDown() override {
+    if (h_) h_->Shutdown();
+  }
+  Result Run(const std::string& command_line) {
+    std::vector<std::string> args = absl::StrSplit(command_line, ' ', absl::SkipEmpty());
+    std::ostringstream out, err;
+    int code = RunCli(args, out, err, [this](const std::string& name) {
+      auto it = env_.find(name);
+      return it == env_.end() ? std::string() : it->second;
+    });
+    return {code, out.str(), err.str()};
+  }
+
+  foghorn::testing::TempDir dir_;
+  std::unique_ptr<AgentHarness> h_;
+  std::map<std::string, std::string> env_;
+};
+
+TEST_F(CliTest, GroupsPrintsATableOrJson) {
+  HarnessOptions o;
+  o.groups = 2;
+  Start(o);
+  Result r = Run("groups");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("GROUP"));
+  EXPECT_THAT(r.out,
+              ContainsRegex("sub/rg/fog +srv-a \\(healthy\\) +srv-b \\(healthy\\) +healthy"));
+  EXPECT_THAT(r.out, HasSubstr("sub/rg/fog-1"));
+  r = Run("groups -o json");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["groups"].size(), 2u);
+  EXPECT_EQ(j["groups"][0]["primary"]["server"], "srv-a");
+}
+
+TEST_F(CliTest, StatusSummarisesGroupsAndTheGlobalPause) {
+  Start();
+  ASSERT_EQ(Run("pause --all --reason freeze").code, kExitOk);
+  Result r = Run("status");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("1 (1 healthy, 0 not healthy, 1 paused, 0 failing over)"));
+  EXPECT_THAT(r.out, HasSubstr("global pause: all until resumed: freeze"));
+  ASSERT_EQ(Run("resume --all").code, kExitOk);
+  EXPECT_THAT(Run("status").out, HasSubstr("global pause: no"));
+}
+
+TEST_F(CliTest, GroupShowsTheDecisionReasonsAndHistory) {
+  Start();
+  Result r = Run("group fog");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("decision:       healthy"));
+  EXPECT_THAT(r.out, HasSubstr("PRIMARY_HEALTHY"));
+  EXPECT_THAT(r.out, HasSubstr("recent decisions:"));
+  EXPECT_THAT(r.out, HasSubstr("a-tcp@primary"));
+}
+
+TEST_F(CliTest, FailoverShowsLiveStepsAndASummaryAndIsIdempotentByRequestId) {
+  Start();
+  Result r = Run("failover fog --kind planned --reason test --request-id r1");
+  ASSERT_EQ(r.code, kExitOk) << r.err << r.out;
+  EXPECT_THAT(r.out, HasSubstr("started operation"));
+  EXPECT_THAT(r.out, HasSubstr("pre:announce"));
+  EXPECT_THAT(r.out, HasSubstr("arm:failover done"));
+  EXPECT_THAT(r.out, ContainsRegex("operation [^ ]+ succeeded after"));
+  r = Run("failover fog --kind planned --reason test --request-id r1");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("already requested (same request id)"));
+  EXPECT_EQ(h_->arm().AcceptedTotal(), 1);
+  r = Run("ops");
+  EXPECT_THAT(r.out, ContainsRegex("sub/rg/fog +planned +succeeded +local"));
+}
+
+TEST_F(CliTest, ADryRunPrintsThePlanAndChangesNothing) {
+  Start();
+  Result r = Run("failover fog --kind forced --dry-run");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("would fail over fog (forced) from srv-a to srv-b"));
+  EXPECT_THAT(r.out, HasSubstr("pre steps:  announce"));
+  h_->RunDue();
+  EXPECT_EQ(h_->arm().AcceptedTotal(), 0);
+  EXPECT_TRUE(h_->journal().ListOperations("", 0)->empty());
+}
+
+TEST_F(CliTest, OpShowsTheStepsOfAnOperation) {
+  Start();
+  ASSERT_EQ(Run("failover fog --kind planned --reason t --request-id op1").code, kExitOk);
+  auto ops = h_->journal().ListOperations("", 0);
+  ASSERT_THAT(ops, IsOk());
+  ASSERT_EQ(ops->size(), 1u);
+  Result r = Run("op " + (*ops)[0].id);
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("state:      succeeded"));
+  EXPECT_THAT(r.out, ContainsRegex("2 +arm:failover +done"));
+}
+
+TEST_F(CliTest, ExitCodesTellScriptsWhatHappened) {
+  Start();
+  EXPECT_EQ(Run("group sub/rg/none").code, kExitNotFound);
+  EXPECT_EQ(Run("failover fog --kind planned").code, kExitUsage);  // no reason
+  EXPECT_EQ(Run("failover fog --kind sideways --reason x").code, kExitUsage);
+  EXPECT_EQ(Run("frobnicate").code, kExitUsage);
+  EXPECT_EQ(Run("groups --bogus").code, kExitUsage);
+  EXPECT_EQ(Run("").code, kExitUsage);
+  EXPECT_EQ(Run("failover fog --reason x").code, kExitRefused);  // auto while healthy
+  EXPECT_EQ(Run("approve fog --reason x").code, kExitRefused);   // nothing waits
+  EXPECT_EQ(Run("drill fog").code, kExitError);                  // unimplemented
+  EXPECT_EQ(Run("pause fog").code, kExitUsage);                  // no reason
+  EXPECT_EQ(Run("pause fog --reason x --for soon").code, kExitUsage);
+  EXPECT_EQ(Run("pause fog --reason x --for 30m").code, kExitOk);
+  EXPECT_EQ(Run("resume fog").code, kExitOk);
+  EXPECT_EQ(Run("reject fog --reason x").code, kExitRefused);
+  Result r = Run("groups --addr 127.0.0.1:1 --timeout 2s");
+  EXPECT_EQ(r.code, kExitUnavailable);
+  EXPECT_THAT(r.err, HasSubstr("is foghornd running"));
+}
+
+TEST_F(CliTest, RunbookValidatePrintsEveryProblemWithItsLocation) {
+  Start();
+  std::string good = dir_.Write("good.yaml", AgentHarness::RunbookText(3, "automatic", false));
+  std::string bad_text = AgentHarness::RunbookText(3, "sometimes", false);
+  std::string bad = dir_.Write("bad.yaml", bad_text);
+  Result r = Run("runbook validate " + good);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ok (sub/rg/fog-3)"));
+  r = Run("runbook validate " + good + " " + bad);
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_THAT(r.out, ContainsRegex("bad\\.yaml:[0-9]+:[0-9]+: policy\\.approval_mode"));
+  EXPECT_EQ(Run("runbook validate " + dir_.File("missing.yaml")).code, kExitUsage);
+}
+
+TEST_F(CliTest, EveryCommandHasHelp) {
+  for (const char* cmd : {"status", "groups", "group", "failover", "drill", "ops", "op", "approve",
+                          "reject", "pause", "resume", "watch", "runbook"}) {
+    std::ostringstream out, err;
+    EXPECT_EQ(RunCli({cmd, "--help"}, out, err, [](const std::string&) { return ""; }), kExitOk)
+        << cmd;
+    EXPECT_THAT(out.str(), HasSubstr(std::string("Usage: foghorn ") + cmd)) << cmd;
+  }
+  std::ostringstream out, err;
+  EXPECT_EQ(RunCli({"--help"}, out, err, [](const std::string&) { return ""; }), kExitOk);
+  EXPECT_THAT(out.str(), HasSubstr("Exit codes"));
+}
+
+TEST_F(CliTest, TokensComeFromFlagsOrTheEnvironment) {
+  HarnessOptions o;
+  v1::ApiToken* t = o.api.add_tokens();
+  t->set_name("ops-bot");
+  t->set_role(v1::API_ROLE_VIEWER);
+  t->set_token_file(dir_.Write("viewer.token", "viewer-token-0123456789"));
+  Start(o);
+  EXPECT_EQ(Run("groups").code, kExitAuth);
+  EXPECT_EQ(Run("groups --token viewer-token-0123456789").code, kExitOk);
+  env_["FOGHORN_TOKEN_FILE"] = dir_.File("viewer.token");
+  EXPECT_EQ(Run("groups").code, kExitOk);
+  Result r = Run("pause fog --reason x");
+  EXPECT_EQ(r.code, kExitAuth);
+  EXPECT_THAT(r.err, HasSubstr("permission denied"));
+}
+
+TEST_F(CliTest, WatchPrintsEventsAsJsonLines) {
+  Start();
+  Result r;
+  std::thread watcher([&] { r = Run("watch --kind operation --count 1 -o json"); });
+  // Wait (bounded) until the stream is subscribed, then cause an event.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (h_->server()->watch_subscribers() == 0 && absl::Now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(h_->server()->watch_subscribers(), 1u);
+  ASSERT_EQ(Run("failover fog --kind planned --reason w --no-wait").code, kExitOk);
+  watcher.join();
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["kind"], "EVENT_KIND_OPERATION");
+  EXPECT_EQ(j["group_id"], "sub/rg/fog");
+}
+
+}  // namespace
+}  // namespace foghorn::cli
