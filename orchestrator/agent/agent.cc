@@ -241,6 +241,18 @@ absl::Status Agent::Start() {
     if (last.ok() && last->has_value()) g->last_failover_at = **last;
   }
   for (const journal::OperationRecord& op : unfinished) {
+    if (executor::ParseOperationKind(op.kind).ok() == false) {
+      // A drill (or anything that is not a failover) interrupted by a restart is not resumed:
+      // resuming it as a failover could move the primary. The drill's own fail-back rules apply
+      // only while it runs; an operator re-runs it.
+      deps_.journal
+          .UpdateOperation(op.id, journal::OperationState::kAborted,
+                           absl::StrCat("agent restarted during the ", op.kind))
+          .IgnoreError();
+      deps_.logger.Warn("aborted an interrupted non-failover operation",
+                        {{"operation", op.id}, {"group", op.group_id}, {"kind", op.kind}});
+      continue;
+    }
     GroupState* g = Find(op.group_id);
     if (g == nullptr) {
       deps_.logger.Warn("unfinished operation for a group no runbook names; leaving it",

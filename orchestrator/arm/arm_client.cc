@@ -162,6 +162,7 @@ absl::StatusOr<HttpResponse> ArmClient::SendOnce(Call& call, std::string_view me
   }
   absl::StatusOr<AccessToken> token = credential_.GetToken();
   if (!token.ok()) {
+    throttle_.Release(call.subscription, kind);
     absl::Status s = token.status();
     SetRequestMaybeSent(s, false);
     return s;
@@ -237,7 +238,15 @@ absl::StatusOr<LroPoller::Result> ArmClient::WaitForOperation(Call& call, const 
                                                               const std::string& resource_url,
                                                               const HttpHeaders& accepted) {
   LroPoller poller(
-      [&](const std::string& url) { return SendOnce(call, "GET", url, "", RequestKind::kRead); },
+      [&](const std::string& url) {
+        absl::StatusOr<HttpResponse> r = SendOnce(call, "GET", url, "", RequestKind::kRead);
+        if (r.ok() && r->status == 401) {
+          // The token expired during a long operation: fetch a new one and poll again at once.
+          credential_.Invalidate();
+          r = SendOnce(call, "GET", url, "", RequestKind::kRead);
+        }
+        return r;
+      },
       clock_, sleeper_, options_.lro);
   absl::Duration first = options_.lro.default_interval;
   if (auto hint = RetryAfterFromHeaders(accepted, clock_.Now())) {

@@ -54,7 +54,7 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
   if (ref.primary_server().empty() || ref.secondary_server().empty() || ref.name().empty()) {
     return absl::InvalidArgumentError("drill: the runbook's group names no servers");
   }
-  Context c{runbook, request, DrillGroupId(ref), {}, {}, "", absl::ZeroDuration(), nullptr};
+  Context c{runbook, request, DrillGroupId(ref), {}, {}, "", absl::ZeroDuration(), nullptr, {}};
   const absl::Time start = deps_.clock.Now();
   DrillReport& r = c.report;
   r.drill_id = absl::StrCat("drill-", ref.name(), "-", IdTime(start));

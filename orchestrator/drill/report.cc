@@ -260,8 +260,8 @@ std::string RenderTimeline(const DrillReport& r) {
     double xv = kLeft + kWidth * i / 10.0;
     svg += fmt::format(
         "<line class=\"tick\" x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\"/>"
-        "<text class=\"axis\" x=\"{0:.1f}\" y=\"{3}\">+{4:.1f}s</text>\n",
-        xv, top, top + chart_h, top + chart_h + 14, span * i / 10.0);
+        "<text class=\"axis\" x=\"{0:.1f}\" y=\"{3}\">+{4:.{5}f}s</text>\n",
+        xv, top, top + chart_h, top + chart_h + 14, span * i / 10.0, span < 10 ? 2 : 0);
   }
   int lane = 0;
   auto lane_y = [&](int l) { return top + l * kLane; };
@@ -311,12 +311,14 @@ std::string RenderTimeline(const DrillReport& r) {
   int n = 0;
   for (const RoleChange& c : r.role_changes) {
     double xv = x(c.at);
+    const bool near_right = xv > kLeft + kWidth * 0.8;
     svg += fmt::format(
         "<line class=\"role-mark\" data-primary=\"{}\" x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" "
         "y2=\"{:.1f}\"><title>{}: primary is now {}</title></line>"
-        "<text class=\"role-label\" x=\"{:.1f}\" y=\"{}\">{} primary</text>\n",
+        "<text class=\"role-label\" x=\"{:.1f}\" y=\"{}\" text-anchor=\"{}\">{} primary</text>\n",
         Escape(c.primary), xv, top - 12, xv, top + chart_h, Escape(c.cause), Escape(c.primary),
-        xv + 3, 12 + 10 * (n++ % 2), Escape(c.primary));
+        near_right ? xv - 3 : xv + 3, 12 + 10 * (n++ % 2), near_right ? "end" : "start",
+        Escape(c.primary));
   }
   svg += "</svg>\n";
   return svg;

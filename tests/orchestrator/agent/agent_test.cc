@@ -368,6 +368,29 @@ TEST_F(AgentTest, ResumesAnUnfinishedOperationWithoutPostingAgain) {
   EXPECT_THAT(arm_.Accepted(), IsEmpty());
 }
 
+TEST_F(AgentTest, AnInterruptedDrillIsAbortedNotResumedAsAFailover) {
+  std::string id;
+  {
+    auto j = journal::SqliteJournal::Open(dir_.File("journal.db"), clock_);
+    ASSERT_THAT(j, IsOk());
+    journal::OperationRecord op;
+    op.group_id = "sub/rg/fog";
+    op.kind = "drill";
+    op.target_server = "srv-b";
+    op.state = journal::OperationState::kRunning;
+    auto created = (*j)->CreateOperation(op);
+    ASSERT_THAT(created, IsOk());
+    id = created->operation.id;
+  }
+  Load();
+  auto op = journal_->GetOperation(id);
+  ASSERT_THAT(op, IsOk());
+  EXPECT_EQ(op->state, journal::OperationState::kAborted);
+  EXPECT_THAT(op->outcome, HasSubstr("restarted during the drill"));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_EQ(agent_->Group("sub/rg/fog")->roles.primary_server, "srv-a");
+}
+
 TEST_F(AgentTest, RejectsABadRunbookSetAndKeepsTheOldOne) {
   Load();
   v1::Runbook bad = agent_->Group("sub/rg/fog")->runbook;

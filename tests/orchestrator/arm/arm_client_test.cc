@@ -430,6 +430,19 @@ TEST_F(ArmClientTest, RefusedConnectionIsResentBecauseNothingLeft) {
   EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
 }
 
+TEST_F(ArmClientTest, ATokenExpiringDuringPollingIsRefreshed) {
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted();
+  http_.Expect("GET", kAsyncPart, Response(401, ArmErrorBody("ExpiredAuthenticationToken", "")));
+  http_.Expect("GET", kAsyncPart, Response(200, R"({"status":"Succeeded"})"));
+  http_.Expect("GET", kLocationPart, Response(200, GroupJson("b", "Primary")));
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(credential_.invalidations, 1);
+  EXPECT_EQ(http_.requests()[3].headers.Find("Authorization"),
+            std::string("Bearer ") + kToken + "-fresh");
+}
+
 TEST_F(ArmClientTest, FailedOperationIsReportedWithArmCodeAndNeverRePosted) {
   ExpectGroupRead("Secondary");
   ExpectPostAccepted();

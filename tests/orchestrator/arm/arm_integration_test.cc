@@ -304,6 +304,57 @@ TEST_F(ArmIntegrationTest, AFailedOperationSurfacesArmsCodeAndIsNotRetried) {
   EXPECT_EQ(RoleOf("sql-west"), ReplicationRole::kSecondary);
 }
 
+TEST_F(ArmIntegrationTest, ClientSideThrottleKeepsABurstUnderArmsLimit) {
+  ArmSimOptions o;
+  o.throttling = true;
+  o.read_bucket = 5;
+  o.read_refill_per_second = 100;
+  StartSim(o);
+  // Our bucket is as big but refills a little slower, and follows ARM's remaining headers.
+  options_.throttle.reads = {5, 80};
+  for (int i = 0; i < 30; ++i) ASSERT_THAT(client().Get(On("sql-east")), IsOk());
+  int throttled = 0;
+  for (const auto& rec : sim_->RequestLog()) {
+    if (rec.status == 429) ++throttled;
+  }
+  EXPECT_EQ(throttled, 0);
+}
+
+TEST_F(ArmIntegrationTest, RegionOutageAllowsOnlyForcedOrFallbackFailover) {
+  StartSim();
+  sim_->SetRegionDown("eastus", {});
+  EXPECT_THAT(client().Get(On("sql-east")), StatusIs(absl::StatusCode::kUnavailable));
+  FailoverRequest req;
+  req.target = On("sql-west");
+  req.kind = FailoverKind::kPlanned;
+  auto planned = client().Failover(req);
+  EXPECT_THAT(planned, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                HasSubstr("PlannedFailoverTimedOut")));
+  req.kind = FailoverKind::kTryPlannedBeforeForced;
+  auto r = client().Failover(req);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+  EXPECT_EQ(sim_->AcceptedFailovers(kGroup), 2);
+  sim_->SetRegionUp("eastus");
+  EXPECT_EQ(RoleOf("sql-east"), ReplicationRole::kSecondary);
+}
+
+TEST_F(ArmIntegrationTest, BlackholedRegionTimesOutAsUnavailable) {
+  ArmSimOptions o;
+  o.blackhole_timeout = absl::Seconds(5);
+  StartSim(o);
+  armsim::RegionOutage outage;
+  outage.mode = armsim::OutageMode::kBlackhole;
+  sim_->SetRegionDown("eastus", outage);
+  options_.attempt_timeout = absl::Milliseconds(150);
+  options_.read_deadline = absl::Milliseconds(400);
+  auto g = client().Get(On("sql-east"));
+  EXPECT_TRUE(g.status().code() == absl::StatusCode::kDeadlineExceeded ||
+              g.status().code() == absl::StatusCode::kUnavailable)
+      << g.status();
+  sim_->SetRegionUp("eastus");
+}
+
 // ---- the idempotency rule, under several seeds ----
 
 TEST_F(ArmIntegrationTest, ResetAfterApplyEndsWithOneRoleChangeAndOneAcceptedPost) {

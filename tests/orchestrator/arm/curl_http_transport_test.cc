@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -48,7 +49,10 @@ class CurlHttpTransportTest : public ::testing::Test {
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // bind_to_any_port() already listens: early connections wait in the backlog.
+    // stop() is a no-op until the accept loop runs, so wait for it (bounded poll, no sleep).
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (!server_.is_running() && absl::Now() < deadline) std::this_thread::yield();
+    ASSERT_TRUE(server_.is_running());
   }
   void TearDown() override {
     if (!release_.HasBeenNotified()) release_.Notify();

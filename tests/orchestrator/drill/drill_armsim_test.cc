@@ -240,6 +240,7 @@ TEST_F(DrillArmsimTest, TheHtmlReportRendersInHeadlessChromium) {
   ASSERT_EQ(r->outcome, "passed") << r->summary;
 
   const std::string artifacts = std::string(FOGHORN_BINARY_DIR) + "/test-artifacts/drill";
+  std::filesystem::remove_all(artifacts);  // keep only this run's artifacts
   std::filesystem::create_directories(artifacts);
   ReportStore keep(artifacts);
   ASSERT_THAT(keep.Save(*r), IsOk());
