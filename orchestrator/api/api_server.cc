@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -349,13 +351,50 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
 
   grpc::ServerUnaryReactor* StartDrill(grpc::CallbackServerContext* ctx,
                                        const v1::StartDrillRequest* req,
-                                       v1::StartDrillResponse*) override {
-    return Unary(
-        ctx, "StartDrill", Role::kOperator, req->group_id(), [this, req](const Caller& caller) {
-          absl::Status s = absl::UnimplementedError("drills are not available in this version");
-          Audit(caller.name, "StartDrill", req->group_id(), req->reason(), s.ToString());
-          return s;
-        });
+                                       v1::StartDrillResponse* resp) override {
+    return Unary(ctx, "StartDrill", Role::kOperator, req->group_id(),
+                 [this, req, resp](const Caller& caller) {
+                   absl::Status s = DoStartDrill(caller, *req, resp);
+                   Audit(caller.name, "StartDrill", req->group_id(),
+                         absl::StrCat(req->dry_run() ? "(dry run) " : "",
+                                      "request_id=", req->request_id(), ": ", req->reason()),
+                         !s.ok()          ? s.ToString()
+                         : req->dry_run() ? "dry run ok"
+                         : resp->created()
+                             ? "started drill " + resp->drill_id()
+                             : absl::StrCat("existing drill ", resp->drill_id(), " (operation ",
+                                            resp->operation().id(), ")"));
+                   return s;
+                 });
+  }
+
+  grpc::ServerUnaryReactor* CheckReadiness(grpc::CallbackServerContext* ctx,
+                                           const v1::CheckReadinessRequest* req,
+                                           v1::CheckReadinessResponse* resp) override {
+    return Unary(ctx, "CheckReadiness", Role::kViewer, "", [this, req, resp](const Caller&) {
+      RETURN_IF_ERROR(DrillsEnabled());
+      ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(req->group_id()));
+      drill::ReadinessReport r = deps_.drills->CheckReadiness(g.runbook);
+      resp->set_ready(r.Ready());
+      for (const drill::CheckResult& c : r.checks) *resp->add_checks() = CheckToProto(c);
+      resp->set_current_primary(r.arm.current_primary);
+      resp->set_current_secondary(r.arm.current_secondary);
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* ListDrillReports(grpc::CallbackServerContext* ctx,
+                                             const v1::ListDrillReportsRequest* req,
+                                             v1::ListDrillReportsResponse* resp) override {
+    return Unary(ctx, "ListDrillReports", Role::kViewer, "",
+                 [this, req, resp](const Caller&) { return DoListDrillReports(*req, resp); });
+  }
+
+  grpc::ServerUnaryReactor* GetDrillReport(grpc::CallbackServerContext* ctx,
+                                           const v1::GetDrillReportRequest* req,
+                                           v1::GetDrillReportResponse* resp) override {
+    return Unary(ctx, "GetDrillReport", Role::kViewer, "",
+                 [this, req, resp](const Caller&) { return DoGetDrillReport(*req, resp); });
   }
 
   grpc::ServerWriteReactor<v1::WatchResponse>* Watch(grpc::CallbackServerContext* ctx,
@@ -564,6 +603,173 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     for (const auto& step : g.runbook.pre_steps()) plan->add_pre_steps(step.name());
     for (const auto& step : g.runbook.post_steps()) plan->add_post_steps(step.name());
     if (r->created || req.dry_run()) *resp->mutable_decision() = DecisionToProto(r->decision);
+    return absl::OkStatus();
+  }
+
+  absl::Status DrillsEnabled() const {
+    if (deps_.drills == nullptr) {
+      return absl::UnimplementedError(
+          "drills are not enabled on this agent (it was started without a drill runner)");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status DoStartDrill(const Caller& caller, const v1::StartDrillRequest& req,
+                            v1::StartDrillResponse* resp) {
+    RETURN_IF_ERROR(DrillsEnabled());
+    if (req.reason().empty() && !req.dry_run()) {
+      return absl::InvalidArgumentError("reason is required");
+    }
+    if (req.request_id().size() > kMaxRequestIdLength) {
+      return absl::InvalidArgumentError("request_id is longer than 128 characters");
+    }
+    drill::DrillRequest dr;
+    if (req.has_hold()) {
+      ASSIGN_OR_RETURN(absl::Duration hold, FromDuration(req.hold()));
+      if (hold < absl::ZeroDuration()) {
+        return absl::InvalidArgumentError("hold must not be negative");
+      }
+      dr.hold = hold;
+    }
+    ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(req.group_id()));
+    dr.dry_run = req.dry_run();
+    dr.requested_by = caller.name;
+    dr.reason = req.reason();
+    dr.request_id = req.request_id();
+    if (req.dry_run()) {
+      ASSIGN_OR_RETURN(drill::DrillReport plan, deps_.drills->Plan(g.runbook, dr));
+      resp->set_drill_id(plan.drill_id);
+      resp->set_created(false);
+      *resp->mutable_plan() = DrillReportToProto(plan);
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(drill::DrillLauncher::Launch launch, deps_.drills->Start(g.runbook, dr));
+    resp->set_drill_id(launch.drill_id);
+    resp->set_created(launch.created);
+    resp->set_request_id(launch.request_id);
+    if (launch.existing.has_value()) {
+      *resp->mutable_operation() = OperationToProto(*launch.existing, {});
+      if (resp->drill_id().empty()) {
+        // Started by an earlier agent process: the report (if saved) names the operation.
+        if (drill::ReportStore* store = deps_.drills->reports()) {
+          auto list = store->List(g.id, 0);
+          if (list.ok()) {
+            for (const drill::ReportSummary& sum : *list) {
+              auto rep = store->Read(sum.drill_id);
+              if (rep.ok() && rep->operation_id == launch.existing->id) {
+                resp->set_drill_id(sum.drill_id);
+                break;
+              }
+            }
+          }
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status DoListDrillReports(const v1::ListDrillReportsRequest& req,
+                                  v1::ListDrillReportsResponse* resp) {
+    RETURN_IF_ERROR(DrillsEnabled());
+    RETURN_IF_ERROR(CheckPageSize(req.page_size()));
+    const int limit = PageSize(req.page_size());
+    std::string group_id;
+    if (!req.group_id().empty()) {
+      ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(req.group_id()));
+      group_id = g.id;
+    }
+    std::set<std::string> listed;
+    for (const drill::DrillLauncher::Info& d : deps_.drills->Drills()) {
+      if (!d.running || (!group_id.empty() && d.group_id != group_id)) continue;
+      if (resp->reports_size() >= limit) break;
+      v1::DrillReportSummary* s = resp->add_reports();
+      s->set_drill_id(d.drill_id);
+      s->set_group_id(d.group_id);
+      s->set_outcome(v1::DRILL_OUTCOME_RUNNING);
+      if (IsFinite(d.started_at)) SetTimestamp(d.started_at, s->mutable_started_at());
+      listed.insert(d.drill_id);
+    }
+    if (drill::ReportStore* store = deps_.drills->reports()) {
+      ASSIGN_OR_RETURN(std::vector<drill::ReportSummary> stored, store->List(group_id, limit));
+      for (const drill::ReportSummary& sum : stored) {
+        if (resp->reports_size() >= limit) break;
+        if (listed.count(sum.drill_id)) continue;
+        *resp->add_reports() = DrillSummaryToProto(sum);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status DoGetDrillReport(const v1::GetDrillReportRequest& req,
+                                v1::GetDrillReportResponse* resp) {
+    RETURN_IF_ERROR(DrillsEnabled());
+    const std::string& id = req.drill_id();
+    if (id.empty()) return absl::InvalidArgumentError("drill_id is required");
+    if (absl::StrContains(id, "/") || absl::StrContains(id, "\\") || id[0] == '.') {
+      return absl::InvalidArgumentError(absl::StrCat("drill_id \"", id, "\" is malformed"));
+    }
+    std::optional<drill::DrillLauncher::Info> info = deps_.drills->Find(id);
+    if (info.has_value() && info->running) {
+      v1::DrillReport* r = resp->mutable_report();
+      r->set_drill_id(id);
+      r->set_group_id(info->group_id);
+      r->set_outcome(v1::DRILL_OUTCOME_RUNNING);
+      r->set_requested_by(info->requested_by);
+      r->set_reason(info->reason);
+      if (IsFinite(info->started_at)) SetTimestamp(info->started_at, r->mutable_started_at());
+      ASSIGN_OR_RETURN(std::optional<journal::OperationRecord> op,
+                       deps_.journal.FindByRequestId(info->request_id));
+      if (op.has_value()) {
+        r->set_operation_id(op->id);
+        ASSIGN_OR_RETURN(std::vector<journal::StepRecord> steps, deps_.journal.Steps(op->id));
+        for (const journal::StepRecord& st : steps) {
+          v1::DrillStep* s = r->add_steps();
+          s->set_name(st.name);
+          s->set_state(st.state == journal::StepState::kIntent ? "running"
+                                                               : journal::StepStateName(st.state));
+          s->set_detail(st.detail);
+          if (IsFinite(st.started_at)) SetTimestamp(st.started_at, s->mutable_started_at());
+          if (IsFinite(st.finished_at)) SetTimestamp(st.finished_at, s->mutable_finished_at());
+        }
+      }
+      return absl::OkStatus();
+    }
+    if (info.has_value() && !info->report.has_value()) {
+      v1::DrillReport* r = resp->mutable_report();
+      r->set_drill_id(id);
+      r->set_group_id(info->group_id);
+      r->set_outcome(v1::DRILL_OUTCOME_ERROR);
+      r->set_summary(absl::StrCat("the drill could not run: ", info->error.ToString()));
+      r->set_requested_by(info->requested_by);
+      r->set_reason(info->reason);
+      if (IsFinite(info->started_at)) SetTimestamp(info->started_at, r->mutable_started_at());
+      return absl::OkStatus();
+    }
+    drill::DrillReport report;
+    drill::ReportStore* store = deps_.drills->reports();
+    if (store != nullptr) {
+      absl::StatusOr<drill::DrillReport> read = store->Read(id);
+      if (read.ok()) {
+        report = std::move(read).value();
+        resp->set_json_path(absl::StrCat(store->dir(), "/", id, ".json"));
+        resp->set_html_path(absl::StrCat(store->dir(), "/", id, ".html"));
+      } else if (!info.has_value()) {
+        return read.status();
+      } else {
+        report = *info->report;
+      }
+    } else if (info.has_value()) {
+      report = *info->report;
+    } else {
+      return absl::NotFoundError(absl::StrCat("no drill report ", id));
+    }
+    *resp->mutable_report() = DrillReportToProto(report);
+    if (info.has_value()) {
+      resp->mutable_report()->set_requested_by(info->requested_by);
+      resp->mutable_report()->set_reason(info->reason);
+    }
+    resp->set_report_json(drill::ReportToJson(report));
+    if (req.include_html()) resp->set_html(drill::RenderReportHtml(report));
     return absl::OkStatus();
   }
 

@@ -20,6 +20,7 @@
 #include "orchestrator/common/clock.h"
 #include "orchestrator/common/log.h"
 #include "orchestrator/common/metrics.h"
+#include "orchestrator/drill/drill_launcher.h"
 #include "orchestrator/journal/journal.h"
 
 namespace foghorn::api {
@@ -30,6 +31,10 @@ struct ApiServerDeps {
   const common::Clock& clock;
   common::Logger logger;
   common::MetricsRegistry& metrics;
+  // Drills (StartDrill, CheckReadiness, ListDrillReports, GetDrillReport). Optional: without it
+  // those methods are UNIMPLEMENTED. Must outlive the server; its drills publish their progress
+  // through Publish (wire the runner's journal through drill::ProgressJournal).
+  drill::DrillLauncher* drills = nullptr;
 };
 
 class ApiServer {

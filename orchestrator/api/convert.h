@@ -13,6 +13,8 @@
 #include "grpcpp/support/status.h"
 #include "orchestrator/agent/agent.h"
 #include "orchestrator/decision/decide.h"
+#include "orchestrator/drill/readiness.h"
+#include "orchestrator/drill/report.h"
 #include "orchestrator/journal/journal.h"
 
 namespace foghorn::api {
@@ -50,6 +52,12 @@ v1::DecisionRecord DecisionRecordToProto(const journal::DecisionRecord& d);
 
 v1::EventKind EventKindToProto(agent::AgentEvent::Kind kind);
 v1::WatchResponse EventToProto(const agent::AgentEvent& e, std::uint64_t seq);
+
+// Drills. Outcome names are the report's ("passed", "failed", "aborted", "planned").
+v1::DrillOutcome DrillOutcomeToProto(const std::string& outcome);
+v1::ReadinessCheck CheckToProto(const drill::CheckResult& c);
+v1::DrillReport DrillReportToProto(const drill::DrillReport& r);
+v1::DrillReportSummary DrillSummaryToProto(const drill::ReportSummary& s);
 
 }  // namespace foghorn::api
 

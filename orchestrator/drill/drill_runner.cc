@@ -24,6 +24,10 @@ std::string IdTime(absl::Time t) {
 
 }  // namespace
 
+std::string DrillIdFor(const std::string& group_name, absl::Time start) {
+  return absl::StrCat("drill-", group_name, "-", IdTime(start));
+}
+
 // Everything one drill run carries between its stages.
 struct DrillRunner::Context {
   const v1::Runbook& runbook;
@@ -57,7 +61,7 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
   Context c{runbook, request, DrillGroupId(ref), {}, {}, "", absl::ZeroDuration(), nullptr, {}};
   const absl::Time start = deps_.clock.Now();
   DrillReport& r = c.report;
-  r.drill_id = absl::StrCat("drill-", ref.name(), "-", IdTime(start));
+  r.drill_id = request.drill_id.empty() ? DrillIdFor(ref.name(), start) : request.drill_id;
   r.group_id = c.group_id;
   r.group_name = ref.name();
   r.description = runbook.description();

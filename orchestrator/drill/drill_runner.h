@@ -64,6 +64,9 @@ struct DrillRequest {
   std::string request_id;
   // Overrides the runbook's drill.hold when set.
   std::optional<absl::Duration> hold;
+  // The drill id (report file name) to use; empty: "drill-<group>-<start time>". Callers that
+  // must name the drill before it runs (the API's StartDrill) set it. No path separators.
+  std::string drill_id;
   // Set to true (from any thread) to stop the drill early: the hold ends and the group fails
   // back. Optional; must outlive Run.
   const std::atomic<bool>* cancel = nullptr;
@@ -140,6 +143,9 @@ class DrillRunner {
   Deps deps_;
   const Options options_;
 };
+
+// The default drill id: "drill-<group name>-<start, UTC, ms>".
+std::string DrillIdFor(const std::string& group_name, absl::Time start);
 
 // RTO figures for every direction from the listener samples (exposed for tests).
 void ComputeDirectionMetrics(const std::vector<ListenerSample>& samples,

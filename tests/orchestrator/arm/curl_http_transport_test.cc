@@ -2,7 +2,11 @@
 // emulator integration tests): request shape, User-Agent, keep-alive reuse and error mapping.
 #include "orchestrator/arm/curl_http_transport.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <set>
@@ -16,6 +20,30 @@
 
 namespace foghorn::arm {
 namespace {
+
+// A loopback port that refuses connections for as long as this object lives: bound, never
+// listening, so no other process or test can take it meanwhile (a fixed port such as 1 can be).
+class RefusingPort {
+ public:
+  RefusingPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~RefusingPort() { close(fd_); }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
 
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
@@ -124,8 +152,10 @@ TEST_F(CurlHttpTransportTest, TimeoutIsDeadlineExceededAndMaybeSent) {
 
 TEST_F(CurlHttpTransportTest, ConnectionRefusedIsUnavailableAndNotSent) {
   CurlHttpTransport t;
+  RefusingPort refusing;
   HttpRequest req;
-  req.url = "http://127.0.0.1:1/x";
+  req.url = refusing.Url("/x");
+  req.timeout = absl::Seconds(10);
   auto r = t.Send(req);
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_FALSE(RequestMaybeSent(r.status()));
@@ -133,8 +163,10 @@ TEST_F(CurlHttpTransportTest, ConnectionRefusedIsUnavailableAndNotSent) {
 
 TEST_F(CurlHttpTransportTest, ErrorMessagesLeaveOutTheQueryString) {
   CurlHttpTransport t;
+  RefusingPort refusing;
   HttpRequest req;
-  req.url = "http://127.0.0.1:1/x?sig=secret-ish";
+  req.url = refusing.Url("/x?sig=secret-ish");
+  req.timeout = absl::Seconds(10);
   auto r = t.Send(req);
   EXPECT_THAT(std::string(r.status().message()), ::testing::Not(::testing::HasSubstr("sig=")));
 }

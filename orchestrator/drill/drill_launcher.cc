@@ -1,0 +1,162 @@
+#include "orchestrator/drill/drill_launcher.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "orchestrator/common/status_macros.h"
+
+namespace foghorn::drill {
+
+DrillLauncher::~DrillLauncher() { Shutdown(); }
+
+absl::StatusOr<DrillLauncher::Launch> DrillLauncher::Start(const v1::Runbook& runbook,
+                                                           DrillRequest request) {
+  if (request.dry_run) return absl::InvalidArgumentError("a dry run is not launched: use Plan");
+  const v1::FailoverGroupRef& ref = runbook.group();
+  if (ref.primary_server().empty() || ref.secondary_server().empty() || ref.name().empty()) {
+    return absl::InvalidArgumentError("drill: the runbook's group names no servers");
+  }
+  const std::string group_id = DrillGroupId(ref);
+  if (!request.request_id.empty()) {
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [id, e] : entries_) {
+        if (e->info.request_id != request.request_id) continue;
+        if (e->info.group_id != group_id) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "request_id ", request.request_id, " was used for a drill of ", e->info.group_id));
+        }
+        Launch same{id, request.request_id, false, std::nullopt};
+        if (e->info.report && !e->info.report->operation_id.empty()) {
+          auto op = deps_.journal.GetOperation(e->info.report->operation_id);
+          if (op.ok()) same.existing = *op;
+        }
+        return same;
+      }
+    }
+    ASSIGN_OR_RETURN(std::optional<journal::OperationRecord> existing,
+                     deps_.journal.FindByRequestId(request.request_id));
+    if (existing.has_value()) {
+      if (existing->kind != kDrillOperationKind || existing->group_id != group_id) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("request_id ", request.request_id, " was used for operation ",
+                         existing->id, " (", existing->kind, " of ", existing->group_id, ")"));
+      }
+      return Launch{"", request.request_id, false, existing};
+    }
+  }
+
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return absl::UnavailableError("the agent is shutting down");
+  for (const auto& [id, e] : entries_) {
+    if (e->info.running && e->info.group_id == group_id) {
+      return absl::AbortedError(
+          absl::StrCat("drill ", id, " of ", group_id, " is still running; one drill per group"));
+    }
+  }
+  // Threads of finished drills are joined here (they have returned), so they do not pile up.
+  for (auto& [id, e] : entries_) {
+    if (!e->info.running && e->thread.joinable()) e->thread.join();
+  }
+  const absl::Time now = deps_.clock.Now();
+  std::string drill_id = DrillIdFor(ref.name(), now);
+  for (int n = 2; entries_.count(drill_id) > 0 ||
+                  (deps_.reports != nullptr && deps_.reports->Read(drill_id).ok());
+       ++n) {
+    drill_id = absl::StrCat(DrillIdFor(ref.name(), now), "-", n);
+  }
+  if (request.request_id.empty()) request.request_id = drill_id;
+  request.drill_id = drill_id;
+  auto entry = std::make_unique<Entry>();
+  Entry* e = entry.get();
+  e->info = {drill_id, group_id, request.request_id, request.requested_by, request.reason,
+             now,      true,     std::nullopt,       absl::OkStatus()};
+  request.cancel = &e->cancel;
+  ++running_;
+  entries_[drill_id] = std::move(entry);
+  Launch launch{drill_id, request.request_id, true, std::nullopt};
+  e->thread = std::thread(&DrillLauncher::RunEntry, this, e, runbook, std::move(request));
+  return launch;
+}
+
+void DrillLauncher::RunEntry(Entry* e, v1::Runbook runbook, DrillRequest request) {
+  absl::StatusOr<DrillReport> r = deps_.runner.Run(runbook, request);
+  if (!r.ok()) {
+    deps_.logger.Error("drill could not run",
+                       {{"drill", request.drill_id}, {"error", r.status().ToString()}});
+  }
+  absl::MutexLock lock(&mu_);
+  e->info.running = false;
+  if (r.ok()) {
+    e->info.report = std::move(r).value();
+  } else {
+    e->info.error = r.status();
+  }
+  --running_;
+}
+
+absl::StatusOr<DrillReport> DrillLauncher::Plan(const v1::Runbook& runbook, DrillRequest request) {
+  request.dry_run = true;
+  request.cancel = nullptr;
+  return deps_.runner.Run(runbook, request);
+}
+
+ReadinessReport DrillLauncher::CheckReadiness(const v1::Runbook& runbook) {
+  return deps_.runner.CheckReadiness(runbook);
+}
+
+std::vector<DrillLauncher::Info> DrillLauncher::Drills() const {
+  std::vector<Info> out;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, e] : entries_) out.push_back(e->info);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Info& a, const Info& b) { return a.started_at > b.started_at; });
+  return out;
+}
+
+std::optional<DrillLauncher::Info> DrillLauncher::Find(const std::string& drill_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(drill_id);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second->info;
+}
+
+bool DrillLauncher::Running(const std::string& group_id) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, e] : entries_) {
+    if (e->info.running && e->info.group_id == group_id) return true;
+  }
+  return false;
+}
+
+void DrillLauncher::CancelAll() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, e] : entries_) {
+    if (e->info.running) e->cancel = true;
+  }
+}
+
+void DrillLauncher::Shutdown() {
+  std::vector<std::thread> threads;
+  {
+    absl::MutexLock lock(&mu_);
+    shut_down_ = true;
+    for (auto& [id, e] : entries_) {
+      if (e->info.running) e->cancel = true;
+      if (e->thread.joinable()) threads.push_back(std::move(e->thread));
+    }
+  }
+  for (std::thread& t : threads) t.join();
+}
+
+bool DrillLauncher::AwaitIdle(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(
+                                  +[](const int* running) { return *running == 0; }, &running_),
+                              timeout);
+}
+
+}  // namespace foghorn::drill
