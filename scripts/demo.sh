@@ -6,7 +6,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$here/scripts/setup.sh"
 build_dir="$here/build"
-args=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+args=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOGHORN_WERROR=ON)
+export CCACHE_BASEDIR="$here" CCACHE_NOHASHDIR=true
 command -v ccache >/dev/null && args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S "$here" -B "$build_dir" "${args[@]}" >/dev/null
 cmake --build "$build_dir" --target foghornd foghorn_armsim_bin

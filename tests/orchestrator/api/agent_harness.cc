@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "orchestrator/common/status_macros.h"
+#include "orchestrator/drill/agent_knowledge.h"
 #include "runbooks/loader.h"
 
 namespace foghorn::testing {
@@ -115,6 +116,26 @@ bool FakeArm::AwaitHeld(absl::Duration timeout) {
                               timeout);
 }
 
+void GateSleeper::SleepFor(absl::Duration d) {
+  if (d <= absl::ZeroDuration()) return;
+  absl::MutexLock lock(&mu_);
+  ++sleeping_;
+  mu_.Await(absl::Condition(&open_));
+  --sleeping_;
+}
+
+void GateSleeper::Open() {
+  absl::MutexLock lock(&mu_);
+  open_ = true;
+}
+
+bool GateSleeper::AwaitSleeping(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(
+                                  +[](int* sleeping) { return *sleeping > 0; }, &sleeping_),
+                              timeout);
+}
+
 namespace {
 
 class NoopSteps final : public executor::StepRunner {
@@ -220,13 +241,43 @@ absl::StatusOr<std::unique_ptr<AgentHarness>> AgentHarness::Create(const std::st
   h->prober_.SetMetric("lag", 3);
   RETURN_IF_ERROR(h->agent_->Start());
   h->Run(absl::Seconds(20));
+  if (options.with_drills) {
+    h->drill_journal_ = std::make_unique<drill::ProgressJournal>(
+        *h->journal_, h->clock_, [raw](const agent::AgentEvent& e) {
+          if (api::ApiServer* s = raw->events_to_.load()) s->Publish(e);
+        });
+    h->knowledge_ = std::make_unique<drill::AgentKnowledge>(*h->agent_, *h->scheduler_);
+    h->reports_ = std::make_unique<drill::ReportStore>(drill::ReportStore::DirFor(dir));
+    drill::DrillRunner::Deps dd{
+        h->clock_,
+        h->sleeper_,
+        h->arm_,
+        h->dialer_,
+        *h->drill_journal_,
+        logger(),
+        h->knowledge_.get(),
+        /*sampler_factory=*/{},
+        /*run_command=*/{},
+        h->reports_.get(),
+        [raw](const std::string& group, const std::string& drill_id) {
+          raw->agent_->Pause(group, absl::InfiniteFuture(), "drill " + drill_id, "drill")
+              .IgnoreError();
+        },
+        [raw](const std::string& group, const std::string&) {
+          raw->agent_->Resume(group, "drill").IgnoreError();
+        }};
+    h->drill_runner_ =
+        std::make_unique<drill::DrillRunner>(std::move(dd), drill::DrillRunner::Options{});
+    h->launcher_ = std::make_unique<drill::DrillLauncher>(drill::DrillLauncher::Deps{
+        *h->drill_runner_, *h->drill_journal_, h->reports_.get(), h->clock_, logger()});
+  }
   if (options.start_api) {
     v1::ApiSettings settings = options.api;
     if (settings.listen().empty()) settings.set_listen("127.0.0.1:0");
-    ASSIGN_OR_RETURN(h->server_,
-                     api::ApiServer::Start(
-                         settings, {*h->agent_, *h->journal_, h->clock_, logger(), h->metrics_},
-                         options.api_options));
+    ASSIGN_OR_RETURN(h->server_, api::ApiServer::Start(settings,
+                                                       {*h->agent_, *h->journal_, h->clock_,
+                                                        logger(), h->metrics_, h->launcher_.get()},
+                                                       options.api_options));
     h->events_to_ = h->server_.get();
   }
   return h;
@@ -238,6 +289,12 @@ void AgentHarness::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   if (server_) server_->Shutdown();
+  if (launcher_) {
+    // Cancelled drills leave their hold; the gate lets a sleeping one notice.
+    launcher_->CancelAll();
+    sleeper_.Open();
+    launcher_->Shutdown();
+  }
   events_to_ = nullptr;
   arm_.Release();
   if (agent_) agent_->Stop();

@@ -19,6 +19,9 @@
 #include "orchestrator/common/fake_clock.h"
 #include "orchestrator/common/manual_executor.h"
 #include "orchestrator/common/worker_pool.h"
+#include "orchestrator/drill/drill_launcher.h"
+#include "orchestrator/drill/drill_runner.h"
+#include "orchestrator/drill/progress_journal.h"
 #include "orchestrator/journal/sqlite_journal.h"
 #include "probes/health_tracker.h"
 #include "probes/probe_scheduler.h"
@@ -70,6 +73,28 @@ class FakeArm final : public executor::FailoverActuator {
   int waiting_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
+// A sleeper for drills under the fake clock: SleepFor blocks until Open(), then returns at once
+// (time does not move). Drills with a zero hold never sleep; a drill held open lets a test see
+// it running.
+class GateSleeper final : public arm::Sleeper {
+ public:
+  void SleepFor(absl::Duration d) override;
+  void Open();
+  // Blocks until a SleepFor is waiting (bounded by `timeout`); false on timeout.
+  bool AwaitSleeping(absl::Duration timeout);
+
+ private:
+  absl::Mutex mu_;
+  bool open_ ABSL_GUARDED_BY(mu_) = false;
+  int sleeping_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Every dial succeeds.
+class OkDialer final : public drill::ListenerDialer {
+ public:
+  absl::Status Dial(const std::string&, absl::Duration) override { return absl::OkStatus(); }
+};
+
 struct HarnessOptions {
   // Groups "sub/rg/fog" (index 0) and "sub/rg/fog-<i>" for i >= 1.
   int groups = 1;
@@ -81,6 +106,9 @@ struct HarnessOptions {
   bool start_api = true;
   v1::ApiSettings api;
   api::ApiServer::Options api_options;
+  // Wires a DrillRunner (FakeArm, GateSleeper, OkDialer, reports in <dir>/reports, pausing the
+  // group during a drill) behind the API's drill methods.
+  bool with_drills = true;
 };
 
 class AgentHarness {
@@ -110,6 +138,8 @@ class AgentHarness {
   common::WorkerPool& workers() { return workers_; }
   common::MetricsRegistry& metrics() { return metrics_; }
   api::ApiServer* server() { return server_.get(); }
+  drill::DrillLauncher* drills() { return launcher_.get(); }
+  GateSleeper& sleeper() { return sleeper_; }
   int port() const { return server_ ? server_->port() : 0; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
 
@@ -135,6 +165,13 @@ class AgentHarness {
   std::unique_ptr<probes::ProbeScheduler> scheduler_;
   std::unique_ptr<agent::Agent> agent_;
   std::atomic<api::ApiServer*> events_to_{nullptr};
+  GateSleeper sleeper_;
+  OkDialer dialer_;
+  std::unique_ptr<drill::ProgressJournal> drill_journal_;
+  std::unique_ptr<drill::GroupKnowledge> knowledge_;
+  std::unique_ptr<drill::ReportStore> reports_;
+  std::unique_ptr<drill::DrillRunner> drill_runner_;
+  std::unique_ptr<drill::DrillLauncher> launcher_;
   std::unique_ptr<api::ApiServer> server_;
   bool shut_down_ = false;
 };
