@@ -9,6 +9,7 @@
 #include "nlohmann/json.hpp"
 #include "orchestrator/common/status_macros.h"
 #include "probes/probe_config.h"
+#include "runbooks/duration.h"
 
 namespace foghorn::agent {
 
@@ -470,6 +471,32 @@ executor::FailoverPlan Agent::PlanFor(const GroupState& g,
   plan.kind = executor::ParseOperationKind(op.kind).value_or(arm::FailoverKind::kPlanned);
   plan.pre_steps.assign(g.runbook.pre_steps().begin(), g.runbook.pre_steps().end());
   plan.post_steps.assign(g.runbook.post_steps().begin(), g.runbook.post_steps().end());
+  bool has_listener_rule = false;
+  for (const auto& rule : g.runbook.health_rules()) {
+    has_listener_rule |= rule.target() == v1::PROBE_TARGET_LISTENER_READ_WRITE;
+  }
+  if (has_listener_rule) {
+    const absl::Duration timeout = g.runbook.drill().has_verify_timeout()
+                                       ? runbooks::FromProto(g.runbook.drill().verify_timeout())
+                                       : options_.listener_verify_timeout;
+    std::string group_id = g.id;
+    std::weak_ptr<bool> alive = alive_;
+    plan.verify_listeners = [this, alive, group_id, timeout]() -> absl::Status {
+      const absl::Time deadline = deps_.clock.Now() + timeout;
+      for (;;) {
+        if (alive.expired()) return absl::CancelledError("agent stopped");
+        std::optional<probes::TargetHealth> h =
+            deps_.tracker.Get(group_id, v1::PROBE_TARGET_LISTENER_READ_WRITE);
+        if (h && h->verdict == v1::VERDICT_HEALTHY) return absl::OkStatus();
+        if (deps_.sleeper == nullptr || deps_.clock.Now() >= deadline) {
+          return absl::DeadlineExceededError(
+              absl::StrCat("read-write listener of ", group_id, " not healthy after the failover (",
+                           h ? v1::Verdict_Name(h->verdict) : std::string("no verdict"), ")"));
+        }
+        deps_.sleeper->SleepFor(options_.listener_verify_interval);
+      }
+    };
+  }
   return plan;
 }
 

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "foghorn/v1/runbook.pb.h"
+#include "orchestrator/arm/sleeper.h"
 #include "orchestrator/common/executor.h"
 #include "orchestrator/common/log.h"
 #include "orchestrator/common/metrics.h"
@@ -103,10 +104,17 @@ class Agent final : public probes::VerdictSink {
     common::MetricsRegistry& metrics;
     // Optional: receives every event (the control API's Watch fan-out).
     AgentEventSink events = nullptr;
+    // Optional: paces the wait for listener probes after a failover (verify:listeners). Without
+    // it the listeners are checked once.
+    arm::Sleeper* sleeper = nullptr;
   };
   struct Options {
     // How often roles are re-read from ARM.
     absl::Duration role_refresh_interval = absl::Seconds(30);
+    // How long verify:listeners waits for the read-write listener probes to turn healthy after a
+    // failover (the runbook's drill.verify_timeout overrides it), and how often it looks.
+    absl::Duration listener_verify_timeout = absl::Minutes(2);
+    absl::Duration listener_verify_interval = absl::Milliseconds(500);
   };
 
   Agent(Deps deps, Options options);

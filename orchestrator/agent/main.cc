@@ -21,6 +21,7 @@
 #include "orchestrator/agent/agent_config.h"
 #include "orchestrator/agent/arm_state_reader.h"
 #include "orchestrator/agent/metrics_server.h"
+#include "orchestrator/agent/probe_metrics.h"
 #include "orchestrator/arm/arm_client.h"
 #include "orchestrator/arm/credentials.h"
 #include "orchestrator/arm/curl_http_transport.h"
@@ -30,6 +31,14 @@
 #include "orchestrator/common/metrics.h"
 #include "orchestrator/common/thread_executor.h"
 #include "orchestrator/common/worker_pool.h"
+#include "orchestrator/drill/agent_knowledge.h"
+#include "orchestrator/drill/drill_launcher.h"
+#include "orchestrator/drill/drill_runner.h"
+#include "orchestrator/drill/drill_schedule.h"
+#include "orchestrator/drill/listener.h"
+#include "orchestrator/drill/progress_journal.h"
+#include "orchestrator/drill/report.h"
+#include "orchestrator/executor/metered_http_transport.h"
 #include "orchestrator/executor/system_step_runner.h"
 #include "orchestrator/executor/webhook_notifier.h"
 #include "orchestrator/journal/fault_injecting_journal.h"
@@ -90,6 +99,12 @@ int Main(int argc, char** argv) {
   if (!config.ok()) return Fail("invalid config", config.status());
   absl::StatusOr<std::vector<v1::Runbook>> runbook_set = LoadRunbooks(*config);
   if (!runbook_set.ok()) return Fail("invalid runbooks", runbook_set.status());
+  {
+    // Validated before anything starts (and by --check); armed below once the agent runs.
+    common::RealClock check_clock;
+    auto schedules = drill::ParseDrillSchedules(*config, check_clock.Now());
+    if (!schedules.ok()) return Fail("invalid config", schedules.status());
+  }
   if (absl::GetFlag(FLAGS_check)) {
     std::printf("ok: config %s, %zu runbook(s)\n", config_path.c_str(), runbook_set->size());
     return 0;
@@ -137,7 +152,9 @@ int Main(int argc, char** argv) {
 
   arm::CurlHttpTransport::Options transport_options;
   transport_options.ca_file = config->arm().ca_file();
-  arm::CurlHttpTransport transport(transport_options);
+  arm::CurlHttpTransport curl_transport(transport_options);
+  // Every HTTP exchange (ARM, tokens, webhooks) is counted by target and status on /metrics.
+  executor::MeteredHttpTransport transport(curl_transport, metrics, config->arm().endpoint());
   arm::CredentialOptions cred_options;
   cred_options.redactor = redactor;
   cred_options.scope = arm::ScopeForEndpoint(config->arm().endpoint());
@@ -204,7 +221,8 @@ int Main(int argc, char** argv) {
   probes::HealthTracker::Options tracker_options;
   tracker_options.impairment_fraction = config->impairment_fraction();
   probes::HealthTracker tracker(clock, &forwarder, tracker_options);
-  auto scheduler = std::make_unique<probes::ProbeScheduler>(loop, **prober, &tracker);
+  agent::ProbeMetricsSink probe_metrics(tracker, metrics);
+  auto scheduler = std::make_unique<probes::ProbeScheduler>(loop, **prober, &probe_metrics);
 
 #ifdef FOGHORN_HAVE_API
   std::unique_ptr<api::ApiServer> api_server;
@@ -220,12 +238,101 @@ int Main(int argc, char** argv) {
     if (api::ApiServer* api = api_ptr.load()) api->Publish(e);
   };
 #endif
+  deps.sleeper = &sleeper;
   agent::Agent agent(deps, agent::Agent::Options{});
   agent_ptr = &agent;
   forwarder.agent = agent_ptr;
 
   if (absl::Status s = agent.SetRunbooks(*runbook_set); !s.ok()) return Fail("runbooks", s);
   if (absl::Status s = agent.Start(); !s.ok()) return Fail("start", s);
+
+  // Drills: the runner journals through ProgressJournal so Watch shows their steps, and keeps the
+  // agent's own automation off the group while it holds it (pause "drill <id>", resumed after).
+  drill::TcpListenerDialer drill_dialer;
+  drill::ProgressJournal drill_journal(*journal, clock, [&](const agent::AgentEvent& e) {
+#ifdef FOGHORN_HAVE_API
+    if (api::ApiServer* api = api_ptr.load()) api->Publish(e);
+#else
+    (void)e;
+#endif
+  });
+  drill::AgentKnowledge drill_knowledge(agent, *scheduler);
+  drill::ReportStore drill_reports(drill::ReportStore::DirFor(config->state_dir()));
+  drill::DrillRunner drill_runner(
+      drill::DrillRunner::Deps{clock, sleeper, actuator, drill_dialer, drill_journal,
+                               logger.With({{"component", "drill"}}), &drill_knowledge,
+                               [&]() -> std::unique_ptr<drill::ListenerSampler> {
+                                 return std::make_unique<drill::ThreadListenerSampler>(
+                                     drill_dialer, clock, absl::Milliseconds(200),
+                                     absl::Seconds(1));
+                               },
+                               /*run_command=*/{}, &drill_reports,
+                               [&agent](const std::string& group, const std::string& drill_id) {
+                                 absl::Status s = agent.Pause(group, absl::InfiniteFuture(),
+                                                              "drill " + drill_id, "drill");
+                                 (void)s;
+                               },
+                               [&agent](const std::string& group, const std::string&) {
+                                 absl::Status s = agent.Resume(group, "drill");
+                                 (void)s;
+                               }},
+      drill::DrillRunner::Options{});
+  drill::DrillLauncher drill_launcher(drill::DrillLauncher::Deps{
+      drill_runner, drill_journal, &drill_reports, clock, logger.With({{"component", "drill"}})});
+
+  // Scheduled drills: a timer per entry on the control loop hands each due drill to the worker
+  // pool (Start reads the journal), which starts it on the launcher's own thread.
+  std::vector<drill::ScheduledDrill> drill_schedules =
+      drill::ParseDrillSchedules(*config, clock.Now())
+          .value_or(std::vector<drill::ScheduledDrill>{});
+  std::function<void(size_t)> arm_drill;
+  auto run_scheduled = [&](size_t i) {
+    const drill::ScheduledDrill& d = drill_schedules[i];
+    const agent::GroupSnapshot* found = nullptr;
+    absl::StatusOr<agent::GroupSnapshot> by_id = agent.Group(d.group);
+    std::vector<agent::GroupSnapshot> all;
+    if (by_id.ok()) {
+      found = &*by_id;
+    } else {
+      all = agent.Groups();
+      for (const agent::GroupSnapshot& g : all) {
+        if (g.runbook.group().name() == d.group) found = &g;
+      }
+    }
+    if (found == nullptr) {
+      logger.Error("scheduled drill: unknown group", {{"group", d.group}});
+      return;
+    }
+    drill::DrillRequest req;
+    req.dry_run = d.dry_run;
+    req.requested_by = "schedule";
+    req.reason = d.reason;
+    req.hold = d.hold;
+    if (d.dry_run) {
+      auto plan = drill_launcher.Plan(found->runbook, req);
+      logger.Info("scheduled drill (dry run)",
+                  {{"group", found->id},
+                   {"summary", plan.ok() ? plan->summary : plan.status().ToString()}});
+      return;
+    }
+    auto started = drill_launcher.Start(found->runbook, req);
+    if (started.ok()) {
+      logger.Info("scheduled drill started", {{"group", found->id}, {"drill", started->drill_id}});
+    } else {
+      logger.Error("scheduled drill not started",
+                   {{"group", found->id}, {"error", started.status().ToString()}});
+    }
+  };
+  arm_drill = [&](size_t i) {
+    const absl::Time next = drill::NextDrillTime(drill_schedules[i], clock.Now());
+    logger.Info("next scheduled drill", {{"group", drill_schedules[i].group},
+                                         {"at", absl::FormatTime(next, absl::UTCTimeZone())}});
+    loop.ScheduleAt(next, [&, i] {
+      workers.Submit([&, i] { run_scheduled(i); });
+      arm_drill(i);
+    });
+  };
+  for (size_t i = 0; i < drill_schedules.size(); ++i) arm_drill(i);
 
   std::unique_ptr<agent::MetricsServer> metrics_server;
   if (config->metrics().listen() != "off") {
@@ -236,9 +343,10 @@ int Main(int argc, char** argv) {
   int api_port = 0;
 #ifdef FOGHORN_HAVE_API
   {
-    auto a = api::ApiServer::Start(
-        config->api(),
-        api::ApiServerDeps{agent, *journal, clock, logger.With({{"component", "api"}}), metrics});
+    auto a =
+        api::ApiServer::Start(config->api(), api::ApiServerDeps{agent, *journal, clock,
+                                                                logger.With({{"component", "api"}}),
+                                                                metrics, &drill_launcher});
     if (!a.ok()) return Fail("control API", a.status());
     api_server = std::move(a).value();
     api_ptr = api_server.get();
@@ -285,6 +393,8 @@ int Main(int argc, char** argv) {
   if (api_server) api_server->Shutdown();
 #endif
   if (metrics_server) metrics_server->Shutdown();
+  // A drill in its hold is cancelled and fails back before the agent stops.
+  drill_launcher.Shutdown();
   agent.Stop();
   (*prober)->Shutdown();
   workers.Shutdown();

@@ -208,6 +208,15 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::Ope
         return absl::StrCat(plan.target.server, " is Primary");
       },
       &skipped);
+  if (verify.ok() && plan.verify_listeners) {
+    verify = JournaledStep(
+        op, done_before, "verify:listeners", "",
+        [&]() -> absl::StatusOr<std::string> {
+          RETURN_IF_ERROR(plan.verify_listeners());
+          return std::string("read-write listener healthy");
+        },
+        &skipped);
+  }
   if (!verify.ok()) {
     return Finish(op, journal::OperationState::kFailed, verify.ToString());
   }

@@ -64,6 +64,10 @@ struct FailoverPlan {
   arm::FailoverKind kind = arm::FailoverKind::kPlanned;
   std::vector<v1::Step> pre_steps;
   std::vector<v1::Step> post_steps;
+  // Optional: after ARM shows the target primary, waits until the listener probes see the new
+  // primary healthy (OK) or gives up (an error fails the operation's verification). Journaled as
+  // step "verify:listeners".
+  std::function<absl::Status()> verify_listeners;
 };
 
 // Journal kind names: "planned", "forced", "try_planned_before_forced".

@@ -131,6 +131,8 @@ class AgentEndToEnd(unittest.TestCase):
         text = self.agent.metrics()
         self.assertIn("foghorn_groups 1", text)
         self.assertIn("foghorn_decisions_total", text)
+        self.assertRegex(text, r'foghorn_http_requests_total\{method="GET",status="200",target="arm"\} [1-9]')
+        self.assertRegex(text, r'foghorn_probe_results_total\{group="[^"]+",outcome="success",probe="[^"]+/east-tcp"\} [1-9]')
         self.assertEqual(self.agent.stop(), 0)
 
 

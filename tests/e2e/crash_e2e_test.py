@@ -65,6 +65,15 @@ class CrashResume(unittest.TestCase):
                 self.run_once(n if n else 10_000, fault)
 
 
+    def test_server_errors_and_busy_answers_on_the_failover_post(self):
+        # 503, and 500 OperationTimedOut, answered before the POST is applied: an ambiguous
+        # outcome, so the client re-reads the group for its settle window (30 s) before it may
+        # post again; once with a crash right after the ARM step's intent.
+        for kind, n in (("503", 0), ("500", 9)):
+            with self.subTest(fault=kind, crash_after_write=n):
+                self.run_once(n if n else 10_000, {"kind": kind, "route": "failover", "count": 1})
+
+
 def _succeeded(agent):
     try:
         return any(o[1] == "succeeded" for o in agent.operations())

@@ -9,12 +9,14 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "foghorn/v1/control.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -32,7 +34,10 @@ Commands:
   groups                      list failover groups
   group <group>               one group: roles, verdicts, decision, pause, history
   failover <group>            request a failover and follow it live
-  drill <group>               start a drill (not available yet)
+  drill <group>               run a DR drill (fail over, verify, hold, fail back)
+  readiness <group>           run the readiness checks of a group
+  reports [group]             list drills and their reports
+  report <drill-id>           one drill report (--html for the page)
   ops                         list operations
   op <operation-id>           one operation with its steps
   approve <group>             approve the failover a group waits for
@@ -83,8 +88,27 @@ const std::map<std::string, CommandHelp>& Helps() {
         "--no-wait returns once the operation is accepted. Exit 0 when it succeeded, 1 when it "
         "failed."}},
       {"drill",
-       {"foghorn drill <group> [--reason R] [--dry-run]",
-        "Starts a drill from the group's runbook. Not available in this version (exit 7)."}},
+       {"foghorn drill <group> [--reason R] [--hold DURATION] [--dry-run] [--wait]\n"
+        "              [--request-id ID]",
+        "Starts a DR drill from the group's runbook: preflight (readiness checks), planned "
+        "failover to the partner, verify, hold (the runbook's drill.hold, or --hold), planned "
+        "failback, verify, report. Without --wait it returns once the drill is started and "
+        "prints its id. --wait follows the steps live and ends with the summary (RTO per "
+        "direction, data lost, checks, what to fix); exit 0 when the drill passed, 1 when it "
+        "failed or was aborted. --dry-run prints the plan and the checks as they stand and "
+        "changes nothing. --request-id makes retries safe (default: a random id)."}},
+      {"readiness",
+       {"foghorn readiness <group>",
+        "Runs every readiness check of the group now (ARM access, roles, replication, databases, "
+        "failover policy, listeners, operation in flight, pause) and prints each with its reason "
+        "and fix. Exit 0 when ready (warnings allowed), 1 when a check fails."}},
+      {"reports",
+       {"foghorn reports [group] [--limit N]",
+        "Lists drills: the running ones, then stored reports newest first (default 20)."}},
+      {"report",
+       {"foghorn report <drill-id> [--html]",
+        "Shows one drill's report (the summary; -o json prints the full JSON report). --html "
+        "prints the self-contained HTML page instead (redirect it to a file)."}},
       {"ops",
        {"foghorn ops [--group G] [--limit N]", "Lists operations, newest first (default 20)."}},
       {"op", {"foghorn op <operation-id>", "Shows one operation with its steps."}},
@@ -181,17 +205,17 @@ struct Args {
 };
 
 const std::set<std::string>& SwitchNames() {
-  static const auto* s =
-      new std::set<std::string>{"help", "dry-run", "no-wait", "all", "allow-data-loss-over-budget"};
+  static const auto* s = new std::set<std::string>{
+      "help", "dry-run", "no-wait", "all", "allow-data-loss-over-budget", "wait", "html"};
   return *s;
 }
 
 // Accepts --flag value, --flag=value and -o value; anything unknown is a usage error.
 bool ParseArgs(const std::vector<std::string>& in, Args* out, std::string* error) {
   static const std::set<std::string> kValueFlags = {
-      "addr",    "token",   "token-file", "ca",   "cert",       "key",   "tls-server-name",
-      "timeout", "output",  "reason",     "kind", "request-id", "group", "limit",
-      "for",     "history", "operation",  "count"};
+      "addr",    "token",   "token-file", "ca",    "cert",       "key",   "tls-server-name",
+      "timeout", "output",  "reason",     "kind",  "request-id", "group", "limit",
+      "for",     "history", "operation",  "count", "hold"};
   for (size_t i = 0; i < in.size(); ++i) {
     std::string a = in[i];
     if (a == "-h") a = "--help";
@@ -320,6 +344,9 @@ class Cli {
     if (cmd == "group") return GroupCmd();
     if (cmd == "failover") return Failover();
     if (cmd == "drill") return Drill();
+    if (cmd == "readiness") return Readiness();
+    if (cmd == "reports") return Reports();
+    if (cmd == "report") return ReportCmd();
     if (cmd == "ops") return Ops();
     if (cmd == "op") return Op();
     if (cmd == "approve") return Approve(true);
@@ -689,18 +716,257 @@ class Cli {
   int Drill() {
     auto group = Positional(1);
     if (!group) return Usage("drill", "which group?");
+    const bool dry_run = args_.Has("dry-run");
     v1::StartDrillRequest req;
     req.set_group_id(*group);
-    req.set_reason(args_.Get("reason").value_or(""));
-    req.set_dry_run(args_.Has("dry-run"));
+    req.set_reason(args_.Get("reason").value_or("drill requested with the foghorn CLI"));
+    req.set_dry_run(dry_run);
+    req.set_request_id(args_.Get("request-id").value_or(dry_run ? "" : RandomRequestId()));
+    if (auto h = args_.Get("hold")) {
+      absl::Duration d;
+      if (!absl::ParseDuration(*h, &d) || d < absl::ZeroDuration()) {
+        return Usage("drill", "--hold must be a duration such as 30s");
+      }
+      req.mutable_hold()->set_seconds(absl::ToInt64Seconds(d));
+      req.mutable_hold()->set_nanos(
+          static_cast<int32_t>(absl::ToInt64Nanoseconds(d - absl::Seconds(req.hold().seconds()))));
+    }
+    const bool follow = !dry_run && args_.Has("wait");
+
+    // Subscribe before asking, so no step can be missed; events are printed by a reader thread
+    // while this thread polls the report (a drill that cannot start sends no event at all).
+    std::unique_ptr<grpc::ClientContext> watch_ctx;
+    std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> watch;
+    if (follow) {
+      watch_ctx = Ctx(/*with_deadline=*/false);
+      v1::WatchRequest wreq;
+      wreq.add_group_ids(*group);
+      wreq.add_kinds(v1::EVENT_KIND_OPERATION_STEP);
+      wreq.add_kinds(v1::EVENT_KIND_OPERATION);
+      watch = stub_->Watch(watch_ctx.get(), wreq);
+      v1::WatchResponse first;
+      if (!watch->Read(&first)) return Fail(watch->Finish());
+    }
     v1::StartDrillResponse r;
     grpc::Status s = stub_->StartDrill(Ctx().get(), req, &r);
+    if (!s.ok()) {
+      if (watch) {
+        watch_ctx->TryCancel();
+        v1::WatchResponse e;
+        while (watch->Read(&e)) {
+        }
+        (void)watch->Finish();
+      }
+      return Fail(s);
+    }
+    if (dry_run) {
+      if (json_) {
+        PrintJson(r);
+        return kExitOk;
+      }
+      out_ << r.plan().summary() << "\n\nplan:\n";
+      for (const auto& st : r.plan().steps())
+        out_ << "  " << st.name() << ": " << st.detail() << "\n";
+      out_ << "\n";
+      PrintChecks(r.plan().checks());
+      PrintFixes(r.plan().fixes());
+      return kExitOk;
+    }
+    if (!json_) {
+      out_ << (r.created() ? "started drill " : "already requested (same request id): drill ")
+           << (r.drill_id().empty() ? r.operation().id() : r.drill_id()) << " of " << *group
+           << " (request id " << r.request_id() << ")\n";
+    }
+    if (!follow) {
+      if (json_) PrintJson(r);
+      return kExitOk;
+    }
+    const std::string request_id = r.request_id().empty() ? req.request_id() : r.request_id();
+    absl::Mutex mu;
+    bool operation_ended = false;
+    std::thread reader([&] {
+      v1::WatchResponse e;
+      while (watch->Read(&e)) {
+        if (e.kind() == v1::EVENT_KIND_MISSED) continue;
+        std::string detail = e.detail_json();
+        if (!absl::StrContains(detail, "\"drill\":true") ||
+            !absl::StrContains(detail, absl::StrCat("\"request_id\":\"", request_id, "\""))) {
+          continue;
+        }
+        absl::MutexLock lock(&mu);
+        if (json_) {
+          PrintJson(e, /*pretty=*/false);
+        } else if (e.kind() == v1::EVENT_KIND_OPERATION_STEP) {
+          out_ << "  " << FormatTime(e.at()) << "  " << e.summary() << "\n";
+        }
+        out_.flush();
+        if (e.kind() == v1::EVENT_KIND_OPERATION) operation_ended = true;
+      }
+    });
+    v1::GetDrillReportResponse report;
+    grpc::Status rs;
+    for (;;) {
+      v1::GetDrillReportRequest greq;
+      greq.set_drill_id(r.drill_id());
+      report.Clear();
+      rs = stub_->GetDrillReport(Ctx().get(), greq, &report);
+      if (!rs.ok() || report.report().outcome() != v1::DRILL_OUTCOME_RUNNING) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    // Let the last events (published just before the report was written) reach the screen.
+    {
+      absl::MutexLock lock(&mu);
+      mu.AwaitWithTimeout(absl::Condition(&operation_ended), absl::Seconds(2));
+    }
+    watch_ctx->TryCancel();
+    reader.join();
+    (void)watch->Finish();
+    if (!rs.ok()) return Fail(rs);
+    return PrintDrillReport(report);
+  }
+
+  void PrintChecks(const google::protobuf::RepeatedPtrField<v1::ReadinessCheck>& checks) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& c : checks) {
+      rows.push_back(
+          {c.name(), Short(v1::CheckStatus_Name(c.status()), "CHECK_STATUS_"), c.reason()});
+    }
+    PrintTable(out_, {"CHECK", "STATUS", "REASON"}, rows);
+  }
+
+  void PrintFixes(const google::protobuf::RepeatedPtrField<std::string>& fixes) {
+    if (fixes.empty()) return;
+    out_ << "\nto fix:\n";
+    for (const auto& f : fixes) out_ << "  - " << f << "\n";
+  }
+
+  std::string DrillOutcomeName(v1::DrillOutcome o) {
+    return Short(v1::DrillOutcome_Name(o), "DRILL_OUTCOME_");
+  }
+
+  // The summary of a finished drill; exit 0 when it passed (or is a plan), 1 otherwise.
+  int PrintDrillReport(const v1::GetDrillReportResponse& resp) {
+    const v1::DrillReport& r = resp.report();
+    if (json_) {
+      if (!resp.report_json().empty()) {
+        out_ << resp.report_json() << "\n";
+      } else {
+        PrintJson(resp);
+      }
+    } else {
+      out_ << "drill " << r.drill_id() << " " << DrillOutcomeName(r.outcome()) << ": "
+           << r.summary() << "\n";
+      out_ << "group:     " << r.group_id() << " (primary " << r.original_primary() << " -> "
+           << r.partner() << ", ends on " << (r.final_primary().empty() ? "-" : r.final_primary())
+           << ")\n";
+      out_ << "started:   " << FormatTime(r.started_at()) << "\n"
+           << "finished:  " << FormatTime(r.finished_at()) << "\n";
+      if (!r.operation_id().empty()) out_ << "operation: " << r.operation_id() << "\n";
+      for (const auto& d : r.directions()) {
+        out_ << d.name() << " " << d.from_server() << " -> " << d.to_server() << ": "
+             << (d.completed() ? "completed" : "NOT completed") << ", RTO "
+             << (d.has_rto() ? FormatDuration(d.rto()) : std::string("not measured"))
+             << " (listener outage " << FormatDuration(d.listener_outage()) << ", "
+             << d.failed_samples() << " failed samples), " << d.posts_accepted()
+             << " failover POST(s), data lost: " << d.data_lost_writes() << " writes ("
+             << d.data_loss_basis() << ")\n";
+      }
+      if (!r.steps().empty()) {
+        out_ << "\n";
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& st : r.steps()) {
+          rows.push_back({st.name(), st.state(), FormatTime(st.started_at()),
+                          FormatTime(st.finished_at()), st.detail()});
+        }
+        PrintTable(out_, {"STEP", "STATE", "STARTED", "FINISHED", "DETAIL"}, rows);
+      }
+      if (!r.checks().empty()) {
+        out_ << "\n";
+        PrintChecks(r.checks());
+      }
+      PrintFixes(r.fixes());
+      if (!resp.html_path().empty()) {
+        out_ << "\nreport: " << resp.json_path() << "\n        " << resp.html_path() << "\n";
+      }
+    }
+    switch (r.outcome()) {
+      case v1::DRILL_OUTCOME_PASSED:
+      case v1::DRILL_OUTCOME_PLANNED:
+      case v1::DRILL_OUTCOME_RUNNING:
+        return kExitOk;
+      default:
+        return kExitFailed;
+    }
+  }
+
+  int Readiness() {
+    auto group = Positional(1);
+    if (!group) return Usage("readiness", "which group?");
+    v1::CheckReadinessRequest req;
+    req.set_group_id(*group);
+    v1::CheckReadinessResponse r;
+    grpc::Status s = stub_->CheckReadiness(Ctx().get(), req, &r);
     if (!s.ok()) return Fail(s);
-    if (json_)
+    if (json_) {
       PrintJson(r);
-    else
-      out_ << "drill operation " << r.operation().id() << " started\n";
+    } else {
+      out_ << *group << ": " << (r.ready() ? "ready" : "NOT ready") << " (primary "
+           << (r.current_primary().empty() ? "unknown" : r.current_primary()) << ", secondary "
+           << (r.current_secondary().empty() ? "unknown" : r.current_secondary()) << ")\n\n";
+      PrintChecks(r.checks());
+      google::protobuf::RepeatedPtrField<std::string> fixes;
+      for (const auto& c : r.checks()) {
+        if (!c.fix().empty()) *fixes.Add() = c.name() + ": " + c.fix();
+      }
+      PrintFixes(fixes);
+    }
+    return r.ready() ? kExitOk : kExitFailed;
+  }
+
+  int Reports() {
+    v1::ListDrillReportsRequest req;
+    req.set_group_id(Positional(1).value_or(""));
+    int limit = 20;
+    if (auto l = args_.Get("limit"); l && (!absl::SimpleAtoi(*l, &limit) || limit <= 0)) {
+      return Usage("reports", "--limit must be a positive number");
+    }
+    req.set_page_size(limit);
+    v1::ListDrillReportsResponse r;
+    grpc::Status s = stub_->ListDrillReports(Ctx().get(), req, &r);
+    if (!s.ok()) return Fail(s);
+    if (json_) {
+      PrintJson(r);
+      return kExitOk;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& d : r.reports()) {
+      rows.push_back({d.drill_id(), d.group_id(),
+                      DrillOutcomeName(d.outcome()) + (d.dry_run() ? " (dry run)" : ""),
+                      FormatTime(d.started_at()), FormatTime(d.finished_at())});
+    }
+    PrintTable(out_, {"DRILL", "GROUP", "OUTCOME", "STARTED", "FINISHED"}, rows);
     return kExitOk;
+  }
+
+  int ReportCmd() {
+    auto id = Positional(1);
+    if (!id) return Usage("report", "which drill?");
+    v1::GetDrillReportRequest req;
+    req.set_drill_id(*id);
+    req.set_include_html(args_.Has("html"));
+    v1::GetDrillReportResponse r;
+    grpc::Status s = stub_->GetDrillReport(Ctx().get(), req, &r);
+    if (!s.ok()) return Fail(s);
+    if (args_.Has("html")) {
+      if (r.html().empty()) {
+        err_ << "foghorn report: drill " << *id << " has no HTML page yet ("
+             << DrillOutcomeName(r.report().outcome()) << ")\n";
+        return kExitFailed;
+      }
+      out_ << r.html();
+      return kExitOk;
+    }
+    return PrintDrillReport(r);
   }
 
   int Ops() {

@@ -132,9 +132,11 @@ probes:
   - {name: a-tcp, target: primary, interval: 5s, timeout: 1s, unhealthy_threshold: 2, healthy_threshold: 1, tcp: {address: "127.0.0.1:1"}}
   - {name: b-tcp, target: secondary, interval: 5s, timeout: 1s, unhealthy_threshold: 2, healthy_threshold: 1, tcp: {address: "127.0.0.1:2"}}
   - {name: lag, target: primary, interval: 5s, timeout: 1s, metric_kind: replication_lag_seconds, exec: {argv: [lag], metric_from_stdout: true}}
+  - {name: rw, target: listener_read_write, interval: 5s, timeout: 1s, unhealthy_threshold: 1, healthy_threshold: 1, tcp: {address: "127.0.0.1:3"}}
 health_rules:
   - {target: primary, probes: [a-tcp]}
   - {target: secondary, probes: [b-tcp]}
+  - {target: listener_read_write, probes: [rw]}
 policy:
   confirm_after: 10s
   planned_grace: 30s
@@ -240,6 +242,31 @@ TEST_F(AgentTest, PartialOutageWithAReachablePrimaryFailsOverPlanned) {
   Run(absl::Minutes(2));
   EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned));
   EXPECT_EQ(arm_.planned_failures, 0);
+}
+
+TEST_F(AgentTest, VerifiesTheReadWriteListenerAfterTheFailover) {
+  Load();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(2));
+  auto ops = Operations();
+  ASSERT_EQ(ops.size(), 1u);
+  auto steps = journal_->Steps(ops[0].id);
+  ASSERT_THAT(steps, IsOk());
+  std::vector<std::string> names;
+  for (const auto& s : *steps) names.push_back(s.name);
+  EXPECT_THAT(names, ElementsAre("arm:failover", "verify:roles", "verify:listeners"));
+}
+
+TEST_F(AgentTest, AFailoverWhoseListenerStaysDownFailsVerification) {
+  Load();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  prober_.Set("rw", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(2));
+  auto ops = Operations();
+  ASSERT_FALSE(ops.empty());
+  EXPECT_EQ(ops.back().state, journal::OperationState::kFailed);
+  EXPECT_THAT(ops.back().outcome, HasSubstr("read-write listener"));
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned));
 }
 
 TEST_F(AgentTest, FlappingBelowTheThresholdNeverFailsOver) {

@@ -75,6 +75,12 @@ std::vector<Method> Methods() {
   validate.set_text("group: {}\n");
   v1::StartDrillRequest drill;
   drill.set_group_id(group);
+  drill.set_reason("auth test");
+  drill.set_dry_run(true);
+  v1::CheckReadinessRequest readiness;
+  readiness.set_group_id(group);
+  v1::GetDrillReportRequest get_report;
+  get_report.set_drill_id("drill-nope");
   return {
       {"ListGroups", 1, false, Unary(&Stub::ListGroups, v1::ListGroupsRequest())},
       {"GetGroup", 1, false, Unary(&Stub::GetGroup, get_group)},
@@ -82,6 +88,9 @@ std::vector<Method> Methods() {
       {"GetOperation", 1, false, Unary(&Stub::GetOperation, get_op)},
       {"ListDecisions", 1, false, Unary(&Stub::ListDecisions, decisions)},
       {"ValidateRunbook", 1, false, Unary(&Stub::ValidateRunbook, validate)},
+      {"CheckReadiness", 1, false, Unary(&Stub::CheckReadiness, readiness)},
+      {"ListDrillReports", 1, false, Unary(&Stub::ListDrillReports, v1::ListDrillReportsRequest())},
+      {"GetDrillReport", 1, false, Unary(&Stub::GetDrillReport, get_report)},
       {"Watch", 1, false,
        [](Stub& stub, grpc::ClientContext* ctx) {
          auto reader = stub.Watch(ctx, v1::WatchRequest());

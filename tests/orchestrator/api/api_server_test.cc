@@ -450,12 +450,24 @@ TEST_F(ApiServerTest, ValidateRunbookReturnsEveryProblemWithItsLocation) {
               GrpcCode(grpc::StatusCode::INVALID_ARGUMENT));
 }
 
-TEST_F(ApiServerTest, StartDrillIsReservedAndUnimplemented) {
-  Start();
+TEST_F(ApiServerTest, DrillMethodsAreUnimplementedWhenTheAgentRunsWithoutDrills) {
+  HarnessOptions o;
+  o.with_drills = false;
+  Start(o);
   v1::StartDrillRequest req;
   req.set_group_id("fog");
+  req.set_reason("test");
   v1::StartDrillResponse resp;
-  EXPECT_THAT(stub_->StartDrill(Ctx().get(), req, &resp),
+  grpc::Status s = stub_->StartDrill(Ctx().get(), req, &resp);
+  EXPECT_THAT(s, GrpcCode(grpc::StatusCode::UNIMPLEMENTED));
+  EXPECT_THAT(s.error_message(), HasSubstr("drills are not enabled"));
+  v1::CheckReadinessRequest ready;
+  ready.set_group_id("fog");
+  v1::CheckReadinessResponse ready_resp;
+  EXPECT_THAT(stub_->CheckReadiness(Ctx().get(), ready, &ready_resp),
+              GrpcCode(grpc::StatusCode::UNIMPLEMENTED));
+  v1::ListDrillReportsResponse list;
+  EXPECT_THAT(stub_->ListDrillReports(Ctx().get(), {}, &list),
               GrpcCode(grpc::StatusCode::UNIMPLEMENTED));
 }
 
@@ -661,8 +673,9 @@ TEST_F(ApiServerTest, StartRefusesUnsafeOrBrokenSettings) {
   HarnessOptions o;
   o.start_api = false;
   Start(o);
-  ApiServerDeps deps{h_->agent(), h_->journal(), h_->clock(),
-                     common::Logger(nullptr, nullptr, h_->clock(), {}), h_->metrics()};
+  ApiServerDeps deps{h_->agent(),   h_->journal(),
+                     h_->clock(),   common::Logger(nullptr, nullptr, h_->clock(), {}),
+                     h_->metrics(), nullptr};
   v1::ApiSettings s;
   s.set_listen("0.0.0.0:0");
   EXPECT_THAT(ApiServer::Start(s, deps),

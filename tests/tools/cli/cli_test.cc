@@ -145,8 +145,10 @@ TEST_F(CliTest, ExitCodesTellScriptsWhatHappened) {
   EXPECT_EQ(Run("").code, kExitUsage);
   EXPECT_EQ(Run("failover fog --reason x").code, kExitRefused);  // auto while healthy
   EXPECT_EQ(Run("approve fog --reason x").code, kExitRefused);   // nothing waits
-  EXPECT_EQ(Run("drill fog").code, kExitError);                  // unimplemented
-  EXPECT_EQ(Run("pause fog").code, kExitUsage);                  // no reason
+  EXPECT_EQ(Run("drill fog --hold soon").code, kExitUsage);
+  EXPECT_EQ(Run("report ../x").code, kExitUsage);
+  EXPECT_EQ(Run("report drill-nope").code, kExitNotFound);
+  EXPECT_EQ(Run("pause fog").code, kExitUsage);  // no reason
   EXPECT_EQ(Run("pause fog --reason x --for soon").code, kExitUsage);
   EXPECT_EQ(Run("pause fog --reason x --for 30m").code, kExitOk);
   EXPECT_EQ(Run("resume fog").code, kExitOk);
@@ -154,6 +156,67 @@ TEST_F(CliTest, ExitCodesTellScriptsWhatHappened) {
   Result r = Run("groups --addr 127.0.0.1:1 --timeout 2s");
   EXPECT_EQ(r.code, kExitUnavailable);
   EXPECT_THAT(r.err, HasSubstr("is foghornd running"));
+}
+
+TEST_F(CliTest, DrillWaitFollowsTheStepsAndEndsWithTheSummary) {
+  Start();
+  Result r = Run("drill fog --hold 0s --wait");
+  ASSERT_EQ(r.code, kExitOk) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("started drill drill-fog-"));
+  EXPECT_THAT(r.out, HasSubstr("drill preflight done"));
+  EXPECT_THAT(r.out, HasSubstr("drill verify_failback done"));
+  EXPECT_THAT(r.out, ContainsRegex("drill drill-fog-[0-9TZ.-]+ passed"));
+  EXPECT_THAT(r.out,
+              ContainsRegex("failover srv-a -> srv-b: completed, RTO .*1 failover POST\\(s\\), "
+                            "data lost: 0 writes"));
+  EXPECT_THAT(r.out, HasSubstr("failback srv-b -> srv-a: completed"));
+  EXPECT_THAT(r.out, HasSubstr("group_roles"));
+  EXPECT_THAT(r.out, HasSubstr(".html"));
+  EXPECT_EQ(h_->arm().Accepted("fog"), 2);
+}
+
+TEST_F(CliTest, DrillDryRunPrintsThePlanAndChangesNothing) {
+  Start();
+  Result r = Run("drill fog --dry-run --hold 45s");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("dry run: would fail fog over from srv-a to srv-b"));
+  EXPECT_THAT(r.out, HasSubstr("hold: hold 45s"));
+  EXPECT_THAT(r.out, HasSubstr("failover_policy"));
+  EXPECT_EQ(h_->arm().AcceptedTotal(), 0);
+}
+
+TEST_F(CliTest, ReadinessPrintsEveryCheckAndExitsByTheResult) {
+  Start();
+  Result r = Run("readiness fog");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("fog: ready (primary srv-a, secondary srv-b)"));
+  EXPECT_THAT(r.out, ContainsRegex("group_roles +pass"));
+  EXPECT_THAT(r.out, HasSubstr("to fix:"));  // the harness's group warns (no policy, no dbs)
+  ASSERT_EQ(Run("pause fog --reason maintenance").code, kExitOk);
+  r = Run("readiness fog");
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_THAT(r.out, ContainsRegex("not_paused +fail"));
+}
+
+TEST_F(CliTest, ReportsListDrillsAndReportShowsOneAsTextJsonOrHtml) {
+  Start();
+  ASSERT_EQ(Run("drill fog --hold 0s --wait").code, kExitOk);
+  Result r = Run("reports");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, ContainsRegex("drill-fog-[0-9TZ.-]+ +sub/rg/fog +passed"));
+  const size_t at = r.out.find("drill-fog-");
+  const std::string id = r.out.substr(at, r.out.find(' ', at) - at);
+  EXPECT_EQ(Run("reports fog").code, kExitOk);
+  r = Run("report " + id);
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("drill " + id + " passed"));
+  r = Run("report " + id + " -o json");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["drill_id"], id);
+  r = Run("report " + id + " --html");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("<svg"));
+  EXPECT_THAT(r.out, HasSubstr("step-mark"));
 }
 
 TEST_F(CliTest, RunbookValidatePrintsEveryProblemWithItsLocation) {
@@ -171,8 +234,9 @@ TEST_F(CliTest, RunbookValidatePrintsEveryProblemWithItsLocation) {
 }
 
 TEST_F(CliTest, EveryCommandHasHelp) {
-  for (const char* cmd : {"status", "groups", "group", "failover", "drill", "ops", "op", "approve",
-                          "reject", "pause", "resume", "watch", "runbook"}) {
+  for (const char* cmd :
+       {"status", "groups", "group", "failover", "drill", "readiness", "reports", "report", "ops",
+        "op", "approve", "reject", "pause", "resume", "watch", "runbook"}) {
     std::ostringstream out, err;
     EXPECT_EQ(RunCli({cmd, "--help"}, out, err, [](const std::string&) { return ""; }), kExitOk)
         << cmd;
