@@ -614,7 +614,8 @@ void Agent::RefreshRoles(const std::string& group_id) {
     }
   }
   std::weak_ptr<bool> alive = alive_;
-  bool submitted = deps_.workers.Submit([this, alive, group_id, ids] {
+  common::WorkerPool& pool = deps_.read_workers != nullptr ? *deps_.read_workers : deps_.workers;
+  bool submitted = pool.Submit([this, alive, group_id, ids] {
     if (alive.expired()) return;
     std::optional<decision::Roles> roles;
     absl::Status last_error;
@@ -652,7 +653,10 @@ void Agent::RefreshRoles(const std::string& group_id) {
       deps_.logger.Warn("cannot read roles from ARM",
                         {{"group", group_id}, {"error", last_error.ToString()}});
     }
-    ScheduleRoleRefresh(*g, options_.role_refresh_interval);
+    // Up to two reads per group per refresh, spread to stay within the read budget.
+    const absl::Duration budgeted = absl::Seconds(2.0 * static_cast<double>(groups_.size()) /
+                                                  options_.role_refresh_reads_per_second);
+    ScheduleRoleRefresh(*g, std::max(options_.role_refresh_interval, budgeted));
     Evaluate(*g);
   });
   if (!submitted) {

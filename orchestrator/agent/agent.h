@@ -107,10 +107,16 @@ class Agent final : public probes::VerdictSink {
     // Optional: paces the wait for listener probes after a failover (verify:listeners). Without
     // it the listeners are checked once.
     arm::Sleeper* sleeper = nullptr;
+    // Optional: a separate pool for background ARM reads (role refresh), so a failover never
+    // queues behind reads the client-side ARM throttle is holding back. Default: `workers`.
+    common::WorkerPool* read_workers = nullptr;
   };
   struct Options {
-    // How often roles are re-read from ARM.
+    // How often roles are re-read from ARM; with many groups the interval stretches so the
+    // refresh stays within `role_refresh_reads_per_second` (ARM allows 25 reads/s per
+    // subscription after a burst of 250).
     absl::Duration role_refresh_interval = absl::Seconds(30);
+    double role_refresh_reads_per_second = 5;
     // How long verify:listeners waits for the read-write listener probes to turn healthy after a
     // failover (the runbook's drill.verify_timeout overrides it), and how often it looks.
     absl::Duration listener_verify_timeout = absl::Minutes(2);

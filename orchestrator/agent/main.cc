@@ -190,7 +190,8 @@ int Main(int argc, char** argv) {
   executor::ArmClientActuator actuator(arm_client);
 
   common::ThreadExecutor loop(clock);
-  common::WorkerPool workers(4);
+  common::WorkerPool workers(4);       // operations and hooks
+  common::WorkerPool read_workers(4);  // background ARM reads (role refresh, ARM-state probes)
 
   std::unique_ptr<executor::Notifier> notifier;
   if (config->webhooks().empty()) {
@@ -212,7 +213,7 @@ int Main(int argc, char** argv) {
   executor::OperationRunner runner(*journal, actuator, steps, *notifier,
                                    logger.With({{"component", "executor"}}), metrics);
 
-  agent::ArmStateReader arm_reader(actuator, workers);
+  agent::ArmStateReader arm_reader(actuator, read_workers);
   probes::SystemProber::Options prober_options;
   prober_options.arm_reader = &arm_reader;
   auto prober = probes::SystemProber::Create(prober_options);
@@ -239,6 +240,7 @@ int Main(int argc, char** argv) {
   };
 #endif
   deps.sleeper = &sleeper;
+  deps.read_workers = &read_workers;
   agent::Agent agent(deps, agent::Agent::Options{});
   agent_ptr = &agent;
   forwarder.agent = agent_ptr;
@@ -397,6 +399,7 @@ int Main(int argc, char** argv) {
   drill_launcher.Shutdown();
   agent.Stop();
   (*prober)->Shutdown();
+  read_workers.Shutdown();
   workers.Shutdown();
   loop.Shutdown();
   scheduler.reset();

@@ -1,0 +1,135 @@
+"""DR drills end to end: the real foghornd and foghorn CLI against foghorn-armsim.
+
+A full drill through `foghorn drill fog-orders --hold 2s --wait` passes and fails back, and the
+report's figures (failover POSTs, writes lost, final primary) are checked against the emulator's
+own request log and replication model. A drill whose check hook fails after the first failover is
+aborted and leaves the group on its original primary.
+"""
+import json
+import os
+import shutil
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import wait_until  # noqa: E402
+
+
+def drill_runbook(sim, check_hook=None):
+    base = harness.runbook_yaml(sim)
+    rw = sim.endpoints[f"fg:{harness.GROUP}:rw"]
+    base = base.replace("probes:\n", "probes:\n"
+                        f"  - {{name: rw-listener, target: listener_read_write, interval: 300ms, "
+                        f"timeout: 200ms, tcp: {{address: \"{rw}\"}}}}\n", 1)
+    hook = ""
+    if check_hook:
+        hook = "  check_hook:\n    argv: [/bin/sh, -c, '" + check_hook + "']\n"
+    return base + f"""drill:
+  hold: 10m
+  verify_timeout: 30s
+  verify_probes: [rw-listener]
+{hook}"""
+
+
+class DrillEndToEnd(unittest.TestCase):
+    def setUp(self):
+        self.dir = harness.workdir()
+        self.sim = harness.ArmSim(self.dir, operation_ms=300)
+        self.agent = None
+
+    def tearDown(self):
+        if self.agent:
+            self.agent.stop()
+        self.sim.stop()
+        if not self._outcome.result.failures and not self._outcome.result.errors:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            print(f"\nkept {self.dir} for inspection", file=sys.stderr)
+
+    def start_agent(self, runbook):
+        self.agent = harness.Agent(self.dir, self.sim, runbook).start()
+        wait_until(lambda: any(d[0] == "HEALTHY" for d in self.agent.decisions()), 20,
+                   "the first HEALTHY decision")
+        # The rw listener probe must have results before the drill verifies it.
+        wait_until(lambda: self.agent.cli("readiness", harness.GROUP).returncode == 0, 20,
+                   "the group to be ready")
+
+    def report(self, drill_id):
+        r = self.agent.cli("report", drill_id, "-o", "json")
+        rep = json.loads(r.stdout)
+        # Exit 0 for a passed drill, 1 for a failed or aborted one.
+        self.assertEqual(r.returncode, 0 if rep["outcome"] == "passed" else 1, r.stderr)
+        return rep
+
+    def drill_id(self, out):
+        for word in out.split():
+            if word.startswith("drill-"):
+                return word.rstrip(":")
+        self.fail(f"no drill id in {out}")
+
+    def test_a_full_drill_passes_fails_back_and_its_figures_match_the_emulator(self):
+        self.start_agent(drill_runbook(self.sim))
+        self.sim.record_writes(50)
+        r = self.agent.cli("drill", harness.GROUP, "--hold", "2s", "--wait")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("drill verify_failback done", r.stdout)
+        self.assertIn("data lost: 0 writes", r.stdout)
+        drill_id = self.drill_id(r.stdout)
+
+        rep = self.report(drill_id)
+        self.assertEqual(rep["outcome"], "passed")
+        self.assertEqual(rep["original_primary"], "sql-east")
+        self.assertEqual(rep["final_primary"], "sql-east")
+        self.assertEqual(self.sim.primary(), "sql-east")
+        # The report's failover POSTs are the emulator's: one each way, in that order.
+        posts = [r for r in self.sim.requests("failover") if r.get("acceptedOperation")]
+        self.assertEqual([p["server"] for p in posts], ["sql-west", "sql-east"])
+        self.assertEqual(harness.failover_posts(self.sim), [("failover", p["tsUnixMs"]) for p in posts])
+        dirs = {d["name"]: d for d in rep["directions"]}
+        self.assertEqual(sum(d["posts_accepted"] for d in dirs.values()), len(posts))
+        self.assertEqual(dirs["failover"]["to_server"], "sql-west")
+        self.assertEqual(dirs["failback"]["to_server"], "sql-east")
+        replication = self.sim.replication()
+        self.assertEqual(replication["writesLost"], 0)
+        for d in dirs.values():
+            self.assertTrue(d["completed"])
+            self.assertEqual(d["data_lost_writes"], replication["writesLost"])
+            self.assertIsNotNone(d.get("rto_seconds"), d)
+        # Stored under the state dir (JSON and HTML), listed through the API.
+        html = os.path.join(self.dir, "state", "reports", drill_id + ".html")
+        self.assertTrue(os.path.exists(html))
+        listed = self.agent.cli("reports", harness.GROUP)
+        self.assertIn(drill_id, listed.stdout)
+        # The journal holds one drill operation, succeeded; the agent's automation is back on.
+        ops = self.agent.operations()
+        self.assertEqual([(o[0], o[1]) for o in ops], [("drill", "succeeded")])
+        group = json.loads(self.agent.cli("group", harness.GROUP, "--history", "0", "-o", "json").stdout)
+        self.assertFalse(group["group"].get("pause", {}).get("paused", False))
+
+    def test_a_drill_whose_check_fails_after_the_failover_ends_on_the_original_primary(self):
+        self.start_agent(drill_runbook(self.sim, check_hook='test "$FOGHORN_DRILL_PHASE" != failover'))
+        r = self.agent.cli("drill", harness.GROUP, "--hold", "2s", "--wait")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        drill_id = self.drill_id(r.stdout)
+        rep = self.report(drill_id)
+        self.assertEqual(rep["outcome"], "failed")
+        steps = [s["name"] for s in rep["steps"]]
+        self.assertIn("abort_failback", steps)
+        self.assertNotIn("hold", steps)
+        self.assertEqual(rep["final_primary"], "sql-east")
+        self.assertEqual(self.sim.primary(), "sql-east")
+        posts = [r for r in self.sim.requests("failover") if r.get("acceptedOperation")]
+        self.assertEqual([p["server"] for p in posts], ["sql-west", "sql-east"])
+        self.assertEqual(self.sim.replication()["writesLost"], 0)
+
+    def test_a_dry_run_prints_the_plan_and_sends_no_mutation(self):
+        self.start_agent(drill_runbook(self.sim))
+        r = self.agent.cli("drill", harness.GROUP, "--dry-run")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("dry run: would fail fog-orders over from sql-east to sql-west", r.stdout)
+        self.assertEqual(harness.mutating_arm_requests(self.sim), [])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
