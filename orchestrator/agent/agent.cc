@@ -1,6 +1,7 @@
 #include "orchestrator/agent/agent.h"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 #include <utility>
 
@@ -34,6 +35,8 @@ struct Agent::GroupState {
   absl::Time eval_at = absl::InfiniteFuture();
   common::TimerId refresh_timer = 0;
   bool refresh_running = false;
+  // Set by CancelOperation; read by the runner (through the plan) at its safe points.
+  std::shared_ptr<std::atomic<bool>> cancel_requested;
 };
 
 namespace {
@@ -506,6 +509,8 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
       kind.ok() ? FromArmKind(*kind) : v1::FAILOVER_KIND_PLANNED, deps_.clock.Now()};
   g.in_flight_op = journaled ? op.id : "(starting)";
   executor::FailoverPlan plan = PlanFor(g, op);
+  g.cancel_requested = std::make_shared<std::atomic<bool>>(false);
+  plan.cancelled = [flag = g.cancel_requested] { return flag->load(); };
   std::weak_ptr<bool> alive = alive_;
   std::string group_id = g.id;
   bool submitted = deps_.workers.Submit(
@@ -675,6 +680,11 @@ GroupSnapshot Agent::SnapshotOf(const GroupState& g) const {
   s.last_decision = g.last_decision;
   s.in_flight_operation = g.in_flight_op;
   s.paused_until = std::max(g.paused_until, global_paused_until_);
+  for (const auto& p : g.runbook.probes()) {
+    if (auto st = deps_.scheduler.Status(probes::ProbeScheduler::ProbeId(g.id, p.name()))) {
+      s.probes.push_back(std::move(*st));
+    }
+  }
   s.pause_reason = g.paused_until >= global_paused_until_ ? g.pause_reason : global_pause_reason_;
   return s;
 }
@@ -799,6 +809,34 @@ absl::Status Agent::Pause(const std::string& group_id, absl::Time until, const s
 
 absl::Status Agent::Resume(const std::string& group_id, const std::string& who) {
   return Pause(group_id, absl::InfinitePast(), "resumed by " + who, who);
+}
+
+absl::Status Agent::CancelOperation(const std::string& operation_id, const std::string& who,
+                                    const std::string& why) {
+  ASSIGN_OR_RETURN(journal::OperationRecord op, deps_.journal.GetOperation(operation_id));
+  if (journal::IsFinished(op.state)) {
+    return absl::NotFoundError(absl::StrCat("operation ", operation_id, " already ",
+                                            journal::OperationStateName(op.state)));
+  }
+  ASSIGN_OR_RETURN(std::vector<journal::StepRecord> steps, deps_.journal.Steps(operation_id));
+  for (const auto& step : steps) {
+    if (step.name.rfind("arm:", 0) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat("operation ", operation_id,
+                                                        " has begun its ARM failover (", step.name,
+                                                        "); it cannot be cancelled safely"));
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    GroupState* g = Find(op.group_id);
+    if (g == nullptr || g->in_flight_op != operation_id || !g->cancel_requested) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("operation ", operation_id, " is not running in this agent"));
+    }
+    g->cancel_requested->store(true);
+  }
+  return deps_.journal.Audit(
+      {0, absl::InfinitePast(), who, "CancelOperation", operation_id, why, "requested"});
 }
 
 absl::Status Agent::Approve(const std::string& group_id, bool approve, bool allow_over_budget,

@@ -48,6 +48,8 @@ struct GroupSnapshot {
   std::string in_flight_operation;
   absl::Time paused_until = absl::InfinitePast();
   std::string pause_reason;
+  // Every probe of the runbook with its state and recent results.
+  std::vector<probes::ProbeStatus> probes;
 };
 
 // A failover requested through the control API.
@@ -152,6 +154,13 @@ class Agent final : public probes::VerdictSink {
   absl::Status Pause(const std::string& group_id, absl::Time until, const std::string& reason,
                      const std::string& who);
   absl::Status Resume(const std::string& group_id, const std::string& who);
+  // Cancels an operation while that is still safe: before its ARM step begins (during pre steps,
+  // e.g. an approval gate or a wait). The runner notices at its next safe point and ends the
+  // operation as cancelled. NOT_FOUND for an unknown or finished operation; FAILED_PRECONDITION
+  // once the ARM step has begun.
+  absl::Status CancelOperation(const std::string& operation_id, const std::string& who,
+                               const std::string& why);
+
   // Grants (or with approve=false, rejects) the failover the group is waiting for.
   absl::Status Approve(const std::string& group_id, bool approve, bool allow_over_budget,
                        const std::string& who, const std::string& why);

@@ -142,8 +142,13 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::Ope
   for (const auto& s : done_before) arm_begun |= s.name == arm_step;
 
   bool skipped = false;
+  auto cancelled = [&] { return !arm_begun && plan.cancelled && plan.cancelled(); };
   if (!arm_begun) {
     for (const v1::Step& step : plan.pre_steps) {
+      if (cancelled()) {
+        return Finish(op, journal::OperationState::kCancelled,
+                      absl::StrCat("cancelled before pre step ", step.name()));
+      }
       absl::Status s = JournaledStep(
           op, done_before, "pre:" + step.name(), "",
           [&]() -> absl::StatusOr<std::string> {
@@ -160,6 +165,9 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::Ope
     }
   }
 
+  if (cancelled()) {
+    return Finish(op, journal::OperationState::kCancelled, "cancelled before the ARM failover");
+  }
   absl::StatusOr<arm::FailoverResult> result = absl::UnknownError("arm step not run");
   absl::Status arm_status = JournaledStep(
       op, done_before, arm_step, plan.target.server,

@@ -68,6 +68,10 @@ struct FailoverPlan {
   // primary healthy (OK) or gives up (an error fails the operation's verification). Journaled as
   // step "verify:listeners".
   std::function<absl::Status()> verify_listeners;
+  // Optional: polled before each pre step and before the ARM step; when it returns true the
+  // operation ends as cancelled. Never consulted once the ARM step has begun (from then on the
+  // failover may be in ARM's hands, and stopping would leave the group in an unknown state).
+  std::function<bool()> cancelled;
 };
 
 // Journal kind names: "planned", "forced", "try_planned_before_forced".

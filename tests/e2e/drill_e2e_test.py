@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -47,8 +48,11 @@ class DrillEndToEnd(unittest.TestCase):
         else:
             print(f"\nkept {self.dir} for inspection", file=sys.stderr)
 
-    def start_agent(self, runbook):
-        self.agent = harness.Agent(self.dir, self.sim, runbook).start()
+    def start_agent(self, runbook, config_extra=""):
+        self.agent = harness.Agent(self.dir, self.sim, runbook)
+        with open(self.agent.config, "a") as f:
+            f.write(config_extra)
+        self.agent.start()
         wait_until(lambda: any(d[0] == "HEALTHY" for d in self.agent.decisions()), 20,
                    "the first HEALTHY decision")
         # The rw listener probe must have results before the drill verifies it.
@@ -122,6 +126,20 @@ class DrillEndToEnd(unittest.TestCase):
         posts = [r for r in self.sim.requests("failover") if r.get("acceptedOperation")]
         self.assertEqual([p["server"] for p in posts], ["sql-west", "sql-east"])
         self.assertEqual(self.sim.replication()["writesLost"], 0)
+
+    def test_a_scheduled_drill_runs_at_its_first_slot(self):
+        first_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 4))
+        self.start_agent(drill_runbook(self.sim), config_extra=f"""drills:
+  - {{group: {harness.GROUP}, interval: 24h, first_at: "{first_at}", hold: 1s}}
+""")
+        reports = os.path.join(self.dir, "state", "reports")
+        wait_until(lambda: [f for f in os.listdir(reports) if f.endswith(".json")]
+                   if os.path.isdir(reports) else None, 60, "the scheduled drill's report")
+        name = [f for f in os.listdir(reports) if f.endswith(".json")][0]
+        rep = self.report(name[:-len(".json")])
+        self.assertEqual(rep["outcome"], "passed")
+        self.assertEqual(self.sim.primary(), "sql-east")
+        self.assertIn("scheduled drill started", self.agent.log_text())
 
     def test_a_dry_run_prints_the_plan_and_sends_no_mutation(self):
         self.start_agent(drill_runbook(self.sim))

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orchestrator/common/fake_clock.h"
@@ -106,11 +107,18 @@ class FakeArm final : public executor::FailoverActuator {
   std::vector<arm::FailoverKind> accepted;
 };
 
+// Runs steps at once, or, with a gate set, blocks each step until the test opens the gate.
 class NoSteps final : public executor::StepRunner {
  public:
   absl::Status Run(const v1::Step&, const journal::OperationRecord&) override {
+    if (gate != nullptr) {
+      entered.Notify();
+      gate->WaitForNotification();
+    }
     return absl::OkStatus();
   }
+  absl::Notification* gate = nullptr;
+  absl::Notification entered;
 };
 
 class ForwardingSink final : public probes::VerdictSink {
@@ -148,8 +156,8 @@ policy:
 
 class AgentTest : public ::testing::Test {
  protected:
-  void Load(const std::string& approval_mode = "automatic") {
-    std::string text = kRunbook;
+  void Load(const std::string& approval_mode = "automatic", const std::string& extra = "") {
+    std::string text = std::string(kRunbook) + extra;
     text.replace(text.find("APPROVAL_MODE"), 13, approval_mode);
     runbooks::LoadResult loaded = runbooks::LoadRunbookSources({{"test.yaml", text}});
     ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
@@ -416,6 +424,49 @@ TEST_F(AgentTest, AnInterruptedDrillIsAbortedNotResumedAsAFailover) {
   EXPECT_THAT(op->outcome, HasSubstr("restarted during the drill"));
   EXPECT_THAT(arm_.Accepted(), IsEmpty());
   EXPECT_EQ(agent_->Group("sub/rg/fog")->roles.primary_server, "srv-a");
+}
+
+TEST_F(AgentTest, CancelsAnOperationStillInItsPreStepsAndNeverCallsArm) {
+  absl::Notification gate;
+  steps_.gate = &gate;
+  Load("automatic", "pre_steps:\n  - {name: wait-for-dba, wait: {duration: 1m}}\n");
+  FailoverRequest req;
+  req.group_id = "sub/rg/fog";
+  req.kind = v1::FAILOVER_KIND_PLANNED;
+  req.requested_by = "carol";
+  auto started = agent_->RequestFailover(req);
+  ASSERT_THAT(started, IsOk());
+  ASSERT_TRUE(steps_.entered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_THAT(agent_->CancelOperation(started->operation.id, "dave", "wrong group"), IsOk());
+  gate.Notify();
+  workers_.WaitIdle();
+  auto op = journal_->GetOperation(started->operation.id);
+  ASSERT_THAT(op, IsOk());
+  EXPECT_EQ(op->state, journal::OperationState::kCancelled);
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_THAT(agent_->CancelOperation(started->operation.id, "dave", "again"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(AgentTest, RefusesToCancelFinishedOrUnknownOperations) {
+  Load();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(2));
+  auto ops = Operations();
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_THAT(agent_->CancelOperation(ops[0].id, "dave", "late"),
+              StatusIs(absl::StatusCode::kNotFound));  // finished already
+  EXPECT_THAT(agent_->CancelOperation("op-unknown", "dave", "?"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(AgentTest, SnapshotsCarryEveryProbesStateAndHistory) {
+  Load();
+  auto g = agent_->Group("sub/rg/fog");
+  ASSERT_THAT(g, IsOk());
+  ASSERT_EQ(g->probes.size(), 4u);
+  EXPECT_EQ(g->probes[0].probe_id, "sub/rg/fog/a-tcp");
+  EXPECT_FALSE(g->probes[0].history.empty());
 }
 
 TEST_F(AgentTest, RejectsABadRunbookSetAndKeepsTheOldOne) {

@@ -173,6 +173,31 @@ TEST_F(OperationRunnerTest, AnArmFailureFailsTheOperationWithArmsReason) {
   EXPECT_THAT(StepNames(*j, op.id).back(), "arm:forceFailoverAllowDataLoss=failed");
 }
 
+TEST_F(OperationRunnerTest, ACancelBeforeTheArmStepEndsTheOperationWithoutArm) {
+  auto j = OpenJournal();
+  auto op = NewOp(*j);
+  int polls = 0;
+  plan_.cancelled = [&] { return ++polls > 1; };  // cancelled after the first pre step
+  auto done = Runner(*j).Run(op, plan_);
+  ASSERT_THAT(done, IsOk());
+  EXPECT_EQ(done->state, journal::OperationState::kCancelled);
+  EXPECT_THAT(done->outcome, HasSubstr("veto-hook"));
+  EXPECT_EQ(arm_.calls, 0);
+  EXPECT_THAT(steps_.ran, ElementsAre("notify-oncall"));
+}
+
+TEST_F(OperationRunnerTest, ACancelIsIgnoredOnceTheArmStepHasBegun) {
+  auto j = OpenJournal();
+  auto op = NewOp(*j);
+  ASSERT_THAT(j->UpdateOperation(op.id, journal::OperationState::kRunning, ""), IsOk());
+  ASSERT_THAT(j->BeginStep(op.id, "arm:forceFailoverAllowDataLoss", "srv-b"), IsOk());
+  plan_.cancelled = [] { return true; };
+  auto done = Runner(*j).Run(op, plan_);
+  ASSERT_THAT(done, IsOk());
+  EXPECT_EQ(done->state, journal::OperationState::kSucceeded);
+  EXPECT_EQ(arm_.primary, "srv-b");
+}
+
 TEST_F(OperationRunnerTest, AFinishedOperationIsReturnedUntouched) {
   auto j = OpenJournal();
   auto op = NewOp(*j);
