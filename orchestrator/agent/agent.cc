@@ -270,6 +270,7 @@ absl::Status Agent::Start() {
                                              {"target", op.target_server}});
     LaunchOperation(*g, op, /*journaled=*/true);
   }
+  started_ = true;
   for (auto& [id, g] : groups_) {
     ScheduleRoleRefresh(*g, absl::ZeroDuration());
     ScheduleEvaluation(*g, deps_.clock.Now());
@@ -383,6 +384,7 @@ int Agent::GroupsFailing() const {
 }
 
 void Agent::Evaluate(GroupState& g) {
+  if (!started_) return;
   const absl::Time now = deps_.clock.Now();
   decision::GroupView view = BuildView(g);
   // This group counts itself once it is failing; GroupsFailing() counted its previous decision.

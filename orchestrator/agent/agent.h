@@ -196,6 +196,9 @@ class Agent final : public probes::VerdictSink {
   absl::Time global_paused_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string global_pause_reason_ ABSL_GUARDED_BY(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  // No group is evaluated before Start() has resumed the journal's unfinished operations, so an
+  // early probe event can never start a second operation beside one a crash left behind.
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
   // Keeps callbacks posted to the loop or the workers from touching a destroyed agent.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -287,7 +288,7 @@ int Main(int argc, char** argv) {
   std::vector<drill::ScheduledDrill> drill_schedules =
       drill::ParseDrillSchedules(*config, clock.Now())
           .value_or(std::vector<drill::ScheduledDrill>{});
-  std::function<void(size_t)> arm_drill;
+  std::function<void(size_t, absl::Time)> arm_drill;
   auto run_scheduled = [&](size_t i) {
     const drill::ScheduledDrill& d = drill_schedules[i];
     const agent::GroupSnapshot* found = nullptr;
@@ -325,16 +326,17 @@ int Main(int argc, char** argv) {
                    {{"group", found->id}, {"error", started.status().ToString()}});
     }
   };
-  arm_drill = [&](size_t i) {
-    const absl::Time next = drill::NextDrillTime(drill_schedules[i], clock.Now());
+  // `after`: the slot that just fired (a timer may fire a hair early; never run a slot twice).
+  arm_drill = [&](size_t i, absl::Time after) {
+    const absl::Time next = drill::NextDrillTime(drill_schedules[i], std::max(clock.Now(), after));
     logger.Info("next scheduled drill", {{"group", drill_schedules[i].group},
                                          {"at", absl::FormatTime(next, absl::UTCTimeZone())}});
-    loop.ScheduleAt(next, [&, i] {
+    loop.ScheduleAt(next, [&, i, next] {
       workers.Submit([&, i] { run_scheduled(i); });
-      arm_drill(i);
+      arm_drill(i, next);
     });
   };
-  for (size_t i = 0; i < drill_schedules.size(); ++i) arm_drill(i);
+  for (size_t i = 0; i < drill_schedules.size(); ++i) arm_drill(i, absl::InfinitePast());
 
   std::unique_ptr<agent::MetricsServer> metrics_server;
   if (config->metrics().listen() != "off") {

@@ -272,6 +272,12 @@ std::string FormatDuration(const google::protobuf::Duration& d) {
   return absl::FormatDuration(absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos()));
 }
 
+// Measured figures, to the millisecond.
+std::string FormatMeasured(const google::protobuf::Duration& d) {
+  return absl::FormatDuration(absl::Trunc(absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos()),
+                                          absl::Milliseconds(1)));
+}
+
 // "FAILOVER_KIND_PLANNED" -> "planned".
 std::string Short(const std::string& enum_name, const std::string& prefix) {
   std::string s = absl::StartsWith(enum_name, prefix) ? enum_name.substr(prefix.size()) : enum_name;
@@ -865,8 +871,8 @@ class Cli {
       for (const auto& d : r.directions()) {
         out_ << d.name() << " " << d.from_server() << " -> " << d.to_server() << ": "
              << (d.completed() ? "completed" : "NOT completed") << ", RTO "
-             << (d.has_rto() ? FormatDuration(d.rto()) : std::string("not measured"))
-             << " (listener outage " << FormatDuration(d.listener_outage()) << ", "
+             << (d.has_rto() ? FormatMeasured(d.rto()) : std::string("not measured"))
+             << " (listener outage " << FormatMeasured(d.listener_outage()) << ", "
              << d.failed_samples() << " failed samples), " << d.posts_accepted()
              << " failover POST(s), data lost: " << d.data_lost_writes() << " writes ("
              << d.data_loss_basis() << ")\n";

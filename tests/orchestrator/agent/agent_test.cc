@@ -174,8 +174,10 @@ class AgentTest : public ::testing::Test {
     forward_.target = agent_.get();
     ASSERT_THAT(agent_->SetRunbooks({loaded.runbooks[0].runbook}), IsOk());
     prober_.SetMetric("lag", 3);
+    Run(absl::Seconds(10));  // probes settle; nothing is evaluated before Start()
+    EXPECT_THAT(journal_->Decisions("sub/rg/fog", 0)->size(), 0u);
     ASSERT_THAT(agent_->Start(), IsOk());
-    Run(absl::Seconds(20));
+    Run(absl::Seconds(10));
   }
   void TearDown() override {
     if (agent_) agent_->Stop();
