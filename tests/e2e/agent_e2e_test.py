@@ -126,6 +126,18 @@ class AgentEndToEnd(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn(harness.GROUP, out.stdout)
 
+    def test_sigterm_during_a_failover_finishes_the_operation_before_exiting(self):
+        self.sim.stop()
+        self.sim = harness.ArmSim(self.dir, operation_ms=3000)  # a slow failover
+        probe_target = harness.Listener()
+        self.start_agent(harness.runbook_yaml(self.sim, primary_probe_addr=probe_target.address))
+        probe_target.down()
+        wait_until(lambda: harness.failover_posts(self.sim), 30, "the failover POST")
+        self.assertEqual(self.agent.stop(), 0)  # SIGTERM while ARM runs the operation
+        self.assertEqual([(o[0], o[1]) for o in self.agent.operations()], [("planned", "succeeded")])
+        self.assertEqual(self.sim.primary(), "sql-west")
+        self.assertEqual(len(harness.failover_posts(self.sim)), 1)
+
     def test_sigterm_stops_cleanly_and_metrics_are_served(self):
         self.start_agent(harness.runbook_yaml(self.sim))
         text = self.agent.metrics()

@@ -41,6 +41,8 @@ class ArmSim:
     def __init__(self, workdir, operation_ms=800, extra=()):
         self.workdir = workdir
         port_file = os.path.join(workdir, "armsim.json")
+        if os.path.exists(port_file):
+            os.remove(port_file)  # a previous emulator's
         os.makedirs(os.path.join(workdir, "certs"), exist_ok=True)
         self.log = open(os.path.join(workdir, "armsim.log"), "w")
         self.proc = subprocess.Popen(
