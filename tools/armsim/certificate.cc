@@ -37,7 +37,9 @@ bool AddExt(X509* cert, X509* issuer, int nid, const char* value) {
   return ok;
 }
 
-CertPtr NewCert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool is_ca) {
+enum class Kind { kCa, kServer, kClient };
+
+CertPtr NewCert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, Kind kind) {
   CertPtr cert(X509_new());
   if (!cert) return nullptr;
   X509_set_version(cert.get(), 2);
@@ -58,15 +60,18 @@ CertPtr NewCert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_ke
   X509* signer = issuer == nullptr ? cert.get() : issuer;
   X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
   bool ok = true;
-  if (is_ca) {
+  if (kind == Kind::kCa) {
     ok = ok && AddExt(cert.get(), signer, NID_basic_constraints, "critical,CA:TRUE");
     ok = ok && AddExt(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign");
     ok = ok && AddExt(cert.get(), signer, NID_subject_key_identifier, "hash");
   } else {
     ok = ok && AddExt(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE");
     ok = ok && AddExt(cert.get(), signer, NID_key_usage, "critical,digitalSignature");
-    ok = ok && AddExt(cert.get(), signer, NID_ext_key_usage, "serverAuth");
-    ok = ok && AddExt(cert.get(), signer, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+    ok = ok && AddExt(cert.get(), signer, NID_ext_key_usage,
+                      kind == Kind::kServer ? "serverAuth" : "clientAuth");
+    if (kind == Kind::kServer) {
+      ok = ok && AddExt(cert.get(), signer, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+    }
     ok = ok && AddExt(cert.get(), signer, NID_subject_key_identifier, "hash");
     ok = ok && AddExt(cert.get(), signer, NID_authority_key_identifier, "keyid:always");
   }
@@ -88,18 +93,30 @@ absl::Status WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
 
 }  // namespace
 
-absl::StatusOr<CertificatePaths> GenerateCertificates(const std::string& dir) {
+absl::StatusOr<CertificatePaths> GenerateCertificates(const std::string& dir,
+                                                      const std::string& client_cn) {
   KeyPtr ca_key = NewKey();
   KeyPtr key = NewKey();
   if (!ca_key || !key) return absl::InternalError("cannot generate P-256 keys");
-  CertPtr ca = NewCert(ca_key.get(), "foghorn-armsim CA", nullptr, ca_key.get(), true);
+  CertPtr ca = NewCert(ca_key.get(), "foghorn-armsim CA", nullptr, ca_key.get(), Kind::kCa);
   if (!ca) return absl::InternalError("cannot build the CA certificate");
-  CertPtr cert = NewCert(key.get(), "localhost", ca.get(), ca_key.get(), false);
+  CertPtr cert = NewCert(key.get(), "localhost", ca.get(), ca_key.get(), Kind::kServer);
   if (!cert) return absl::InternalError("cannot build the server certificate");
   CertificatePaths paths{dir + "/ca.pem", dir + "/cert.pem", dir + "/key.pem"};
   if (auto s = WritePem(paths.ca_cert, ca.get(), nullptr); !s.ok()) return s;
   if (auto s = WritePem(paths.cert, cert.get(), nullptr); !s.ok()) return s;
   if (auto s = WritePem(paths.key, nullptr, key.get()); !s.ok()) return s;
+  if (!client_cn.empty()) {
+    KeyPtr client_key = NewKey();
+    if (!client_key) return absl::InternalError("cannot generate P-256 keys");
+    CertPtr client =
+        NewCert(client_key.get(), client_cn.c_str(), ca.get(), ca_key.get(), Kind::kClient);
+    if (!client) return absl::InternalError("cannot build the client certificate");
+    paths.client_cert = dir + "/client.pem";
+    paths.client_key = dir + "/client-key.pem";
+    if (auto s = WritePem(paths.client_cert, client.get(), nullptr); !s.ok()) return s;
+    if (auto s = WritePem(paths.client_key, nullptr, client_key.get()); !s.ok()) return s;
+  }
   return paths;
 }
 

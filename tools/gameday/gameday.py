@@ -182,10 +182,11 @@ def score(sc, t0_ms, steps, decisions, operations, posts, samples, replication, 
         "summary": acting["summary"]}
     # Actions: every accepted failover POST, judged against the outage windows.
     actions, false_actions = [], 0
-    for i, p in enumerate(posts):
+    for p in posts:
         at = p["tsUnixMs"] - t0_ms
-        in_window = any(w[0] <= at <= w[1] + 60000 for w in sustained)
-        warranted = in_window and i < max(1, sc["expect"].get("failovers", 1)) * 2
+        # A POST during a sustained outage of the primary's region (or within 60 s after it ends,
+        # for a failover already under way) is warranted; extra failovers are counted below.
+        warranted = any(w[0] <= at <= w[1] + 60000 for w in sustained)
         if not warranted:
             false_actions += 1
         actions.append({"at_seconds": round(at / 1000.0, 3), "route": p["route"],

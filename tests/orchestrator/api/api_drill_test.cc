@@ -184,6 +184,20 @@ TEST_F(ApiDrillTest, ARetryWithTheSameRequestIdReturnsTheSameDrill) {
   EXPECT_TRUE(later.operation().drill());
 }
 
+TEST_F(ApiDrillTest, ARequestIdOfAFailoverIsNotReusedForADrill) {
+  v1::RequestFailoverRequest failover;
+  failover.set_group_id("fog");
+  failover.set_kind(v1::FAILOVER_KIND_PLANNED);
+  failover.set_reason("test");
+  failover.set_request_id("shared-id");
+  v1::RequestFailoverResponse started;
+  ASSERT_TRUE(stub_->RequestFailover(Ctx().get(), failover, &started).ok());
+  v1::StartDrillResponse resp;
+  grpc::Status s = StartDrill(&resp, 0, "shared-id");
+  EXPECT_THAT(s, GrpcCode(grpc::StatusCode::ALREADY_EXISTS));
+  EXPECT_THAT(s.error_message(), HasSubstr(started.operation().id()));
+}
+
 TEST_F(ApiDrillTest, StartDrillRefusesMalformedRequests) {
   v1::StartDrillRequest req;
   req.set_group_id("fog");
