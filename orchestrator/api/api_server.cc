@@ -268,9 +268,12 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
                                             v1::CancelOperationResponse* resp) override {
     return Unary(ctx, "CancelOperation", Role::kOperator, req->operation_id(),
                  [this, req, resp](const Caller& caller) {
-                   absl::Status s = DoCancel(*req, resp);
-                   Audit(caller.name, "CancelOperation", req->operation_id(), req->reason(),
-                         s.ToString());
+                   absl::Status s = DoCancel(caller.name, *req, resp);
+                   // A cancel the agent accepted is audited by the agent.
+                   if (!s.ok()) {
+                     Audit(caller.name, "CancelOperation", req->operation_id(), req->reason(),
+                           s.ToString());
+                   }
                    return s;
                  });
   }
@@ -773,7 +776,8 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     return absl::OkStatus();
   }
 
-  absl::Status DoCancel(const v1::CancelOperationRequest& req, v1::CancelOperationResponse* resp) {
+  absl::Status DoCancel(const std::string& caller_name, const v1::CancelOperationRequest& req,
+                        v1::CancelOperationResponse* resp) {
     if (req.operation_id().empty()) return absl::InvalidArgumentError("operation_id is required");
     if (req.reason().empty()) return absl::InvalidArgumentError("reason is required");
     ASSIGN_OR_RETURN(journal::OperationRecord op, deps_.journal.GetOperation(req.operation_id()));
@@ -782,11 +786,10 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
       return absl::FailedPreconditionError(absl::StrCat(
           "operation ", op.id, " already finished (", journal::OperationStateName(op.state), ")"));
     }
-    return absl::FailedPreconditionError(absl::StrCat(
-        "operation ", op.id, " is ", journal::OperationStateName(op.state),
-        ": it was handed to the executor when it was journaled and an ARM failover cannot be "
-        "called back, so it is not safe to cancel; wait for it to finish, and use "
-        "PauseAutomation to stop foghorn from starting new operations"));
+    absl::Status s = deps_.agent.CancelOperation(op.id, caller_name, req.reason());
+    // The agent reports a finished operation as NOT_FOUND; to the API it is a state problem.
+    if (s.code() == absl::StatusCode::kNotFound) return absl::FailedPreconditionError(s.message());
+    return s;
   }
 
   absl::Status DoApprove(const Caller& caller, const char* method, const std::string& group,

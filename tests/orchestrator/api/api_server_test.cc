@@ -304,7 +304,7 @@ TEST_F(ApiServerTest, ListDecisionsReturnsTheHistoryNewestFirst) {
   EXPECT_THAT(stub_->ListDecisions(Ctx().get(), req, &resp), GrpcCode(grpc::StatusCode::NOT_FOUND));
 }
 
-TEST_F(ApiServerTest, CancelOperationSaysWhyARunningOrFinishedOperationCannotBeCancelled) {
+TEST_F(ApiServerTest, CancelOperationSaysWhyAnOperationPastItsArmStepOrFinishedCannotBeCancelled) {
   Start();
   v1::RequestFailoverResponse started;
   h_->arm().Hold();
@@ -316,7 +316,7 @@ TEST_F(ApiServerTest, CancelOperationSaysWhyARunningOrFinishedOperationCannotBeC
   v1::CancelOperationResponse resp;
   grpc::Status running = stub_->CancelOperation(Ctx().get(), req, &resp);
   EXPECT_THAT(running, GrpcCode(grpc::StatusCode::FAILED_PRECONDITION));
-  EXPECT_THAT(running.error_message(), HasSubstr("not safe to cancel"));
+  EXPECT_THAT(running.error_message(), HasSubstr("cannot be cancelled safely"));
   h_->arm().Release();
   h_->RunDue();
   grpc::Status finished = stub_->CancelOperation(Ctx().get(), req, &resp);
