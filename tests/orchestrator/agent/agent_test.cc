@@ -14,6 +14,7 @@
 #include "runbooks/loader.h"
 #include "tests/testing/capturing_log_sink.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/table_prober.h"
 #include "tests/testing/temp_dir.h"
 
 namespace foghorn::agent {
@@ -21,38 +22,10 @@ namespace {
 
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
+using ::foghorn::testing::TableProber;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-// Answers each probe by name from a table the test sets: healthy, unhealthy, with a metric.
-class TableProber final : public probes::Prober {
- public:
-  void Start(const v1::ProbeSpec& spec, const probes::ProbeContext&, absl::Duration,
-             Callback done) override {
-    probes::ProbeResult r;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = outcomes_.find(spec.name());
-      r.outcome = it == outcomes_.end() ? probes::ProbeOutcome::kSuccess : it->second;
-      if (metrics_.count(spec.name())) r.metric = metrics_[spec.name()];
-    }
-    std::move(done)(std::move(r));
-  }
-  void Set(const std::string& name, probes::ProbeOutcome o) {
-    absl::MutexLock lock(&mu_);
-    outcomes_[name] = o;
-  }
-  void SetMetric(const std::string& name, double v) {
-    absl::MutexLock lock(&mu_);
-    metrics_[name] = v;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::map<std::string, probes::ProbeOutcome> outcomes_;
-  std::map<std::string, double> metrics_;
-};
 
 // ARM for one group: a planned failover fails while the primary's region is down; forced works.
 class FakeArm final : public executor::FailoverActuator {

@@ -25,22 +25,9 @@
 #include "orchestrator/journal/sqlite_journal.h"
 #include "probes/health_tracker.h"
 #include "probes/probe_scheduler.h"
+#include "tests/testing/table_prober.h"
 
 namespace foghorn::testing {
-
-// Answers each probe by name (across all groups) from a table: success unless set otherwise.
-class TableProber final : public probes::Prober {
- public:
-  void Start(const v1::ProbeSpec& spec, const probes::ProbeContext&, absl::Duration,
-             Callback done) override;
-  void Set(const std::string& name, probes::ProbeOutcome o);
-  void SetMetric(const std::string& name, double v);
-
- private:
-  absl::Mutex mu_;
-  std::map<std::string, probes::ProbeOutcome> outcomes_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, double> metrics_ ABSL_GUARDED_BY(mu_);
-};
 
 // ARM for many groups (keyed by failover group name): swaps roles on each accepted failover.
 // Hold() makes the next failovers wait inside Failover() until Release().
