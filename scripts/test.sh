@@ -12,7 +12,10 @@ cmake_args=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOGHORN_WERROR=ON)
 ctest_args=()
 for arg in "$@"; do
   case "$arg" in
-    --sanitize) build_dir="$here/build-asan"; cmake_args+=(-DFOGHORN_SANITIZE=ON -DFOGHORN_BENCH=OFF) ;;
+    # -O1 -g1: the usual sanitizer setting; about twice as fast to compile as -O2 -g.
+    --sanitize) build_dir="$here/build-asan"
+                cmake_args+=(-DFOGHORN_SANITIZE=ON -DFOGHORN_BENCH=OFF
+                             "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG") ;;
     --werror) ;;  # always on; kept for old scripts
     --quick) ctest_args+=(-LE e2e) ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
