@@ -102,7 +102,7 @@ absl::StatusOr<CertificatePaths> GenerateCertificates(const std::string& dir,
   if (!ca) return absl::InternalError("cannot build the CA certificate");
   CertPtr cert = NewCert(key.get(), "localhost", ca.get(), ca_key.get(), Kind::kServer);
   if (!cert) return absl::InternalError("cannot build the server certificate");
-  CertificatePaths paths{dir + "/ca.pem", dir + "/cert.pem", dir + "/key.pem"};
+  CertificatePaths paths{dir + "/ca.pem", dir + "/cert.pem", dir + "/key.pem", "", ""};
   if (auto s = WritePem(paths.ca_cert, ca.get(), nullptr); !s.ok()) return s;
   if (auto s = WritePem(paths.cert, cert.get(), nullptr); !s.ok()) return s;
   if (auto s = WritePem(paths.key, nullptr, key.get()); !s.ok()) return s;
