@@ -37,6 +37,10 @@ struct Agent::GroupState {
   bool refresh_running = false;
   // Set by CancelOperation; read by the runner (through the plan) at its safe points.
   std::shared_ptr<std::atomic<bool>> cancel_requested;
+  // Request ids of automatic operations that finished without success, and those already
+  // escalated to a human.
+  std::set<std::string> finished_auto_requests;
+  std::set<std::string> escalated;
 };
 
 namespace {
@@ -435,6 +439,24 @@ void Agent::Evaluate(GroupState& g) {
     // The same outage and kind map to the same operation, across re-evaluations and restarts.
     op.request_id = absl::StrCat(
         "auto/", g.id, "/", d.outage_began ? absl::ToUnixMicros(*d.outage_began) : 0, "/", op.kind);
+    if (g.finished_auto_requests.count(op.request_id) != 0) {
+      // This outage's automatic failover of this kind already ran and did not succeed: it is
+      // not retried automatically (that would be a second attempt nobody decided on); a human
+      // looks, and may request a failover through the control API.
+      if (g.escalated.insert(op.request_id).second) {
+        executor::Notification n;
+        n.event = "decision_needs_human";
+        n.group_id = g.id;
+        n.summary = absl::StrCat("automatic ", op.kind, " failover of ", g.id,
+                                 " did not succeed; not retried automatically: ", d.summary);
+        n.dedup_key = op.request_id + "/escalated";
+        deps_.notifier.Notify(std::move(n));
+        deps_.logger.Warn("automatic failover not retried",
+                          {{"group", g.id}, {"request_id", op.request_id}});
+      }
+      ScheduleEvaluation(g, d.next_evaluation);
+      return;
+    }
     if (g.primary_down_observed_at != absl::InfinitePast()) {
       deps_.metrics.Observe("foghorn_detection_to_action_seconds", {},
                             absl::ToDoubleSeconds(now - g.primary_down_observed_at));
@@ -582,9 +604,13 @@ void Agent::OnOperationDone(const std::string& group_id,
     }
     g->approval.reset();
     g->primary_down_observed_at = absl::InfinitePast();
-  } else if (kind == v1::FAILOVER_KIND_PLANNED) {
-    g->last_planned_attempt =
-        decision::PlannedAttempt{now, decision::AttemptOutcome::kFailed, ErrorCodeOf(op->outcome)};
+  } else {
+    // Not retried automatically within the same outage (see Evaluate).
+    if (op->request_id.rfind("auto/", 0) == 0) g->finished_auto_requests.insert(op->request_id);
+    if (kind == v1::FAILOVER_KIND_PLANNED) {
+      g->last_planned_attempt = decision::PlannedAttempt{now, decision::AttemptOutcome::kFailed,
+                                                         ErrorCodeOf(op->outcome)};
+    }
   }
   ScheduleRoleRefresh(*g, absl::ZeroDuration());
   ScheduleEvaluation(*g, now);

@@ -42,6 +42,10 @@ class FakeArm final : public executor::FailoverActuator {
       ++planned_failures;
       return absl::FailedPreconditionError("PlannedFailoverTimedOut: the primary is unreachable");
     }
+    if (req.kind == arm::FailoverKind::kForcedAllowDataLoss && fail_forced) {
+      ++forced_failures;
+      return absl::UnavailableError("InternalServerError: try again later");
+    }
     accepted.push_back(req.kind);
     if (req.on_accepted) req.on_accepted({"https://arm/op/" + std::to_string(accepted.size()), ""});
     std::swap(primary, secondary);
@@ -75,7 +79,9 @@ class FakeArm final : public executor::FailoverActuator {
   std::string primary = "srv-a";
   std::string secondary = "srv-b";
   bool primary_region_down = false;
+  bool fail_forced = false;
   int planned_failures = 0;
+  int forced_failures = 0;
   int gets = 0;
   std::vector<arm::FailoverKind> accepted;
 };
@@ -250,6 +256,21 @@ TEST_F(AgentTest, AFailoverWhoseListenerStaysDownFailsVerification) {
   EXPECT_EQ(ops.back().state, journal::OperationState::kFailed);
   EXPECT_THAT(ops.back().outcome, HasSubstr("read-write listener"));
   EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned));
+}
+
+TEST_F(AgentTest, AFailedAutomaticFailoverIsNotRetriedWithinTheSameOutage) {
+  Load();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  prober_.Set("lag", probes::ProbeOutcome::kFailure);
+  arm_.primary_region_down = true;
+  arm_.fail_forced = true;
+  Run(absl::Minutes(10));
+  auto ops = Operations();
+  ASSERT_EQ(ops.size(), 2u);  // the planned attempt, then one forced attempt: never a third
+  EXPECT_EQ(ops[0].kind, "forced");
+  EXPECT_EQ(ops[0].state, journal::OperationState::kFailed);
+  EXPECT_EQ(arm_.forced_failures, 1);
+  EXPECT_THAT(sink_->text(), HasSubstr("automatic failover not retried"));
 }
 
 TEST_F(AgentTest, FlappingBelowTheThresholdNeverFailsOver) {
