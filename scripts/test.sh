@@ -21,6 +21,9 @@ for arg in "$@"; do
     *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
+if [[ "$build_dir" == */build-asan ]]; then
+  export LSAN_OPTIONS="suppressions=$here/tests/sanitizers/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+fi
 # ccache keyed on paths relative to the checkout, so clones share the cache.
 export CCACHE_BASEDIR="$here" CCACHE_NOHASHDIR=true
 command -v ccache >/dev/null && cmake_args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
