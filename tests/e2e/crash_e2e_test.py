@@ -27,7 +27,8 @@ class CrashResume(unittest.TestCase):
             probe_target = harness.Listener()
             agent = harness.Agent(workdir, sim, harness.runbook_yaml(
                 sim, primary_probe_addr=probe_target.address))
-            agent.start({"FOGHORN_JOURNAL_CRASH_AFTER_WRITE": str(crash_after)})
+            # The crash may come before the agent is ready (its first decision is a write).
+            agent.start({"FOGHORN_JOURNAL_CRASH_AFTER_WRITE": str(crash_after)}, allow_death=True)
             probe_target.down()
             # Either the agent dies at its crash point or the failover completes first.
             wait_until(lambda: not agent.alive() or _succeeded(agent), 40,
