@@ -228,11 +228,10 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
 
 absl::Status Agent::Start() {
   std::weak_ptr<bool> alive_for_steps = alive_;
-  deps_.runner.SetStepObserver([this, alive_for_steps](const journal::StepRecord& step) {
+  deps_.runner.SetStepObserver([this, alive_for_steps](const journal::OperationRecord& op,
+                                                       const journal::StepRecord& step) {
     if (alive_for_steps.expired()) return;
-    std::string group;
-    if (auto op = deps_.journal.GetOperation(step.operation_id); op.ok()) group = op->group_id;
-    Emit({AgentEvent::Kind::kOperationStep, group, step.operation_id, absl::InfinitePast(),
+    Emit({AgentEvent::Kind::kOperationStep, op.group_id, step.operation_id, absl::InfinitePast(),
           absl::StrCat(step.name, " ", journal::StepStateName(step.state),
                        step.detail.empty() ? "" : ": ", step.detail),
           nlohmann::json{{"step", step.name},

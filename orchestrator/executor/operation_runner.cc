@@ -84,12 +84,12 @@ absl::Status OperationRunner::JournaledStep(
   *skipped = StepDone(done_before, name);
   if (*skipped) return absl::OkStatus();
   ASSIGN_OR_RETURN(journal::StepRecord step, journal_.BeginStep(op.id, name, detail));
-  if (step_observer_) step_observer_(step);
+  if (step_observer_) step_observer_(op, step);
   absl::StatusOr<std::string> result = body();
   step.state = result.ok() ? journal::StepState::kDone : journal::StepState::kFailed;
   step.detail = result.ok() ? *result : result.status().ToString();
   RETURN_IF_ERROR(journal_.EndStep(step.id, step.state, step.detail));
-  if (step_observer_) step_observer_(step);
+  if (step_observer_) step_observer_(op, step);
   return result.status();
 }
 

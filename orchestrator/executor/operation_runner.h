@@ -96,11 +96,11 @@ class OperationRunner {
   absl::StatusOr<journal::OperationRecord> Run(const journal::OperationRecord& op,
                                                const FailoverPlan& plan);
 
-  // Called after each step's intent and outcome are journaled (for live progress). Set before
-  // the first Run; called on the running thread; must not block.
-  void SetStepObserver(std::function<void(const journal::StepRecord&)> observer) {
-    step_observer_ = std::move(observer);
-  }
+  // Called after each step's intent and outcome are journaled, with the step's operation (for
+  // live progress). Set before the first Run; called on the running thread; must not block.
+  using StepObserver =
+      std::function<void(const journal::OperationRecord&, const journal::StepRecord&)>;
+  void SetStepObserver(StepObserver observer) { step_observer_ = std::move(observer); }
 
  private:
   // Runs one journaled step unless already done; `body` performs the side effect.
@@ -120,7 +120,7 @@ class OperationRunner {
   Notifier& notifier_;
   common::Logger logger_;
   common::MetricsRegistry& metrics_;
-  std::function<void(const journal::StepRecord&)> step_observer_;
+  StepObserver step_observer_;
 };
 
 }  // namespace foghorn::executor

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
 #include "orchestrator/agent/agent.h"
 #include "orchestrator/api/api_server.h"
 #include "orchestrator/common/fake_clock.h"
@@ -28,6 +29,12 @@
 #include "tests/testing/table_prober.h"
 
 namespace foghorn::testing {
+
+// Matches a grpc::Status with the given code (and shows the message on failure).
+MATCHER_P(GrpcCode, code, "") {
+  *result_listener << "status " << arg.error_code() << " " << arg.error_message();
+  return arg.error_code() == code;
+}
 
 // ARM for many groups (keyed by failover group name): swaps roles on each accepted failover.
 // Hold() makes the next failovers wait inside Failover() until Release().

@@ -22,17 +22,13 @@ namespace foghorn::api {
 namespace {
 
 using ::foghorn::testing::AgentHarness;
+using ::foghorn::testing::GrpcCode;
 using ::foghorn::testing::HarnessOptions;
 using ::foghorn::testing::IsOk;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
-
-MATCHER_P(GrpcCode, code, "") {
-  *result_listener << "status " << arg.error_code() << " " << arg.error_message();
-  return arg.error_code() == code;
-}
 
 class ApiDrillTest : public ::testing::Test {
  protected:

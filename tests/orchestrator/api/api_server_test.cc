@@ -23,6 +23,7 @@ namespace foghorn::api {
 namespace {
 
 using ::foghorn::testing::AgentHarness;
+using ::foghorn::testing::GrpcCode;
 using ::foghorn::testing::HarnessOptions;
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
@@ -31,11 +32,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-
-MATCHER_P(GrpcCode, code, "") {
-  *result_listener << "status " << arg.error_code() << " " << arg.error_message();
-  return arg.error_code() == code;
-}
 
 class ApiServerTest : public ::testing::Test {
  protected:
