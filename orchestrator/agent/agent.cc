@@ -161,7 +161,6 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
     wanted[id] = &rb;
     policies[id] = *policy;
   }
-  std::vector<std::string> to_evaluate;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, g] : groups_) {
@@ -219,7 +218,9 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
         absl::Status s = deps_.scheduler.AddProbe(id, spec, ctx);
         if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(id, ": ", s.message()));
       }
-      to_evaluate.push_back(id);
+      // A reloaded runbook (new policy, probes) is looked at again at once; before Start() the
+      // evaluation is a no-op.
+      ScheduleEvaluation(*g, deps_.clock.Now());
     }
     deps_.metrics.SetGauge("foghorn_groups", {}, static_cast<double>(groups_.size()));
   }
@@ -324,11 +325,6 @@ void Agent::EvaluateById(const std::string& group_id) {
   absl::MutexLock lock(&mu_);
   GroupState* g = Find(group_id);
   if (g != nullptr) Evaluate(*g);
-}
-
-void Agent::EvaluateAllForTest() {
-  absl::MutexLock lock(&mu_);
-  for (auto& [id, g] : groups_) Evaluate(*g);
 }
 
 decision::GroupView Agent::BuildView(const GroupState& g) const {

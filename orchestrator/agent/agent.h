@@ -165,9 +165,6 @@ class Agent final : public probes::VerdictSink {
   absl::Status Approve(const std::string& group_id, bool approve, bool allow_over_budget,
                        const std::string& who, const std::string& why);
 
-  // Runs every group's evaluation now (tests).
-  void EvaluateAllForTest();
-
  private:
   struct GroupState;
 
