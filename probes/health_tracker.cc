@@ -209,6 +209,13 @@ void HealthTracker::Settle(const std::vector<Target*>& changed, std::vector<Verd
   for (Target* t : changed) Publish(*t, now, out);
 }
 
+std::optional<ProbeState> HealthTracker::ProbeStateOf(const std::string& probe_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = probes_.find(probe_id);
+  if (it == probes_.end()) return std::nullopt;
+  return it->second.state;
+}
+
 std::optional<TargetHealth> HealthTracker::Get(const std::string& group,
                                                v1::ProbeTarget target) const {
   absl::MutexLock lock(&mu_);

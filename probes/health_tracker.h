@@ -80,6 +80,9 @@ class HealthTracker final : public ProbeEventSink {
   void OnProbeEvent(const ProbeEvent& event) override;
 
   std::optional<TargetHealth> Get(const std::string& group, v1::ProbeTarget target) const;
+  // The state of one probe ("<group>/<name>") as its last event reported it, whether or not a
+  // rule names it; nullopt before its first event.
+  std::optional<ProbeState> ProbeStateOf(const std::string& probe_id) const;
   std::vector<TargetHealth> Snapshot() const;
   std::optional<LagSample> ReplicationLag(const std::string& group) const;
   bool impaired() const;

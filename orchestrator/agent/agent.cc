@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
+#include "orchestrator/agent/agent_steps.h"
+#include "orchestrator/agent/manual_request.h"
 #include "orchestrator/common/status_macros.h"
 #include "probes/probe_config.h"
 #include "runbooks/duration.h"
@@ -24,10 +28,13 @@ struct Agent::GroupState {
   std::string in_flight_op;
   std::optional<decision::OperationInFlight> in_flight;
   absl::Time last_failover_at = absl::InfinitePast();
-  absl::Time paused_until = absl::InfinitePast();
-  std::string pause_reason;
+  // Pauses of this group, one per owner.
+  std::map<PauseOwner, PauseEntry> pauses;
   std::optional<decision::PlannedAttempt> last_planned_attempt;
   std::optional<decision::Approval> approval;
+  // Who granted `approval` (empty when unknown, e.g. restored): a person's own approval never
+  // authorises that person's forced request (manual_request.h).
+  std::string approval_by;
   std::optional<decision::Decision> last_decision;
   // When the primary's verdict last turned bad, for detection-to-action latency.
   absl::Time primary_down_observed_at = absl::InfinitePast();
@@ -35,8 +42,28 @@ struct Agent::GroupState {
   absl::Time eval_at = absl::InfiniteFuture();
   common::TimerId refresh_timer = 0;
   bool refresh_running = false;
-  // Set by CancelOperation; read by the runner (through the plan) at its safe points.
-  std::shared_ptr<std::atomic<bool>> cancel_requested;
+  // Shared with the runner: CancelOperation and the start of the ARM step decide under its lock.
+  std::shared_ptr<executor::CancelGate> cancel_gate;
+  // Roles were read from ARM in this run or restored from the journal (a change from them that
+  // no foghorn operation made is an external failover).
+  bool roles_known = false;
+  // The current outage of the primary, as this agent has seen it: kept across reloads and
+  // (journaled) restarts, so neither restarts the outage clock. InfinitePast: no outage.
+  absl::Time outage_began = absl::InfinitePast();
+  // The outage's identity: its start in wall-clock microseconds, exactly as journaled, so the
+  // automatic request id of one outage is the same across restarts.
+  std::int64_t outage_id_us = 0;
+  // When the primary was last seen down (journaled at most every lag_persist_interval).
+  absl::Time outage_seen_at = absl::InfinitePast();
+  // The last replication lag sample (from the tracker, or restored).
+  std::optional<decision::LagSample> last_lag;
+  absl::Time lag_persisted_at = absl::InfinitePast();
+  // Set when a person cancelled this outage's automatic failover: "<who>: <why>".
+  std::string cancel_hold;
+  // A journaled operation whose ARM step had not begun when the agent restarted: it waits for a
+  // fresh decision (DecideResume) until resume_deadline.
+  std::optional<journal::OperationRecord> resume_candidate;
+  absl::Time resume_deadline = absl::InfiniteFuture();
   // Request ids of automatic operations that finished without success, and those already
   // escalated to a human.
   std::set<std::string> finished_auto_requests;
@@ -96,6 +123,39 @@ std::string ErrorCodeOf(const std::string& outcome) {
     if (outcome.find(code) != std::string::npos) return code;
   }
   return "OperationFailed";
+}
+
+constexpr char kGroupKeyPrefix[] = "group/";
+constexpr char kPauseKeyPrefix[] = "pause/";
+
+std::string OwnerName(PauseOwner owner) {
+  return owner == PauseOwner::kDrill ? "drill" : "operator";
+}
+
+// "pause/<owner>/<group id or *>".
+std::string PauseKey(PauseOwner owner, const std::string& group_id) {
+  return absl::StrCat(kPauseKeyPrefix, OwnerName(owner), "/", group_id.empty() ? "*" : group_id);
+}
+
+std::string GroupKey(const std::string& group_id) { return kGroupKeyPrefix + group_id; }
+
+bool IsAutomatic(const journal::OperationRecord& op) {
+  return op.request_id.rfind("auto/", 0) == 0;
+}
+
+// What the journal says an operation's ARM step did.
+struct ArmFacts {
+  bool arm_failed = false;  // the ARM step ran and failed
+  bool completed = false;   // verify:roles saw the target primary: ARM carried the failover out
+};
+
+ArmFacts ArmFactsOf(const std::vector<journal::StepRecord>& steps) {
+  ArmFacts f;
+  for (const auto& s : steps) {
+    if (s.name.rfind("arm:", 0) == 0 && s.state == journal::StepState::kFailed) f.arm_failed = true;
+    if (s.name == "verify:roles" && s.state == journal::StepState::kDone) f.completed = true;
+  }
+  return f;
 }
 
 }  // namespace
@@ -158,6 +218,9 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
       }
       if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(id, ": ", s.message()));
     }
+    // A step this agent cannot carry out is refused now, not when a failover needs it.
+    RETURN_IF_ERROR(
+        CheckRunbookSteps(rb, [this](const v1::Step& step) { return deps_.runner.CanRun(step); }));
     wanted[id] = &rb;
     policies[id] = *policy;
   }
@@ -169,10 +232,24 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
             "cannot stop watching ", id, " while operation ", g->in_flight_op, " runs"));
       }
     }
-    // Remove groups that are gone, and re-register every probe of the groups that stay, so a
-    // changed probe or rule takes effect.
+    // Remove groups that are gone, and re-register the probes of groups whose probes or rules
+    // changed, so the change takes effect. A group whose probes and rules are unchanged keeps
+    // its probes and their verdict history: a reload must not restart a failure streak.
+    auto probes_key = [](const v1::Runbook& rb) {
+      std::string key = rb.group().SerializeAsString();
+      for (const auto& p : rb.probes()) key += p.SerializeAsString();
+      for (const auto& r : rb.health_rules()) key += r.SerializeAsString();
+      return key;
+    };
+    std::set<std::string> unchanged;
     for (auto it = groups_.begin(); it != groups_.end();) {
       const std::string& id = it->first;
+      auto w = wanted.find(id);
+      if (w != wanted.end() && probes_key(*w->second) == probes_key(it->second->runbook)) {
+        unchanged.insert(id);
+        ++it;
+        continue;
+      }
       for (const auto& p : it->second->runbook.probes()) {
         (void)deps_.scheduler.RemoveProbe(probes::ProbeScheduler::ProbeId(id, p.name()));
       }
@@ -200,6 +277,10 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
       }
       g->runbook = *rb;
       g->policy = policies[id];
+      if (unchanged.count(id) != 0) {
+        ScheduleEvaluation(*g, deps_.clock.Now());
+        continue;
+      }
       for (const auto& rule : rb->health_rules()) {
         absl::Status s = deps_.tracker.AddRule(id, rule);
         if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(id, ": ", s.message()));
@@ -243,11 +324,25 @@ absl::Status Agent::Start() {
   });
   ASSIGN_OR_RETURN(std::vector<journal::OperationRecord> unfinished,
                    deps_.journal.UnfinishedOperations());
+  // What people said (pauses, approvals) and what the agent must not forget (outage start, lag,
+  // cooldown anchor, failed planned attempts) comes back before anything is evaluated; a
+  // journal that cannot be read refuses the start rather than forgetting a pause.
+  ASSIGN_OR_RETURN(auto control_state, deps_.journal.ControlState());
+  std::map<std::string, bool> arm_begun;
+  for (const journal::OperationRecord& op : unfinished) {
+    ASSIGN_OR_RETURN(std::vector<journal::StepRecord> steps, deps_.journal.Steps(op.id));
+    bool begun = !op.arm_operation_url.empty();
+    for (const auto& step : steps) begun |= step.name.rfind("arm:", 0) == 0;
+    arm_begun[op.id] = begun;
+  }
   absl::MutexLock lock(&mu_);
   for (auto& [id, g] : groups_) {
     auto last = deps_.journal.LastSucceededFailover(id);
-    if (last.ok() && last->has_value()) g->last_failover_at = **last;
+    if (last.ok() && last->has_value()) {
+      g->last_failover_at = std::max(g->last_failover_at, deps_.clock.FromWall(**last));
+    }
   }
+  RestoreControlState(control_state);
   for (const journal::OperationRecord& op : unfinished) {
     if (executor::ParseOperationKind(op.kind).ok() == false) {
       // A drill (or anything that is not a failover) interrupted by a restart is not resumed:
@@ -268,11 +363,30 @@ absl::Status Agent::Start() {
       continue;
     }
     if (!g->in_flight_op.empty()) continue;
-    deps_.logger.Info("resuming operation", {{"operation", op.id},
-                                             {"group", op.group_id},
-                                             {"kind", op.kind},
-                                             {"target", op.target_server}});
-    LaunchOperation(*g, op, /*journaled=*/true);
+    if (arm_begun[op.id]) {
+      // The failover may be in ARM's hands: continue through the idempotent client (poll the
+      // journaled URL, read the group), never a fresh POST decision.
+      deps_.logger.Info("resuming operation", {{"operation", op.id},
+                                               {"group", op.group_id},
+                                               {"kind", op.kind},
+                                               {"target", op.target_server}});
+      LaunchOperation(*g, op, /*journaled=*/true);
+      continue;
+    }
+    // Nothing was sent yet: the operation is carried out only if a fresh decision still wants
+    // it (DecideResume); until then the group is busy with it.
+    auto kind = executor::ParseOperationKind(op.kind);
+    g->resume_candidate = op;
+    g->resume_deadline = deps_.clock.Now() + options_.resume_verdict_wait;
+    g->in_flight = decision::OperationInFlight{
+        kind.ok() ? FromArmKind(*kind) : v1::FAILOVER_KIND_PLANNED, deps_.clock.Now()};
+    g->in_flight_op = op.id;
+    g->cancel_gate = std::make_shared<executor::CancelGate>();
+    deps_.logger.Info("operation interrupted before its ARM step waits for a fresh decision",
+                      {{"operation", op.id},
+                       {"group", op.group_id},
+                       {"kind", op.kind},
+                       {"target", op.target_server}});
   }
   started_ = true;
   for (auto& [id, g] : groups_) {
@@ -283,8 +397,15 @@ absl::Status Agent::Start() {
 }
 
 void Agent::Stop() {
-  absl::MutexLock lock(&mu_);
-  stopped_ = true;
+  {
+    absl::MutexLock lock(&mu_);
+    stopped_ = true;
+  }
+  // An approval step or probe assertion still waiting ends now (its operation stays unfinished
+  // and is resumed at the next start), so shutdown never waits for a person.
+  step_gates_.Shutdown();
+  absl::Status s = FlushControlState();
+  if (!s.ok()) deps_.logger.Error("cannot journal control state", {{"error", s.ToString()}});
 }
 
 void Agent::OnVerdictChange(const probes::VerdictEvent& event) {
@@ -345,14 +466,24 @@ decision::GroupView Agent::BuildView(const GroupState& g) const {
   };
   v.primary = health_of(g.roles.primary_server);
   v.secondary = health_of(g.roles.secondary_server);
+  // The outage began when this agent first saw it, even if a reload or a restart since then
+  // restarted the tracker's failure streak.
+  if (v.primary.verdict == v1::VERDICT_UNHEALTHY && g.outage_began != absl::InfinitePast() &&
+      g.outage_began < v.primary.unhealthy_since) {
+    v.primary.unhealthy_since = g.outage_began;
+  }
   v.vantage_impaired = deps_.tracker.impaired();
+  v.last_lag = g.last_lag;
   if (auto lag = deps_.tracker.ReplicationLag(g.id)) {
-    v.last_lag = decision::LagSample{absl::Seconds(lag->seconds), lag->sampled_at};
+    if (!v.last_lag || lag->sampled_at > v.last_lag->sampled_at) {
+      v.last_lag = decision::LagSample{absl::Seconds(lag->seconds), lag->sampled_at};
+    }
   }
   v.roles = g.roles;
   v.in_flight = g.in_flight;
   v.last_failover_at = g.last_failover_at;
-  v.paused_until = std::max(g.paused_until, global_paused_until_);
+  v.paused_until = EffectivePause(g).first;
+  if (!g.cancel_hold.empty()) v.operator_hold = g.cancel_hold;
   v.last_planned_attempt = g.last_planned_attempt;
   v.approval = g.approval;
   v.groups_failing = GroupsFailing();
@@ -385,6 +516,11 @@ int Agent::GroupsFailing() const {
 void Agent::Evaluate(GroupState& g) {
   if (!started_) return;
   const absl::Time now = deps_.clock.Now();
+  Observe(g, now);
+  if (g.resume_candidate) {
+    DecideResume(g, now);
+    if (g.resume_candidate) return;  // still waiting for fresh verdicts
+  }
   decision::GroupView view = BuildView(g);
   // This group counts itself once it is failing; GroupsFailing() counted its previous decision.
   decision::Decision d = decision::Decide(view, g.policy, now);
@@ -395,7 +531,7 @@ void Agent::Evaluate(GroupState& g) {
         {{"group", g.id}, {"stage", std::string(decision::StageName(d.stage))}});
     journal::DecisionRecord rec;
     rec.group_id = g.id;
-    rec.at = now;
+    rec.at = deps_.clock.ToWall(now);  // wall time for people; the rules ran on `now`
     rec.state = std::string(decision::StageName(d.stage));
     rec.action =
         d.action == v1::FAILOVER_KIND_UNSPECIFIED ? "none" : v1::FailoverKind_Name(d.action);
@@ -432,8 +568,13 @@ void Agent::Evaluate(GroupState& g) {
     op.requested_by = "agent";
     op.reason = d.summary;
     // The same outage and kind map to the same operation, across re-evaluations and restarts.
-    op.request_id = absl::StrCat(
-        "auto/", g.id, "/", d.outage_began ? absl::ToUnixMicros(*d.outage_began) : 0, "/", op.kind);
+    // The outage's journaled identity when the agent holds one (so a restart maps to the same
+    // request id); otherwise its start as the engine saw it.
+    const std::int64_t outage_us =
+        g.outage_id_us != 0 && d.outage_began && *d.outage_began == g.outage_began
+            ? g.outage_id_us
+            : (d.outage_began ? absl::ToUnixMicros(deps_.clock.ToWall(*d.outage_began)) : 0);
+    op.request_id = absl::StrCat("auto/", g.id, "/", outage_us, "/", op.kind);
     if (g.finished_auto_requests.count(op.request_id) != 0) {
       // This outage's automatic failover of this kind already ran and did not succeed: it is
       // not retried automatically (that would be a second attempt nobody decided on); a human
@@ -528,8 +669,8 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
       kind.ok() ? FromArmKind(*kind) : v1::FAILOVER_KIND_PLANNED, deps_.clock.Now()};
   g.in_flight_op = journaled ? op.id : "(starting)";
   executor::FailoverPlan plan = PlanFor(g, op);
-  g.cancel_requested = std::make_shared<std::atomic<bool>>(false);
-  plan.cancelled = [flag = g.cancel_requested] { return flag->load(); };
+  if (!g.cancel_gate) g.cancel_gate = std::make_shared<executor::CancelGate>();
+  plan.cancel_gate = g.cancel_gate;
   std::weak_ptr<bool> alive = alive_;
   std::string group_id = g.id;
   bool submitted = deps_.workers.Submit(
@@ -562,7 +703,19 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
                                      : "existing operation " + op.id})
               .IgnoreError();
         }
-        OnOperationDone(group_id, std::move(result));
+        // What ARM did decides what the ladder learns: only a failover ARM ran and failed is a
+        // failed attempt; one ARM carried out starts the cooldown even if a later step failed.
+        bool arm_failed = false;
+        bool completed = false;
+        if (result.ok()) {
+          auto steps = deps_.journal.Steps(result->id);
+          if (steps.ok()) {
+            ArmFacts facts = ArmFactsOf(*steps);
+            arm_failed = facts.arm_failed;
+            completed = facts.completed;
+          }
+        }
+        OnOperationDone(group_id, std::move(result), arm_failed, completed);
       });
   if (!submitted) {
     g.in_flight.reset();
@@ -570,14 +723,15 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
   }
 }
 
-void Agent::OnOperationDone(const std::string& group_id,
-                            absl::StatusOr<journal::OperationRecord> op) {
+void Agent::OnOperationDone(const std::string& group_id, absl::StatusOr<journal::OperationRecord> op,
+                            bool arm_failed, bool completed) {
   absl::MutexLock lock(&mu_);
   GroupState* g = Find(group_id);
   if (g == nullptr) return;
   const v1::FailoverKind kind = g->in_flight ? g->in_flight->kind : v1::FAILOVER_KIND_PLANNED;
   g->in_flight.reset();
   g->in_flight_op.clear();
+  g->cancel_gate.reset();
   const absl::Time now = deps_.clock.Now();
   if (op.ok()) {
     Emit({AgentEvent::Kind::kOperation, group_id, op->id, now,
@@ -592,19 +746,31 @@ void Agent::OnOperationDone(const std::string& group_id,
   if (!op.ok()) {
     deps_.logger.Error("operation could not run",
                        {{"group", group_id}, {"error", op.status().ToString()}});
-  } else if (op->state == journal::OperationState::kSucceeded) {
-    g->last_failover_at = now;
-    if (op->target_server == g->roles.secondary_server) {
-      std::swap(g->roles.primary_server, g->roles.secondary_server);
-    }
-    g->approval.reset();
-    g->primary_down_observed_at = absl::InfinitePast();
   } else {
-    // Not retried automatically within the same outage (see Evaluate).
-    if (op->request_id.rfind("auto/", 0) == 0) g->finished_auto_requests.insert(op->request_id);
-    if (kind == v1::FAILOVER_KIND_PLANNED) {
-      g->last_planned_attempt = decision::PlannedAttempt{now, decision::AttemptOutcome::kFailed,
-                                                         ErrorCodeOf(op->outcome)};
+    if (op->state == journal::OperationState::kSucceeded || completed) {
+      // ARM carried the failover out (even when a listener check or a post step failed
+      // afterwards): the cooldown starts and this outage is over.
+      g->last_failover_at = now;
+      if (op->target_server == g->roles.secondary_server) {
+        std::swap(g->roles.primary_server, g->roles.secondary_server);
+      }
+      g->approval.reset();
+      g->primary_down_observed_at = absl::InfinitePast();
+      g->outage_began = absl::InfinitePast();
+      g->outage_id_us = 0;
+      g->cancel_hold.clear();
+      MarkDirty(GroupKey(group_id));
+    }
+    if (op->state != journal::OperationState::kSucceeded) {
+      // Not retried automatically within the same outage (see Evaluate).
+      if (IsAutomatic(*op)) g->finished_auto_requests.insert(op->request_id);
+      // Only a planned failover ARM ran and failed moves the ladder on; a cancel, a veto or an
+      // abort before the ARM step is not a failed attempt.
+      if (kind == v1::FAILOVER_KIND_PLANNED && arm_failed) {
+        g->last_planned_attempt = decision::PlannedAttempt{now, decision::AttemptOutcome::kFailed,
+                                                           ErrorCodeOf(op->outcome)};
+        MarkDirty(GroupKey(group_id));
+      }
     }
   }
   ScheduleRoleRefresh(*g, absl::ZeroDuration());
@@ -670,13 +836,17 @@ void Agent::RefreshRoles(const std::string& group_id) {
     if (g == nullptr) return;
     g->refresh_running = false;
     if (roles && !roles->primary_server.empty() && !roles->secondary_server.empty()) {
-      if (roles->primary_server != g->roles.primary_server) {
+      const bool changed = roles->primary_server != g->roles.primary_server;
+      if (changed) {
         deps_.logger.Info("roles changed", {{"group", group_id},
                                             {"primary", roles->primary_server},
                                             {"secondary", roles->secondary_server}});
+        if (g->roles_known && !g->in_flight) NoticeExternalFailover(*g, *roles);
       }
       g->roles = *roles;
       g->roles_from_arm = true;
+      if (changed || !g->roles_known) MarkDirty(GroupKey(group_id));
+      g->roles_known = true;
     } else if (!last_error.ok()) {
       deps_.logger.Warn("cannot read roles from ARM",
                         {{"group", group_id}, {"error", last_error.ToString()}});
@@ -702,13 +872,12 @@ GroupSnapshot Agent::SnapshotOf(const GroupState& g) const {
   s.view = BuildView(g);
   s.last_decision = g.last_decision;
   s.in_flight_operation = g.in_flight_op;
-  s.paused_until = std::max(g.paused_until, global_paused_until_);
+  std::tie(s.paused_until, s.pause_reason) = EffectivePause(g);
   for (const auto& p : g.runbook.probes()) {
     if (auto st = deps_.scheduler.Status(probes::ProbeScheduler::ProbeId(g.id, p.name()))) {
       s.probes.push_back(std::move(*st));
     }
   }
-  s.pause_reason = g.paused_until >= global_paused_until_ ? g.pause_reason : global_pause_reason_;
   return s;
 }
 
@@ -745,6 +914,9 @@ absl::StatusOr<FailoverResponse> Agent::RequestFailover(const FailoverRequest& r
   }
   journal::OperationRecord op;
   FailoverResponse resp;
+  const Requester requester{request.requested_by, request.approver, request.override_holds,
+                            request.override_reason};
+  ManualClearance clearance;
   {
     absl::MutexLock lock(&mu_);
     GroupState* g = Find(request.group_id);
@@ -760,22 +932,21 @@ absl::StatusOr<FailoverResponse> Agent::RequestFailover(const FailoverRequest& r
     }
     v1::FailoverKind kind = request.kind;
     if (kind == v1::FAILOVER_KIND_AUTO || kind == v1::FAILOVER_KIND_UNSPECIFIED) {
+      if (request.override_holds) {
+        return absl::InvalidArgumentError(
+            "override_holds needs an explicit kind: auto starts only what the engine would start "
+            "now");
+      }
       if (resp.decision.action == v1::FAILOVER_KIND_UNSPECIFIED) {
         return absl::FailedPreconditionError(absl::StrCat("the engine would not fail over ", g->id,
                                                           " now: ", resp.decision.summary));
       }
       kind = resp.decision.action;
     } else {
-      // A human asked for a specific kind: the safety holds still apply.
-      if (view.secondary.verdict != v1::VERDICT_HEALTHY) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "secondary ", g->roles.secondary_server, " of ", g->id, " is not healthy (",
-            v1::Verdict_Name(view.secondary.verdict), "): refusing to fail over to it"));
-      }
-      if (g->policy.approval_mode == v1::APPROVAL_MODE_OBSERVE_ONLY) {
-        return absl::FailedPreconditionError(
-            absl::StrCat(g->id, " is observe-only: foghorn takes no action on it"));
-      }
+      // A person asked for a specific kind: the holds automation obeys apply (an approver may
+      // override some, audited), and a kind that may lose data needs a second person.
+      ASSIGN_OR_RETURN(clearance, CheckManualRequest(g->id, kind, requester, view, g->policy, now,
+                                                     g->approval_by));
     }
     resp.kind = kind;
     if (request.dry_run) return resp;
@@ -789,7 +960,18 @@ absl::StatusOr<FailoverResponse> Agent::RequestFailover(const FailoverRequest& r
     g->in_flight = decision::OperationInFlight{kind, now};
     g->in_flight_op = "(starting)";
   }
-  absl::StatusOr<journal::Journal::Created> created = deps_.journal.CreateOperation(op);
+  const std::string cleared = ClearanceSummary(clearance, requester);
+  absl::Status override_audited;
+  if (!clearance.overridden.empty()) {
+    // Durable before anything happens: an override nobody can trace is not allowed.
+    override_audited = deps_.journal.Audit({0, absl::InfinitePast(), request.requested_by,
+                                            "OverrideHolds", op.group_id, cleared,
+                                            absl::StrCat(op.kind, " failover requested: ",
+                                                         request.reason)});
+  }
+  absl::StatusOr<journal::Journal::Created> created =
+      override_audited.ok() ? deps_.journal.CreateOperation(op)
+                            : absl::StatusOr<journal::Journal::Created>(override_audited);
   absl::MutexLock lock(&mu_);
   GroupState* g = Find(request.group_id);
   if (!created.ok() || g == nullptr) {
@@ -803,35 +985,68 @@ absl::StatusOr<FailoverResponse> Agent::RequestFailover(const FailoverRequest& r
   resp.created = created->created;
   deps_.journal
       .Audit({0, absl::InfinitePast(), request.requested_by, "RequestFailover", g->id,
-              absl::StrCat(op.kind, ": ", request.reason), "operation " + resp.operation.id})
+              absl::StrCat(op.kind, ": ", request.reason, cleared.empty() ? "" : " (",
+                           cleared, cleared.empty() ? "" : ")"),
+              "operation " + resp.operation.id})
       .IgnoreError();
   LaunchOperation(*g, resp.operation, /*journaled=*/true);
   return resp;
 }
 
 absl::Status Agent::Pause(const std::string& group_id, absl::Time until, const std::string& reason,
-                          const std::string& who) {
+                          const std::string& who, PauseOwner owner) {
+  const bool resume = until == absl::InfinitePast();
   {
     absl::MutexLock lock(&mu_);
+    const absl::Time now = deps_.clock.Now();
+    PauseEntry entry{until, reason, who};
     if (group_id.empty()) {
-      global_paused_until_ = until;
-      global_pause_reason_ = reason;
-      for (auto& [id, g] : groups_) ScheduleEvaluation(*g, deps_.clock.Now());
+      if (resume) {
+        global_pauses_.erase(owner);
+      } else {
+        global_pauses_[owner] = entry;
+      }
+      for (auto& [id, g] : groups_) {
+        // An operator's global resume also lifts every operator-cancel hold.
+        if (resume && owner == PauseOwner::kOperator && !g->cancel_hold.empty()) {
+          g->cancel_hold.clear();
+          MarkDirty(GroupKey(id));
+        }
+        ScheduleEvaluation(*g, now);
+      }
     } else {
       GroupState* g = Find(group_id);
       if (g == nullptr) return absl::NotFoundError(absl::StrCat("no failover group ", group_id));
-      g->paused_until = until;
-      g->pause_reason = reason;
-      ScheduleEvaluation(*g, deps_.clock.Now());
+      if (resume) {
+        g->pauses.erase(owner);
+        if (owner == PauseOwner::kOperator && !g->cancel_hold.empty()) {
+          g->cancel_hold.clear();
+          MarkDirty(GroupKey(group_id));
+        }
+      } else {
+        g->pauses[owner] = entry;
+      }
+      ScheduleEvaluation(*g, now);
     }
+    MarkDirty(PauseKey(owner, group_id));
   }
-  return deps_.journal.Audit({0, absl::InfinitePast(), who, "Pause",
-                              group_id.empty() ? "*" : group_id,
-                              absl::StrCat(reason, " until ", absl::FormatTime(until)), "ok"});
+  // Durable before it is acknowledged: a restart must not silently re-enable automation.
+  absl::Status durable = FlushControlState();
+  absl::Status audited = deps_.journal.Audit(
+      {0, absl::InfinitePast(), who, resume ? "Resume" : "Pause",
+       group_id.empty() ? "*" : group_id,
+       resume ? absl::StrCat(OwnerName(owner), " pause ended")
+              : absl::StrCat(OwnerName(owner), " pause: ", reason, " until ",
+                             until == absl::InfiniteFuture()
+                                 ? std::string("resumed")
+                                 : absl::FormatTime(deps_.clock.ToWall(until))),
+       durable.ok() ? "ok" : durable.ToString()});
+  if (!durable.ok()) return durable;
+  return audited;
 }
 
-absl::Status Agent::Resume(const std::string& group_id, const std::string& who) {
-  return Pause(group_id, absl::InfinitePast(), "resumed by " + who, who);
+absl::Status Agent::Resume(const std::string& group_id, const std::string& who, PauseOwner owner) {
+  return Pause(group_id, absl::InfinitePast(), "", who, owner);
 }
 
 absl::Status Agent::CancelOperation(const std::string& operation_id, const std::string& who,
@@ -841,29 +1056,62 @@ absl::Status Agent::CancelOperation(const std::string& operation_id, const std::
     return absl::NotFoundError(absl::StrCat("operation ", operation_id, " already ",
                                             journal::OperationStateName(op.state)));
   }
-  ASSIGN_OR_RETURN(std::vector<journal::StepRecord> steps, deps_.journal.Steps(operation_id));
-  for (const auto& step : steps) {
-    if (step.name.rfind("arm:", 0) == 0) {
-      return absl::FailedPreconditionError(absl::StrCat("operation ", operation_id,
-                                                        " has begun its ARM failover (", step.name,
-                                                        "); it cannot be cancelled safely"));
-    }
-  }
+  bool finished_here = false;
   {
     absl::MutexLock lock(&mu_);
     GroupState* g = Find(op.group_id);
-    if (g == nullptr || g->in_flight_op != operation_id || !g->cancel_requested) {
+    if (g == nullptr || g->in_flight_op != operation_id || !g->cancel_gate) {
+      ASSIGN_OR_RETURN(std::vector<journal::StepRecord> steps, deps_.journal.Steps(operation_id));
+      for (const auto& step : steps) {
+        if (step.name.rfind("arm:", 0) == 0) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("operation ", operation_id, " has begun its ARM failover (", step.name,
+                           "); it cannot be cancelled safely"));
+        }
+      }
       return absl::FailedPreconditionError(
           absl::StrCat("operation ", operation_id, " is not running in this agent"));
     }
-    g->cancel_requested->store(true);
+    // Decided under the gate's lock together with the start of the ARM step: OK here means no
+    // POST will be sent for this operation.
+    absl::Status gate = g->cancel_gate->Cancel();
+    if (!gate.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("operation ", operation_id, ": ", gate.message()));
+    }
+    if (IsAutomatic(op)) {
+      // The ladder must not simply try again (or escalate to forced) behind the person's back.
+      g->cancel_hold = absl::StrCat(who, " cancelled the automatic ", op.kind, " failover",
+                                    why.empty() ? "" : ": ", why);
+      MarkDirty(GroupKey(g->id));
+    }
+    if (g->resume_candidate && g->resume_candidate->id == operation_id) {
+      // Waiting for a fresh decision after a restart: nothing runs it, end it here.
+      deps_.journal
+          .UpdateOperation(operation_id, journal::OperationState::kCancelled,
+                           absl::StrCat("cancelled by ", who, " before the ARM failover: ", why))
+          .IgnoreError();
+      g->resume_candidate.reset();
+      g->in_flight.reset();
+      g->in_flight_op.clear();
+      g->cancel_gate.reset();
+      if (IsAutomatic(op)) g->finished_auto_requests.insert(op.request_id);
+      ScheduleEvaluation(*g, deps_.clock.Now());
+      finished_here = true;
+    }
   }
-  return deps_.journal.Audit(
-      {0, absl::InfinitePast(), who, "CancelOperation", operation_id, why, "requested"});
+  absl::Status durable = FlushControlState();
+  if (!durable.ok()) {
+    deps_.logger.Error("cannot journal control state", {{"error", durable.ToString()}});
+  }
+  return deps_.journal.Audit({0, absl::InfinitePast(), who, "CancelOperation", operation_id, why,
+                              finished_here ? "cancelled" : "requested"});
 }
 
 absl::Status Agent::Approve(const std::string& group_id, bool approve, bool allow_over_budget,
                             const std::string& who, const std::string& why) {
+  // The group's running operation waits at an approval step: this answer is for that step.
+  if (step_gates_.Pending(group_id)) return AnswerStepApproval(group_id, approve, who, why);
   {
     absl::MutexLock lock(&mu_);
     GroupState* g = Find(group_id);
@@ -875,13 +1123,450 @@ absl::Status Agent::Approve(const std::string& group_id, bool approve, bool allo
     if (approve) {
       g->approval = decision::Approval{g->last_decision->intended, now,
                                        now + g->policy.approval_ttl, allow_over_budget};
+      g->approval_by = who;
     } else {
       g->approval.reset();
+      g->approval_by.clear();
     }
+    MarkDirty(GroupKey(group_id));
     ScheduleEvaluation(*g, now);
   }
+  // Durable before it is acknowledged: a restart must not forget an approval (or a rejection).
+  RETURN_IF_ERROR(FlushControlState());
   return deps_.journal.Audit(
       {0, absl::InfinitePast(), who, approve ? "Approve" : "Reject", group_id, why, "ok"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durable control state.
+
+void Agent::Observe(GroupState& g, absl::Time now) {
+  const v1::FailoverGroupRef& ref = g.runbook.group();
+  const v1::ProbeTarget primary_target = g.roles.primary_server == ref.secondary_server()
+                                             ? v1::PROBE_TARGET_SECONDARY
+                                             : v1::PROBE_TARGET_PRIMARY;
+  std::optional<probes::TargetHealth> th = deps_.tracker.Get(g.id, primary_target);
+  const v1::Verdict verdict = th ? th->verdict : v1::VERDICT_UNKNOWN;
+  bool outage_began_now = false;
+  if (verdict == v1::VERDICT_UNHEALTHY) {
+    absl::Time start = th->failure_streak_start;
+    if (start == absl::InfinitePast() || start > now) start = now;
+    if (g.outage_began == absl::InfinitePast() || start < g.outage_began) {
+      outage_began_now = g.outage_began == absl::InfinitePast();
+      g.outage_began = start;
+      g.outage_id_us = absl::ToUnixMicros(deps_.clock.ToWall(start));
+      g.outage_seen_at = now;
+      MarkDirty(GroupKey(g.id));
+    } else if (now - g.outage_seen_at >= options_.lag_persist_interval) {
+      g.outage_seen_at = now;
+      MarkDirty(GroupKey(g.id));
+    }
+  } else if (verdict == v1::VERDICT_HEALTHY && g.outage_began != absl::InfinitePast()) {
+    // The primary answered again: this outage is over (and a cancel's hold with it).
+    g.outage_began = absl::InfinitePast();
+    g.outage_id_us = 0;
+    g.cancel_hold.clear();
+    MarkDirty(GroupKey(g.id));
+  } else if (verdict == v1::VERDICT_HEALTHY && !g.cancel_hold.empty()) {
+    g.cancel_hold.clear();
+    MarkDirty(GroupKey(g.id));
+  }
+  // UNKNOWN (just restarted or reloaded) and IMPAIRED (our own vantage) neither start nor end it.
+  if (auto lag = deps_.tracker.ReplicationLag(g.id)) {
+    if (!g.last_lag || lag->sampled_at > g.last_lag->sampled_at) {
+      g.last_lag = decision::LagSample{absl::Seconds(lag->seconds), lag->sampled_at};
+      if (outage_began_now || g.lag_persisted_at == absl::InfinitePast() ||
+          now - g.lag_persisted_at >= options_.lag_persist_interval) {
+        g.lag_persisted_at = now;
+        MarkDirty(GroupKey(g.id));
+      }
+    }
+  }
+}
+
+std::pair<absl::Time, std::string> Agent::EffectivePause(const GroupState& g) const {
+  std::pair<absl::Time, std::string> out{absl::InfinitePast(), ""};
+  auto consider = [&](const std::map<PauseOwner, PauseEntry>& pauses, bool global) {
+    for (const auto& [owner, p] : pauses) {
+      if (p.until > out.first) {
+        out = {p.until, absl::StrCat(global ? "all groups: " : "", p.reason, " (",
+                                     OwnerName(owner), " ", p.who, ")")};
+      }
+    }
+  };
+  consider(g.pauses, false);
+  consider(global_pauses_, true);
+  return out;
+}
+
+void Agent::MarkDirty(const std::string& key) {
+  dirty_.insert(key);
+  ScheduleFlush();
+}
+
+void Agent::ScheduleFlush() {
+  if (flush_queued_ || !started_) return;
+  flush_queued_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  common::WorkerPool& pool = deps_.read_workers != nullptr ? *deps_.read_workers : deps_.workers;
+  bool submitted = pool.Submit([this, alive] {
+    if (alive.expired()) return;
+    absl::Status s = FlushControlState();
+    if (!s.ok()) deps_.logger.Error("cannot journal control state", {{"error", s.ToString()}});
+  });
+  if (!submitted) flush_queued_ = false;
+}
+
+namespace {
+
+std::int64_t WallMicros(const common::Clock& clock, absl::Time t) {
+  return absl::ToUnixMicros(clock.ToWall(t));
+}
+
+absl::Time FromWallMicros(const common::Clock& clock, std::int64_t us) {
+  return clock.FromWall(absl::FromUnixMicros(us));
+}
+
+}  // namespace
+
+std::string Agent::GroupStateJson(const GroupState& g) const {
+  const common::Clock& c = deps_.clock;
+  nlohmann::json j = nlohmann::json::object();
+  if (g.roles_known) {
+    j["roles"] = {{"primary", g.roles.primary_server}, {"secondary", g.roles.secondary_server}};
+  }
+  if (g.outage_began != absl::InfinitePast()) {
+    j["outage"] = {{"began_us", g.outage_id_us}, {"seen_us", WallMicros(c, g.outage_seen_at)}};
+  }
+  if (g.last_lag) {
+    j["lag"] = {{"lag_us", absl::ToInt64Microseconds(g.last_lag->lag)},
+                {"sampled_us", WallMicros(c, g.last_lag->sampled_at)}};
+  }
+  if (g.last_failover_at != absl::InfinitePast()) {
+    j["last_failover_us"] = WallMicros(c, g.last_failover_at);
+  }
+  if (g.last_planned_attempt) {
+    j["planned_attempt"] = {
+        {"finished_us", WallMicros(c, g.last_planned_attempt->finished_at)},
+        {"failed", g.last_planned_attempt->outcome == decision::AttemptOutcome::kFailed},
+        {"error_code", g.last_planned_attempt->error_code}};
+  }
+  if (g.approval) {
+    j["approval"] = {{"kind", static_cast<int>(g.approval->kind)},
+                     {"granted_us", WallMicros(c, g.approval->granted_at)},
+                     {"expires_us", WallMicros(c, g.approval->expires_at)},
+                     {"over_budget", g.approval->allow_data_loss_over_budget}};
+  }
+  if (!g.cancel_hold.empty()) j["cancel_hold"] = g.cancel_hold;
+  return j.dump();
+}
+
+absl::Status Agent::FlushControlState() {
+  absl::MutexLock flush_lock(&flush_mu_);
+  std::map<std::string, std::string> batch;
+  {
+    absl::MutexLock lock(&mu_);
+    flush_queued_ = false;
+    for (const std::string& key : dirty_) {
+      std::string value;
+      if (key.rfind(kGroupKeyPrefix, 0) == 0) {
+        GroupState* g = Find(key.substr(sizeof(kGroupKeyPrefix) - 1));
+        if (g == nullptr) continue;  // a group no runbook names keeps its last record
+        value = GroupStateJson(*g);
+      } else {
+        // "pause/<owner>/<group or *>"
+        const std::string rest = key.substr(sizeof(kPauseKeyPrefix) - 1);
+        const std::string owner_name = rest.substr(0, rest.find('/'));
+        const std::string target = rest.substr(rest.find('/') + 1);
+        const PauseOwner owner = owner_name == "drill" ? PauseOwner::kDrill : PauseOwner::kOperator;
+        const std::map<PauseOwner, PauseEntry>* pauses = &global_pauses_;
+        if (target != "*") {
+          GroupState* g = Find(target);
+          pauses = g != nullptr ? &g->pauses : nullptr;
+        }
+        if (pauses != nullptr) {
+          auto it = pauses->find(owner);
+          if (it != pauses->end()) {
+            nlohmann::json j = {{"reason", it->second.reason}, {"who", it->second.who}};
+            if (it->second.until == absl::InfiniteFuture()) {
+              j["until_resumed"] = true;
+            } else {
+              j["until_us"] = WallMicros(deps_.clock, it->second.until);
+            }
+            value = j.dump();
+          }
+        }
+      }
+      batch[key] = std::move(value);
+    }
+    dirty_.clear();
+  }
+  if (batch.empty()) return absl::OkStatus();
+  absl::Status s = deps_.journal.PutControlState(batch);
+  if (!s.ok()) {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, value] : batch) dirty_.insert(key);
+  }
+  return s;
+}
+
+void Agent::RestoreControlState(const std::map<std::string, std::string>& state) {
+  const common::Clock& c = deps_.clock;
+  const absl::Time now = c.Now();
+  for (const auto& [key, value] : state) {
+    // The journal is ours, but a damaged row must not stop the agent: skip it, loudly.
+    nlohmann::json j = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) {
+      deps_.logger.Error("ignoring unreadable control state", {{"key", key}});
+      continue;
+    }
+    auto num = [&](const nlohmann::json& o, const char* name) -> std::optional<std::int64_t> {
+      auto it = o.find(name);
+      if (it == o.end() || !it->is_number_integer()) return std::nullopt;
+      return it->get<std::int64_t>();
+    };
+    auto str = [&](const nlohmann::json& o, const char* name) -> std::string {
+      auto it = o.find(name);
+      return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (key.rfind(kPauseKeyPrefix, 0) == 0) {
+      const std::string rest = key.substr(sizeof(kPauseKeyPrefix) - 1);
+      const std::string owner_name = rest.substr(0, rest.find('/'));
+      const std::string target = rest.substr(rest.find('/') + 1);
+      if (owner_name == "drill") {
+        // A drill interrupted by the restart is aborted, not resumed: its pause ends with it.
+        deps_.logger.Info("a drill's pause ended with the restart", {{"group", target}});
+        dirty_.insert(key);
+        continue;
+      }
+      PauseEntry p{absl::InfiniteFuture(), str(j, "reason"), str(j, "who")};
+      if (auto until = num(j, "until_us")) p.until = FromWallMicros(c, *until);
+      if (p.until <= now) continue;
+      if (target == "*") {
+        global_pauses_[PauseOwner::kOperator] = p;
+      } else if (GroupState* g = Find(target)) {
+        g->pauses[PauseOwner::kOperator] = p;
+      }
+      deps_.logger.Info("pause restored", {{"group", target}, {"reason", p.reason}});
+      continue;
+    }
+    if (key.rfind(kGroupKeyPrefix, 0) != 0) continue;
+    GroupState* g = Find(key.substr(sizeof(kGroupKeyPrefix) - 1));
+    if (g == nullptr) continue;
+    if (auto r = j.find("roles"); r != j.end() && r->is_object()) {
+      const std::string primary = str(*r, "primary");
+      const std::string secondary = str(*r, "secondary");
+      const v1::FailoverGroupRef& ref = g->runbook.group();
+      // Only roles that still name this runbook's two servers.
+      if ((primary == ref.primary_server() && secondary == ref.secondary_server()) ||
+          (primary == ref.secondary_server() && secondary == ref.primary_server())) {
+        g->roles = {primary, secondary};
+        g->roles_known = true;
+      }
+    }
+    if (auto o = j.find("outage"); o != j.end() && o->is_object()) {
+      auto began = num(*o, "began_us");
+      auto seen = num(*o, "seen_us");
+      if (began && seen &&
+          c.WallNow() - absl::FromUnixMicros(*seen) <= options_.outage_restore_window) {
+        g->outage_began = FromWallMicros(c, *began);
+        g->outage_id_us = *began;
+        g->outage_seen_at = FromWallMicros(c, *seen);
+        g->cancel_hold = str(j, "cancel_hold");
+      }
+    }
+    if (auto l = j.find("lag"); l != j.end() && l->is_object()) {
+      auto lag = num(*l, "lag_us");
+      auto at = num(*l, "sampled_us");
+      if (lag && at) {
+        g->last_lag = decision::LagSample{absl::Microseconds(*lag), FromWallMicros(c, *at)};
+        g->lag_persisted_at = now;
+      }
+    }
+    if (auto at = num(j, "last_failover_us")) {
+      g->last_failover_at = std::max(g->last_failover_at, FromWallMicros(c, *at));
+    }
+    if (auto a = j.find("planned_attempt"); a != j.end() && a->is_object()) {
+      if (auto at = num(*a, "finished_us")) {
+        auto f = a->find("failed");
+        g->last_planned_attempt = decision::PlannedAttempt{
+            FromWallMicros(c, *at),
+            f != a->end() && f->is_boolean() && f->get<bool>() ? decision::AttemptOutcome::kFailed
+                                                               : decision::AttemptOutcome::kSucceeded,
+            str(*a, "error_code")};
+      }
+    }
+    if (auto a = j.find("approval"); a != j.end() && a->is_object()) {
+      auto kind = num(*a, "kind");
+      auto granted = num(*a, "granted_us");
+      auto expires = num(*a, "expires_us");
+      auto over = a->find("over_budget");
+      if (kind && granted && expires && v1::FailoverKind_IsValid(static_cast<int>(*kind)) &&
+          FromWallMicros(c, *expires) > now) {
+        g->approval = decision::Approval{
+            static_cast<v1::FailoverKind>(*kind), FromWallMicros(c, *granted),
+            FromWallMicros(c, *expires),
+            over != a->end() && over->is_boolean() && over->get<bool>()};
+      }
+    }
+  }
+}
+
+void Agent::DecideResume(GroupState& g, absl::Time now) {
+  const journal::OperationRecord op = *g.resume_candidate;
+  decision::GroupView view = BuildView(g);
+  view.in_flight.reset();
+  const bool fresh = view.primary.verdict != v1::VERDICT_UNKNOWN &&
+                     view.secondary.verdict != v1::VERDICT_UNKNOWN && g.roles_from_arm;
+  if (!fresh && now < g.resume_deadline) {
+    ScheduleEvaluation(g, g.resume_deadline);
+    return;
+  }
+  auto arm_kind = executor::ParseOperationKind(op.kind);
+  const v1::FailoverKind kind =
+      arm_kind.ok() ? FromArmKind(*arm_kind) : v1::FAILOVER_KIND_UNSPECIFIED;
+  const absl::Duration age = deps_.clock.WallNow() - op.created_at;
+  std::string why;
+  if (!fresh) {
+    why = absl::StrCat("no fresh verdict on both sides (and roles from ARM) within ",
+                       absl::FormatDuration(options_.resume_verdict_wait));
+  } else if (age > options_.resume_max_age) {
+    why = absl::StrCat("requested ", absl::FormatDuration(absl::Trunc(age, absl::Seconds(1))),
+                       " ago, older than the resume limit of ",
+                       absl::FormatDuration(options_.resume_max_age));
+  } else if (op.target_server != g.roles.secondary_server) {
+    why = absl::StrCat("its target ", op.target_server, " is no longer the secondary (",
+                       g.roles.secondary_server, " is)");
+  } else {
+    decision::Decision d = decision::Decide(view, g.policy, now);
+    if (IsAutomatic(op)) {
+      if (d.action != kind) {
+        why = absl::StrCat("the decision engine would not start a ", op.kind,
+                           " failover now: ", d.summary);
+      }
+    } else {
+      // A person's request: the holds that bind manual requests still apply, and a data-losing
+      // kind is not sent against a primary that has recovered.
+      std::vector<std::string> holds;
+      if (view.secondary.verdict != v1::VERDICT_HEALTHY) {
+        holds.push_back(absl::StrCat("secondary ", g.roles.secondary_server, " is ",
+                                     v1::Verdict_Name(view.secondary.verdict)));
+      }
+      if (now < view.paused_until) holds.push_back("automation is paused");
+      if (view.last_failover_at != absl::InfinitePast() &&
+          now < view.last_failover_at + g.policy.cooldown) {
+        holds.push_back("within the cooldown of the last failover");
+      }
+      if (g.policy.approval_mode == v1::APPROVAL_MODE_OBSERVE_ONLY) holds.push_back("observe-only");
+      if (kind != v1::FAILOVER_KIND_PLANNED && view.primary.verdict == v1::VERDICT_HEALTHY) {
+        holds.push_back(absl::StrCat("primary ", g.roles.primary_server, " is healthy again"));
+      }
+      if (!holds.empty()) why = absl::StrJoin(holds, "; ");
+    }
+  }
+  g.resume_candidate.reset();
+  g.in_flight.reset();
+  g.in_flight_op.clear();
+  if (!why.empty()) {
+    g.cancel_gate.reset();
+    Abandon(g, op, why);
+    return;
+  }
+  deps_.logger.Info("resuming operation after a fresh decision",
+                    {{"operation", op.id}, {"group", op.group_id}, {"kind", op.kind}});
+  LaunchOperation(g, op, /*journaled=*/true);
+}
+
+void Agent::Abandon(GroupState& g, const journal::OperationRecord& op, const std::string& why) {
+  const std::string outcome = absl::StrCat("abandoned after a restart: ", why);
+  absl::Status s = deps_.journal.UpdateOperation(op.id, journal::OperationState::kAborted, outcome);
+  if (!s.ok()) {
+    deps_.logger.Error("cannot journal an abandoned operation",
+                       {{"operation", op.id}, {"error", s.ToString()}});
+  }
+  deps_.journal.Audit({0, absl::InfinitePast(), "agent", "AbandonOperation", op.id, why, "aborted"})
+      .IgnoreError();
+  if (IsAutomatic(op)) g.finished_auto_requests.insert(op.request_id);
+  deps_.metrics.IncrementCounter("foghorn_operations_abandoned_total", {{"group", g.id}});
+  deps_.logger.Warn("abandoned an interrupted operation",
+                    {{"operation", op.id}, {"group", g.id}, {"why", why}});
+  executor::Notification n;
+  n.event = "operation_abandoned";
+  n.group_id = g.id;
+  n.operation_id = op.id;
+  n.summary = absl::StrCat(op.kind, " failover of ", g.id, " ", outcome);
+  n.dedup_key = op.id + "/abandoned";
+  deps_.notifier.Notify(std::move(n));
+  Emit({AgentEvent::Kind::kOperation, g.id, op.id, absl::InfinitePast(),
+        absl::StrCat(op.kind, " failover aborted: ", outcome),
+        nlohmann::json{{"kind", op.kind},
+                       {"state", "aborted"},
+                       {"outcome", outcome},
+                       {"target_server", op.target_server}}
+            .dump()});
+}
+
+void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles) {
+  const absl::Time now = deps_.clock.Now();
+  // A failover this agent journaled may have completed just before a restart (its control
+  // state not yet flushed): that one is ours, not external.
+  auto recent = deps_.journal.ListOperations(g.id, 1);
+  if (recent.ok() && !recent->empty() && recent->front().target_server == now_roles.primary_server &&
+      executor::ParseOperationKind(recent->front().kind).ok() &&
+      recent->front().state != journal::OperationState::kCancelled &&
+      deps_.clock.WallNow() - recent->front().updated_at <= g.policy.cooldown) {
+    g.last_failover_at =
+        std::max(g.last_failover_at, deps_.clock.FromWall(recent->front().updated_at));
+    MarkDirty(GroupKey(g.id));
+    return;
+  }
+  const std::string summary =
+      absl::StrCat("external failover of ", g.id, ": ", now_roles.primary_server,
+                   " is primary (was ", g.roles.primary_server,
+                   ") without a foghorn operation; noticed at ",
+                   absl::FormatTime(deps_.clock.WallNow(), absl::UTCTimeZone()),
+                   "; cooldown started");
+  g.last_failover_at = now;
+  g.outage_began = absl::InfinitePast();
+  g.outage_id_us = 0;
+  g.approval.reset();
+  g.cancel_hold.clear();
+  MarkDirty(GroupKey(g.id));
+  deps_.metrics.IncrementCounter("foghorn_external_failovers_total", {{"group", g.id}});
+  deps_.logger.Warn("external failover", {{"group", g.id},
+                                          {"primary", now_roles.primary_server},
+                                          {"previous_primary", g.roles.primary_server}});
+  deps_.journal
+      .Audit({0, absl::InfinitePast(), "arm", "ExternalFailover", g.id,
+              absl::StrCat(g.roles.primary_server, " -> ", now_roles.primary_server),
+              "cooldown started"})
+      .IgnoreError();
+  executor::Notification n;
+  n.event = "external_failover";
+  n.group_id = g.id;
+  n.summary = summary;
+  n.dedup_key = absl::StrCat(g.id, "/external/", now_roles.primary_server, "/",
+                             absl::ToUnixSeconds(deps_.clock.WallNow()));
+  deps_.notifier.Notify(std::move(n));
+  Emit({AgentEvent::Kind::kOperation, g.id, "", now, summary,
+        nlohmann::json{{"kind", "external_failover"},
+                       {"state", "noticed"},
+                       {"outcome", summary},
+                       {"target_server", now_roles.primary_server}}
+            .dump()});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runbook steps (agent_steps.cc) need the group's cancel gate.
+
+std::function<bool()> Agent::CancelledCheck(const std::string& group_id) {
+  std::shared_ptr<executor::CancelGate> gate;
+  {
+    absl::MutexLock lock(&mu_);
+    if (GroupState* g = Find(group_id)) gate = g->cancel_gate;
+  }
+  if (!gate) return [] { return false; };
+  return [gate] { return gate->cancel_requested(); };
 }
 
 }  // namespace foghorn::agent

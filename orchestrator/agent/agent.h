@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "foghorn/v1/runbook.pb.h"
+#include "orchestrator/agent/step_gates.h"
 #include "orchestrator/arm/sleeper.h"
 #include "orchestrator/common/executor.h"
 #include "orchestrator/common/log.h"
@@ -52,6 +54,10 @@ struct GroupSnapshot {
   std::vector<probes::ProbeStatus> probes;
 };
 
+// Who set a pause. Each owner's pause is kept apart, so a drill's automatic pause and its resume
+// never clear an operator's pause (and an operator's resume does not end a running drill's).
+enum class PauseOwner { kOperator, kDrill };
+
 // A failover requested through the control API.
 struct FailoverRequest {
   std::string group_id;
@@ -61,6 +67,13 @@ struct FailoverRequest {
   std::string reason;
   std::string request_id;
   bool dry_run = false;
+  // The caller holds the approver role (a kind that may lose data needs it, or another identity's
+  // approval; manual_request.h).
+  bool approver = false;
+  // Approver only: start it although pause, a maintenance window, the cooldown, the blast-radius
+  // cap or an impaired vantage holds it; needs `override_reason`. Audited (OverrideHolds).
+  bool override_holds = false;
+  std::string override_reason{};
 };
 
 struct FailoverResponse {
@@ -123,6 +136,18 @@ class Agent final : public probes::VerdictSink {
     // failover (the runbook's drill.verify_timeout overrides it), and how often it looks.
     absl::Duration listener_verify_timeout = absl::Minutes(2);
     absl::Duration listener_verify_interval = absl::Milliseconds(500);
+    // Resuming after a restart: an operation whose ARM step had not begun is carried out only if,
+    // once both sides have a fresh verdict (waiting at most `resume_verdict_wait`), the decision
+    // engine would still choose it, and it is younger than `resume_max_age`; otherwise it is
+    // journaled as abandoned with the reason.
+    absl::Duration resume_verdict_wait = absl::Seconds(30);
+    absl::Duration resume_max_age = absl::Minutes(15);
+    // A journaled outage start is restored at start-up only when the primary was last seen down
+    // this recently (an agent down for longer cannot know whether the primary came back between).
+    absl::Duration outage_restore_window = absl::Minutes(10);
+    // How often the last replication lag sample is made durable (it is written at least when an
+    // outage begins).
+    absl::Duration lag_persist_interval = absl::Seconds(30);
   };
 
   Agent(Deps deps, Options options);
@@ -150,20 +175,45 @@ class Agent final : public probes::VerdictSink {
   // would not allow the failover now and the caller did not force a kind the policy permits;
   // ABORTED when another operation is in flight.
   absl::StatusOr<FailoverResponse> RequestFailover(const FailoverRequest& request);
-  // Pauses one group, or every group when group_id is empty, until `until`.
+  // Pauses one group, or every group when group_id is empty, until `until`, on behalf of `owner`.
+  // Durable (journaled) before it returns OK; restored at start-up. UNAVAILABLE when the journal
+  // cannot record it (the pause still holds in memory).
   absl::Status Pause(const std::string& group_id, absl::Time until, const std::string& reason,
-                     const std::string& who);
-  absl::Status Resume(const std::string& group_id, const std::string& who);
+                     const std::string& who, PauseOwner owner = PauseOwner::kOperator);
+  // Ends `owner`'s pause of one group (or its global pause); other owners' pauses stay. A resume
+  // by an operator also lifts the hold an operator's cancel put on the group's current outage.
+  absl::Status Resume(const std::string& group_id, const std::string& who,
+                      PauseOwner owner = PauseOwner::kOperator);
   // Cancels an operation while that is still safe: before its ARM step begins (during pre steps,
-  // e.g. an approval gate or a wait). The runner notices at its next safe point and ends the
-  // operation as cancelled. NOT_FOUND for an unknown or finished operation; FAILED_PRECONDITION
-  // once the ARM step has begun.
+  // e.g. an approval gate or a wait, or while a resumed operation waits for a fresh decision).
+  // Race-free with the ARM step: once this returns OK no failover POST is sent for it (the cancel
+  // and the start of the ARM step are decided under one lock, executor::CancelGate). The runner
+  // ends the operation as cancelled at its next safe point. A cancelled automatic failover holds
+  // the group for the rest of the current outage (reason OPERATOR_CANCELLED) until a person
+  // resumes automation or requests a failover. NOT_FOUND for an unknown or finished operation;
+  // FAILED_PRECONDITION once the ARM step has begun.
   absl::Status CancelOperation(const std::string& operation_id, const std::string& who,
                                const std::string& why);
 
-  // Grants (or with approve=false, rejects) the failover the group is waiting for.
+  // Grants (or with approve=false, rejects) the failover the group is waiting for. When an
+  // approval step of the group's running operation is waiting, answers that step instead
+  // (audited as ApproveStep / RejectStep).
   absl::Status Approve(const std::string& group_id, bool approve, bool allow_over_budget,
                        const std::string& who, const std::string& why);
+
+  // --- runbook steps only the agent can carry out (agent_steps.cc). The step runner calls them
+  // on the operation's worker thread, never on the control loop. ---
+  // An approval step: notifies people, then waits until someone answers through Approve() for
+  // the operation's group (OK when approved, FAILED_PRECONDITION when rejected), the step's
+  // timeout passes (DEADLINE_EXCEEDED), or the operation is cancelled or the agent stops
+  // (CANCELLED).
+  absl::Status WaitForStepApproval(const v1::Step& step, const journal::OperationRecord& op);
+  // A probe assertion: waits until the named probe's state, as the health tracker last heard it,
+  // is the expected verdict (OK); FAILED_PRECONDITION naming the state seen when the step's
+  // timeout passes first; CANCELLED as above.
+  absl::Status AssertProbe(const v1::Step& step, const journal::OperationRecord& op);
+  // The approval steps waiting now (Pending, AwaitPending).
+  const StepGates& step_gates() const { return step_gates_; }
 
  private:
   struct GroupState;
@@ -178,7 +228,9 @@ class Agent final : public probes::VerdictSink {
   // `existing` was already journaled) and runs it.
   void LaunchOperation(GroupState& g, journal::OperationRecord op, bool journaled)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void OnOperationDone(const std::string& group_id, absl::StatusOr<journal::OperationRecord> op);
+  // `arm_failed`: the ARM step ran and failed; `completed`: ARM carried the failover out.
+  void OnOperationDone(const std::string& group_id, absl::StatusOr<journal::OperationRecord> op,
+                       bool arm_failed, bool completed);
   void RefreshRoles(const std::string& group_id);
   void ScheduleRoleRefresh(GroupState& g, absl::Duration after) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   executor::FailoverPlan PlanFor(const GroupState& g, const journal::OperationRecord& op) const;
@@ -186,18 +238,59 @@ class Agent final : public probes::VerdictSink {
   GroupSnapshot SnapshotOf(const GroupState& g) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Emit(AgentEvent e) const;
 
+  // Outage start, lag sample and roles as observed from the tracker and ARM, kept on the group so
+  // they survive a runbook reload and (journaled) a restart.
+  void Observe(GroupState& g, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Effective pause of a group (the latest of its own and the global pauses of every owner).
+  std::pair<absl::Time, std::string> EffectivePause(const GroupState& g) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Durable control state: MarkDirty records what changed (under mu_), FlushControlState writes
+  // everything dirty in one journal transaction (never under mu_); ScheduleFlush does it on a
+  // worker.
+  void MarkDirty(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FlushControlState() ABSL_LOCKS_EXCLUDED(mu_);
+  void ScheduleFlush() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string GroupStateJson(const GroupState& g) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RestoreControlState(const std::map<std::string, std::string>& state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Decides whether a journaled operation whose ARM step had not begun is still wanted now.
+  void DecideResume(GroupState& g, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Abandon(GroupState& g, const journal::OperationRecord& op, const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  struct PauseEntry {
+    absl::Time until = absl::InfinitePast();
+    std::string reason;
+    std::string who;
+  };
+
   Deps deps_;
   const Options options_;
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<GroupState>> groups_ ABSL_GUARDED_BY(mu_);
-  absl::Time global_paused_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  std::string global_pause_reason_ ABSL_GUARDED_BY(mu_);
+  std::map<PauseOwner, PauseEntry> global_pauses_ ABSL_GUARDED_BY(mu_);
+  // Control-state keys changed since the last flush, and whether a flush is queued.
+  std::set<std::string> dirty_ ABSL_GUARDED_BY(mu_);
+  bool flush_queued_ ABSL_GUARDED_BY(mu_) = false;
+  // Serialises flushes, so a later snapshot is never overwritten by an earlier one.
+  absl::Mutex flush_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   // No group is evaluated before Start() has resumed the journal's unfinished operations, so an
   // early probe event can never start a second operation beside one a crash left behind.
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   // Keeps callbacks posted to the loop or the workers from touching a destroyed agent.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  // Runbook steps (agent_steps.cc): answers the waiting approval step of the group and audits
+  // it; and a check whether the group's running operation was cancelled (reads its CancelGate;
+  // safe to call under StepGates' locks).
+  absl::Status AnswerStepApproval(const std::string& group_id, bool approve,
+                                  const std::string& who, const std::string& why);
+  std::function<bool()> CancelledCheck(const std::string& group_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Approval steps waiting for a person; ended by Stop().
+  StepGates step_gates_{deps_.loop};
 };
 
 }  // namespace foghorn::agent

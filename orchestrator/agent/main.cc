@@ -20,7 +20,9 @@
 #include "absl/strings/str_cat.h"
 #include "orchestrator/agent/agent.h"
 #include "orchestrator/agent/agent_config.h"
+#include "orchestrator/agent/agent_steps.h"
 #include "orchestrator/agent/arm_state_reader.h"
+#include "orchestrator/agent/config_check.h"
 #include "orchestrator/agent/metrics_server.h"
 #include "orchestrator/agent/probe_metrics.h"
 #include "orchestrator/arm/arm_client.h"
@@ -100,11 +102,33 @@ int Main(int argc, char** argv) {
   if (!config.ok()) return Fail("invalid config", config.status());
   absl::StatusOr<std::vector<v1::Runbook>> runbook_set = LoadRunbooks(*config);
   if (!runbook_set.ok()) return Fail("invalid runbooks", runbook_set.status());
+  // Approval steps and probe assertions are carried out by the agent (built below); approvals are
+  // answered through the control API, so a build without it cannot run them. A runbook with a
+  // step this agent cannot carry out is refused here (and by --check), not during an outage.
+#ifdef FOGHORN_HAVE_API
+  constexpr bool kStepApprovals = true;
+#else
+  constexpr bool kStepApprovals = false;
+#endif
+  agent::Agent* agent_ptr = nullptr;
+  const executor::SystemStepRunner::Hooks step_hooks =
+      agent::AgentStepHooks(&agent_ptr, kStepApprovals);
+  for (const v1::Runbook& rb : *runbook_set) {
+    absl::Status s = agent::CheckRunbookSteps(rb, [&step_hooks](const v1::Step& step) {
+      return executor::SystemStepRunner::Supports(step_hooks, step);
+    });
+    if (!s.ok()) return Fail("invalid runbooks", s);
+  }
   {
     // Validated before anything starts (and by --check); armed below once the agent runs.
     common::RealClock check_clock;
     auto schedules = drill::ParseDrillSchedules(*config, check_clock.Now());
     if (!schedules.ok()) return Fail("invalid config", schedules.status());
+  }
+  // Everything else that can be known before anything starts (listen rules, TLS and token files,
+  // the state dir): start-up refuses here, before it probes, reads ARM or resumes an operation.
+  if (absl::Status s = agent::CheckAgentConfig(config_path, *config); !s.ok()) {
+    return Fail("invalid config", s);
   }
   if (absl::GetFlag(FLAGS_check)) {
     std::printf("ok: config %s, %zu runbook(s)\n", config_path.c_str(), runbook_set->size());
@@ -137,7 +161,10 @@ int Main(int argc, char** argv) {
     return Fail("state dir",
                 absl::UnavailableError(absl::StrCat(config->state_dir(), ": ", ec.message())));
   }
-  auto sqlite = journal::SqliteJournal::Open(config->state_dir() + "/journal.db", clock);
+  // Decisions and audit records are committed in batches off the caller's thread (sqlite_journal.h).
+  auto sqlite = journal::SqliteJournal::Open(
+      config->state_dir() + "/journal.db", clock,
+      {.logger = logger.With({{"component", "journal"}}), .metrics = &metrics});
   if (!sqlite.ok()) return Fail("journal", sqlite.status());
   std::unique_ptr<journal::Journal> journal = std::move(sqlite).value();
   // Crash tests: die by SIGKILL right after the Nth durable journal write.
@@ -191,7 +218,9 @@ int Main(int argc, char** argv) {
   executor::ArmClientActuator actuator(arm_client);
 
   common::ThreadExecutor loop(clock);
-  common::WorkerPool workers(4);       // operations and hooks
+  // Operations and hooks. Elastic: an operation holds its thread while it polls ARM, so one
+  // group's failover must never wait for another's to finish (a region outage fails over many).
+  common::WorkerPool workers({.threads = 4, .max_threads = 1024});
   common::WorkerPool read_workers(4);  // background ARM reads (role refresh, ARM-state probes)
 
   std::unique_ptr<executor::Notifier> notifier;
@@ -207,10 +236,8 @@ int Main(int argc, char** argv) {
         executor::WebhookNotifier::Options{});
   }
 
-  agent::Agent* agent_ptr = nullptr;
-  executor::SystemStepRunner::Hooks hooks;
   executor::SystemStepRunner steps(transport, sleeper, logger.With({{"component", "steps"}}),
-                                   hooks);
+                                   step_hooks);
   executor::OperationRunner runner(*journal, actuator, steps, *notifier,
                                    logger.With({{"component", "executor"}}), metrics);
 
@@ -246,8 +273,14 @@ int Main(int argc, char** argv) {
   agent_ptr = &agent;
   forwarder.agent = agent_ptr;
 
-  if (absl::Status s = agent.SetRunbooks(*runbook_set); !s.ok()) return Fail("runbooks", s);
-  if (absl::Status s = agent.Start(); !s.ok()) return Fail("start", s);
+  // From here on a start-up failure sets exit_code and falls through to the orderly shutdown below
+  // (threads run and hold references into this frame: an early return would destroy what they
+  // use while they run).
+  int exit_code = 0;
+  if (absl::Status s = agent.SetRunbooks(*runbook_set); !s.ok()) exit_code = Fail("runbooks", s);
+  if (exit_code == 0) {
+    if (absl::Status s = agent.Start(); !s.ok()) exit_code = Fail("start", s);
+  }
 
   // Drills: the runner journals through ProgressJournal so Watch shows their steps, and keeps the
   // agent's own automation off the group while it holds it (pause "drill <id>", resumed after).
@@ -272,11 +305,12 @@ int Main(int argc, char** argv) {
                                /*run_command=*/{}, &drill_reports,
                                [&agent](const std::string& group, const std::string& drill_id) {
                                  absl::Status s = agent.Pause(group, absl::InfiniteFuture(),
-                                                              "drill " + drill_id, "drill");
+                                                              "drill " + drill_id, "drill",
+                                                              agent::PauseOwner::kDrill);
                                  (void)s;
                                },
                                [&agent](const std::string& group, const std::string&) {
-                                 absl::Status s = agent.Resume(group, "drill");
+                                 absl::Status s = agent.Resume(group, "drill", agent::PauseOwner::kDrill);
                                  (void)s;
                                }},
       drill::DrillRunner::Options{});
@@ -336,42 +370,54 @@ int Main(int argc, char** argv) {
       arm_drill(i, next);
     });
   };
-  for (size_t i = 0; i < drill_schedules.size(); ++i) arm_drill(i, absl::InfinitePast());
+  if (exit_code == 0) {
+    for (size_t i = 0; i < drill_schedules.size(); ++i) arm_drill(i, absl::InfinitePast());
+  }
 
   std::unique_ptr<agent::MetricsServer> metrics_server;
-  if (config->metrics().listen() != "off") {
+  if (exit_code == 0 && config->metrics().listen() != "off") {
     auto m = agent::MetricsServer::Start(config->metrics().listen(), metrics);
-    if (!m.ok()) return Fail("metrics", m.status());
-    metrics_server = std::move(m).value();
+    if (m.ok()) {
+      metrics_server = std::move(m).value();
+    } else {
+      exit_code = Fail("metrics", m.status());
+    }
   }
   int api_port = 0;
 #ifdef FOGHORN_HAVE_API
-  {
+  if (exit_code == 0) {
     auto a =
         api::ApiServer::Start(config->api(), api::ApiServerDeps{agent, *journal, clock,
                                                                 logger.With({{"component", "api"}}),
                                                                 metrics, &drill_launcher});
-    if (!a.ok()) return Fail("control API", a.status());
-    api_server = std::move(a).value();
-    api_ptr = api_server.get();
-    api_port = api_server->port();
-  }
-#endif
-  logger.Info("foghornd started", {{"groups", static_cast<int>(runbook_set->size())},
-                                   {"api_port", api_port},
-                                   {"metrics_port", metrics_server ? metrics_server->port() : 0},
-                                   {"arm_endpoint", config->arm().endpoint()}});
-  if (const std::string ready = absl::GetFlag(FLAGS_ready_file); !ready.empty()) {
-    std::string tmp = ready + ".tmp";
-    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-      std::fprintf(f, "{\"api_port\": %d, \"metrics_port\": %d, \"pid\": %d}\n", api_port,
-                   metrics_server ? metrics_server->port() : 0, static_cast<int>(getpid()));
-      std::fclose(f);
-      std::rename(tmp.c_str(), ready.c_str());
+    if (a.ok()) {
+      api_server = std::move(a).value();
+      api_ptr = api_server.get();
+      api_port = api_server->port();
+    } else {
+      exit_code = Fail("control API", a.status());
     }
   }
+#endif
+  if (exit_code == 0) {
+    logger.Info("foghornd started", {{"groups", static_cast<int>(runbook_set->size())},
+                                     {"api_port", api_port},
+                                     {"metrics_port", metrics_server ? metrics_server->port() : 0},
+                                     {"arm_endpoint", config->arm().endpoint()}});
+    if (const std::string ready = absl::GetFlag(FLAGS_ready_file); !ready.empty()) {
+      std::string tmp = ready + ".tmp";
+      if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+        std::fprintf(f, "{\"api_port\": %d, \"metrics_port\": %d, \"pid\": %d}\n", api_port,
+                     metrics_server ? metrics_server->port() : 0, static_cast<int>(getpid()));
+        std::fclose(f);
+        std::rename(tmp.c_str(), ready.c_str());
+      }
+    }
+  } else {
+    logger.Error("start-up failed; shutting down in order", {{"exit_code", exit_code}});
+  }
 
-  for (;;) {
+  while (exit_code == 0) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
@@ -391,7 +437,8 @@ int Main(int argc, char** argv) {
     break;
   }
   // Reverse order of start-up: stop taking requests, stop deciding, stop probing, let running
-  // operations finish their current steps, then stop the loop.
+  // operations finish their current steps, then stop the loop. The same after a failed start-up
+  // (whatever did not start is skipped).
 #ifdef FOGHORN_HAVE_API
   api_ptr = nullptr;
   if (api_server) api_server->Shutdown();
@@ -405,8 +452,8 @@ int Main(int argc, char** argv) {
   workers.Shutdown();
   loop.Shutdown();
   scheduler.reset();
-  logger.Info("foghornd stopped");
-  return 0;
+  logger.Info("foghornd stopped", {{"exit_code", exit_code}});
+  return exit_code;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "orchestrator/agent/agent_config.h"
 
@@ -29,7 +31,18 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     return absl::UnavailableError(absl::StrCat("metrics: cannot listen on ", listen));
   }
   httplib::Server* server = m->server_.get();
-  m->thread_ = std::thread([server] { server->listen_after_bind(); });
+  std::atomic<bool>* exited = &m->exited_;
+  m->thread_ = std::thread([server, exited] {
+    server->listen_after_bind();
+    *exited = true;
+  });
+  // httplib's stop() does nothing until listen_after_bind() has marked the server running: a
+  // Shutdown() in that window (a start-up that fails right after this one) would leave the thread
+  // serving and the join waiting forever. So Start returns only once the server runs (or its
+  // thread has already ended); the wait is the thread's first few instructions.
+  while (!server->is_running() && !m->exited_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return m;
 }
 

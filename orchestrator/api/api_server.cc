@@ -254,7 +254,9 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
                      Audit(caller.name, "RequestFailover", req->group_id(),
                            absl::StrCat(v1::FailoverKind_Name(req->kind()),
                                         req->dry_run() ? " (dry run)" : "",
-                                        " request_id=", req->request_id(), ": ", req->reason()),
+                                        " request_id=", req->request_id(), ": ", req->reason(),
+                                        req->override_holds() ? " (override_holds: " : "",
+                                        req->override_reason(), req->override_holds() ? ")" : ""),
                            !s.ok()          ? s.ToString()
                            : req->dry_run() ? "dry run ok"
                                             : "existing operation " + resp->operation().id());
@@ -578,6 +580,11 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     fr.reason = req.reason();
     fr.request_id = req.request_id();
     fr.dry_run = req.dry_run();
+    // Roles beyond the method's: a kind that may lose data, and an override of the holds, need
+    // an approver (the agent decides with the group's state; manual_request.h).
+    fr.approver = caller.role >= Role::kApprover;
+    fr.override_holds = req.override_holds();
+    fr.override_reason = req.override_reason();
     // Requests are serialised (they are rare and each is one journal insert), so a retry racing
     // the original finds its operation journaled instead of seeing the group busy.
     absl::MutexLock serial(&failover_mu_);

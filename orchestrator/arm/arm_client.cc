@@ -142,7 +142,7 @@ ArmClient::Call ArmClient::NewCall(std::string_view what, const std::string& sub
 
 absl::StatusOr<HttpResponse> ArmClient::SendOnce(Call& call, std::string_view method,
                                                  const std::string& url, const std::string& body,
-                                                 RequestKind kind) {
+                                                 RequestKind kind, bool idempotent) {
   if (OriginOf(url) != OriginOf(options_.endpoint)) {
     // Never hand the bearer token to a host other than the configured ARM endpoint.
     return TransportError(absl::StatusCode::kFailedPrecondition,
@@ -176,6 +176,7 @@ absl::StatusOr<HttpResponse> ArmClient::SendOnce(Call& call, std::string_view me
   req.url = url;
   req.body = body;
   req.timeout = std::min(options_.attempt_timeout, left);
+  req.idempotent = idempotent;  // a failover POST: the transport must never re-send it
   req.headers.Add("Authorization", absl::StrCat("Bearer ", token->token));
   req.headers.Add("Accept", "application/json");
   req.headers.Add("x-ms-client-request-id", call.ids.client_request_id);
@@ -207,7 +208,7 @@ absl::StatusOr<HttpResponse> ArmClient::Execute(Call& call, std::string_view met
                                                 HttpResponse* error_response) {
   bool token_refreshed = false;
   for (int attempt = 1;; ++attempt) {
-    absl::StatusOr<HttpResponse> r = SendOnce(call, method, url, body, kind);
+    absl::StatusOr<HttpResponse> r = SendOnce(call, method, url, body, kind, idempotent);
     if (r.ok() && r->status < 400) return r;
     if (r.ok() && r->status == 401 && !token_refreshed) {
       // An expired or revoked token: ARM rejected the request before acting on it, so even a
@@ -220,7 +221,7 @@ absl::StatusOr<HttpResponse> ArmClient::Execute(Call& call, std::string_view met
     }
     absl::Status error = r.ok() ? StatusFromHttpError(call.what, *r, call.ids)
                                 : Annotate(r.status(), call.what, call.ids);
-    if (r.ok() && error_response != nullptr) *error_response = *r;
+    if (error_response != nullptr) *error_response = r.ok() ? *r : HttpResponse{};
     if (!retry_.ShouldRetry(r, attempt, idempotent)) return error;
     std::optional<absl::Duration> hint;
     if (r.ok()) hint = RetryAfterFromHeaders(r->headers, clock_.Now());
@@ -239,15 +240,15 @@ absl::StatusOr<LroPoller::Result> ArmClient::WaitForOperation(Call& call, const 
                                                               const HttpHeaders& accepted) {
   LroPoller poller(
       [&](const std::string& url) {
-        absl::StatusOr<HttpResponse> r = SendOnce(call, "GET", url, "", RequestKind::kRead);
+        absl::StatusOr<HttpResponse> r = SendOnce(call, "GET", url, "", RequestKind::kRead, true);
         if (r.ok() && r->status == 401) {
           // The token expired during a long operation: fetch a new one and poll again at once.
           credential_.Invalidate();
-          r = SendOnce(call, "GET", url, "", RequestKind::kRead);
+          r = SendOnce(call, "GET", url, "", RequestKind::kRead, true);
         }
         return r;
       },
-      clock_, sleeper_, options_.lro);
+      clock_, sleeper_, options_.lro, options_.backoff_seed);
   absl::Duration first = options_.lro.default_interval;
   if (auto hint = RetryAfterFromHeaders(accepted, clock_.Now())) {
     first = std::clamp(*hint, options_.lro.min_interval, options_.lro.max_interval);
@@ -368,10 +369,12 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
   // on no POST is ever sent again.
   bool accepted = false;
   bool resumed = false;
-  bool ambiguous = false;
-  int ambiguous_posts = 0;
-  absl::Time settle_until = absl::InfinitePast();
-  std::optional<absl::Time> accepted_reread_until;
+  int unknown_posts = 0;  // POSTs whose answer left their outcome unknown
+  int conflicts = 0;      // 409 busy and 400 wrong-side answers
+  int refused = 0;        // POSTs not accepted, for the backoff before the next one
+  absl::Status last_conflict;
+  std::optional<absl::Duration> wait_before_post;
+  std::optional<absl::Time> accepted_settle_until;
   std::optional<OperationRef> to_poll;
   if (request.resume_operation && !request.resume_operation->empty()) {
     to_poll = request.resume_operation;
@@ -402,6 +405,27 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
                                         {"posts_accepted", result.posts_accepted}});
     return result;
   };
+  // Once a POST may be in flight its outcome has to be learned, not guessed: a read that fails
+  // transiently is tried again, with backoff, until the operation deadline. Before any POST an
+  // error goes back to the caller (nothing was started).
+  auto read_group = [&]() -> absl::StatusOr<FailoverGroup> {
+    for (int n = 1;; ++n) {
+      absl::StatusOr<FailoverGroup> g = GetInCall(call, request.target);
+      const bool in_flight = accepted || result.posts_sent > 0;
+      if (g.ok() || !in_flight ||
+          (g.status().code() != absl::StatusCode::kUnavailable &&
+           g.status().code() != absl::StatusCode::kDeadlineExceeded)) {
+        return g;
+      }
+      call.log.Warn("reading the failover group failed; trying again",
+                    {{"error", std::string(g.status().message())}});
+      RETURN_IF_ERROR(sleep_within(backoff_.Delay(n)));
+    }
+  };
+  auto backoff_after = [&](const HttpResponse& answer) {
+    std::optional<absl::Duration> hint = RetryAfterFromHeaders(answer.headers, clock_.Now());
+    return hint.value_or(backoff_.Delay(++refused));
+  };
 
   for (;;) {
     // 1. Follow a known operation to its end before looking at the group.
@@ -414,29 +438,31 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
             w.status().code() == absl::StatusCode::kDeadlineExceeded) {
           return w.status();
         }
-        // The status URL could not be read: fall back to reading the group.
-        call.log.Warn("operation status unreadable; re-reading the group",
+        // The poller gives up only when the status record itself is gone (404 and the like),
+        // never on transient errors: the group tells what happened.
+        call.log.Warn("operation status unreadable; reading the group",
                       {{"error", std::string(w.status().message())}});
       }
     }
-    // 2. The group, as the target server sees it, is the truth.
-    ASSIGN_OR_RETURN(FailoverGroup group, GetInCall(call, request.target));
+    // 2. The group, as the target server sees it, is the truth. After a POST that was not
+    // accepted this read comes at once: a lost answer to a fast operation ends here.
+    ASSIGN_OR_RETURN(FailoverGroup group, read_group());
     if (group.replication_role == ReplicationRole::kPrimary) {
       FailoverOutcome outcome = FailoverOutcome::kAlreadyPrimary;
       if (result.posts_accepted > 0) {
         outcome = FailoverOutcome::kPosted;
       } else if (resumed) {
         outcome = FailoverOutcome::kResumed;
-      } else if (ambiguous || result.posts_sent > 0) {
+      } else if (result.posts_sent > 0) {
         outcome = FailoverOutcome::kCompletedAfterReread;
       }
       return finish(outcome, std::move(group));
     }
     const absl::Time now = clock_.Now();
-    // 3. Accepted but not primary yet: only re-read, for a bounded time.
+    // 3. Accepted and ended, but not primary yet: only re-read, for a bounded time.
     if (accepted) {
-      if (!accepted_reread_until) accepted_reread_until = now + options_.ambiguous_settle;
-      if (now >= *accepted_reread_until) {
+      if (!accepted_settle_until) accepted_settle_until = now + options_.accepted_settle;
+      if (now >= *accepted_settle_until) {
         return absl::FailedPreconditionError(absl::StrCat(
             "arm ", call.what, ": the accepted failover operation ended but the target is ",
             V(ReplicationRoleName(group.replication_role)), call.ids.Suffix()));
@@ -444,18 +470,25 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
       RETURN_IF_ERROR(sleep_within(options_.lro.default_interval));
       continue;
     }
-    // 4. After an ambiguous outcome, let a possibly running operation show itself first.
-    if (ambiguous && now < settle_until) {
-      RETURN_IF_ERROR(sleep_within(options_.lro.default_interval));
-      continue;
-    }
-    if (ambiguous_posts >= options_.max_failover_posts) {
-      return absl::AbortedError(absl::StrCat("arm ", call.what, ": ", ambiguous_posts,
+    if (unknown_posts >= options_.max_failover_posts) {
+      return absl::AbortedError(absl::StrCat("arm ", call.what, ": ", unknown_posts,
                                              " failover requests had unknown outcomes and the "
                                              "target is still secondary; re-read and retry",
                                              call.ids.Suffix()));
     }
-    // 5. Exactly here, and only here, a failover POST is sent.
+    if (conflicts >= options_.max_conflict_answers) {
+      return absl::AbortedError(absl::StrCat(
+          "arm ", call.what, ": ", conflicts,
+          " failover requests were refused as busy or wrong-side and the target is still "
+          "secondary; re-read and retry; last answer: ",
+          last_conflict.message()));
+    }
+    // 4. The target is still Secondary after a POST that was not accepted: send the same POST
+    // again after a short backoff. It is safe: if ARM acted on an earlier one, that operation is
+    // either running (ARM answers 409) or done, and then the target is primary (ARM answers 400).
+    if (wait_before_post) RETURN_IF_ERROR(sleep_within(*std::exchange(wait_before_post, {})));
+
+    // 5. Exactly here, and only here, a failover POST is sent, always to `action_url`.
     ++result.posts_sent;
     call.log.Info("sending failover request", {{"attempt", result.posts_sent}});
     HttpResponse error_response;
@@ -479,7 +512,7 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
               w.status().code() == absl::StatusCode::kDeadlineExceeded) {
             return w.status();
           }
-          continue;  // unreadable status: re-read the group (never re-POST: it was accepted)
+          continue;  // the status record is gone: read the group (never re-POST: it was accepted)
         }
         if (w->final_response) {
           auto g = ParseFailoverGroup(w->final_response->body);
@@ -488,22 +521,19 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
           }
         }
       }
-      continue;  // 200 (done synchronously) or no operation URL: re-read the group
+      continue;  // 200 (done synchronously) or no operation URL: read the group
     }
     const absl::Status& s = r.status();
-    const std::optional<std::string> code = ArmErrorCode(s);
-    if (IsWrongSideCode(code)) {
-      // The target is primary already (likely our own earlier request): re-read now.
-      ambiguous = true;
-      settle_until = clock_.Now();
-      continue;
-    }
-    if (s.code() == absl::StatusCode::kAborted) {
-      // 409 busy: an operation (maybe ours) is running on the group. Not accepted, so it does
-      // not count as an unknown outcome.
-      ambiguous = true;
-      settle_until = clock_.Now() + options_.ambiguous_settle;
-      call.log.Warn("failover group busy; re-reading", {{"error", std::string(s.message())}});
+    if (IsWrongSideCode(ArmErrorCode(s)) || s.code() == absl::StatusCode::kAborted) {
+      // 400 "request on primary": the target is primary already (likely by an earlier POST of
+      // ours) though a read said otherwise. 409 busy: an operation (maybe ours) runs on the group.
+      // Either way: read again at once, back off before POSTing again, and count it.
+      ++conflicts;
+      last_conflict = s;
+      wait_before_post = backoff_after(error_response);
+      call.log.Warn("failover refused; re-reading",
+                    {{"error", std::string(s.message())},
+                     {"next_post_in_ms", absl::ToInt64Milliseconds(*wait_before_post)}});
       continue;
     }
     const bool unknown_outcome =
@@ -511,14 +541,14 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
         (s.code() == absl::StatusCode::kUnavailable ||
          s.code() == absl::StatusCode::kDeadlineExceeded || s.code() == absl::StatusCode::kUnknown);
     if (!unknown_outcome) return s;
-    ++ambiguous_posts;
-    ambiguous = true;
-    settle_until = clock_.Now() + options_.ambiguous_settle;
+    ++unknown_posts;
     if (auto op = OperationRefFromHeaders(error_response.headers, action_url)) {
       to_poll = op;  // a 5xx that still names an operation: follow it
       result.operation = op;
+    } else {
+      wait_before_post = backoff_after(error_response);
     }
-    call.log.Warn("failover outcome unknown; re-reading instead of re-sending",
+    call.log.Warn("failover outcome unknown; re-reading the group",
                   {{"error", std::string(s.message())}});
   }
 }

@@ -49,11 +49,19 @@ struct ArmClientOptions {
   std::uint64_t backoff_seed = 0x5eed;
   LroOptions lro;
   RequestThrottle::Options throttle;
-  // After an ambiguous failover outcome with no operation URL to follow, keep re-reading the group
-  // (every lro.default_interval) for this long before a new POST is even considered.
-  absl::Duration ambiguous_settle = absl::Seconds(30);
-  // At most this many failover POSTs are sent per logical request (at most one is ever accepted).
+  // After an accepted failover operation ended (or its status record vanished) while the target
+  // still reads Secondary, the group is re-read (every lro.default_interval) for this long before
+  // the call fails FAILED_PRECONDITION: ARM's read of the group may lag behind the operation's
+  // end. The only settle window left; no POST ever follows it.
+  absl::Duration accepted_settle = absl::Seconds(30);
+  // At most this many failover POSTs per logical request may end with an unknown outcome (5xx,
+  // timeout or reset after sending); then the call fails ABORTED.
   int max_failover_posts = 3;
+  // At most this many 409 (FailoverGroupBusy) and 400 wrong-side answers per logical request, each
+  // followed by a re-read and a growing backoff (Retry-After when given) before the next POST;
+  // then the call fails ABORTED. 12 backoffs from the defaults add up to about 7 minutes, longer
+  // than a failover operation normally runs.
+  int max_conflict_answers = 12;
 };
 
 enum class FailoverKind { kPlanned, kForcedAllowDataLoss, kTryPlannedBeforeForced };
@@ -114,17 +122,23 @@ class ArmClient {
   // DELETE; waits for the LRO. Deleting a group that is already gone is OK.
   absl::Status Delete(const FailoverGroupId& id);
 
-  // Makes request.target's server the primary, idempotently:
-  //  1. resume_operation, if given, is polled to its end first;
+  // Makes request.target's server the primary, idempotently (docs/arm-client.md has the argument):
+  //  1. resume_operation, if given, is polled to its end first, and no POST is ever sent;
   //  2. the group is read on the target; if it is already Primary nothing is POSTed;
-  //  3. otherwise one POST is sent; once ARM accepts it no other POST is ever sent for this
-  //     request, and the operation is polled to its end and the group read back;
-  //  4. after an ambiguous outcome (timeout or reset after sending, 5xx, 409 FailoverGroupBusy,
-  //     400 "request on primary"), any known operation URL is polled and the group is re-read
-  //     for `ambiguous_settle` before another POST is considered, and only if still Secondary.
-  // Fails with the operation's error if it ended Failed/Canceled, DEADLINE_EXCEEDED at the
-  // operation deadline (resume with the operation URL), ABORTED when max_failover_posts POSTs were
-  // all ambiguous or busy and the group is still Secondary.
+  //  3. otherwise a POST is sent; once ARM accepts one, no other POST is ever sent for this
+  //     request, and the operation is polled to its end (through any number of transient status
+  //     errors, until the operation deadline) and the group read back;
+  //  4. after a POST that was not accepted (5xx, timeout or reset after sending, 409 busy, 400
+  //     "request on primary"), any operation URL it named is followed, the group is re-read at
+  //     once and, if the target is still Secondary, the same POST is sent again after a short
+  //     growing backoff (Retry-After when given). ARM answers a POST during a running operation
+  //     with 409 and a POST to the current primary with 400, so a repeated POST never moves the
+  //     primary twice.
+  // Fails with the operation's error if it ended Failed/Canceled; DEADLINE_EXCEEDED at the
+  // operation deadline (resume with the operation URL); ABORTED when max_failover_posts POSTs had
+  // unknown outcomes or max_conflict_answers busy/wrong-side answers came and the target is still
+  // Secondary; FAILED_PRECONDITION when an accepted operation ended and the target stayed Secondary
+  // for accepted_settle; anything Get can return before the first POST.
   absl::StatusOr<FailoverResult> Failover(const FailoverRequest& request);
 
   // URL builders (endpoint + path + api-version).
@@ -143,8 +157,9 @@ class ArmClient {
                                        const std::string& body, RequestKind kind, bool idempotent,
                                        HttpResponse* error_response = nullptr);
   // One attempt (throttle, token, send, observe). Transport errors come back as statuses.
+  // `idempotent` false tells the transport never to re-send the request on its own.
   absl::StatusOr<HttpResponse> SendOnce(Call& call, std::string_view method, const std::string& url,
-                                        const std::string& body, RequestKind kind);
+                                        const std::string& body, RequestKind kind, bool idempotent);
   absl::StatusOr<LroPoller::Result> WaitForOperation(Call& call, const OperationRef& op,
                                                      FinalStateVia via,
                                                      const std::string& resource_url,

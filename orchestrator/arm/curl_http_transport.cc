@@ -167,6 +167,16 @@ absl::StatusOr<HttpResponse> CurlHttpTransport::Send(const HttpRequest& request)
   if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
   if (options_.http2) curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
   if (request.bypass_proxy) curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+  if (!IsIdempotent(request)) {
+    // libcurl silently re-sends a request on a new connection when the reused keep-alive connection
+    // it went out on dies before any byte of the answer (Curl_retry_request). The server may have
+    // acted on the first copy already: for a failover POST that is a second failover nobody
+    // decided to send. A request on a connection opened for it is never re-sent that way, so a
+    // non-idempotent request always gets one. The new connection stays pooled for later requests
+    // (reusing it for an idempotent request is harmless); TLS session reuse keeps the handshake
+    // short.
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+  }
 
   if (request.method == "GET") {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);

@@ -2,7 +2,8 @@
 // TLS sessions) stay alive across calls; HTTP/2 over TLS where the server offers it (ALPN); connect
 // and total timeouts; TLS verification always on, with an optional CA file (the emulator's);
 // proxies from the environment (https_proxy, no_proxy) as libcurl reads them; User-Agent
-// "foghorn/<version>".
+// "foghorn/<version>". A non-idempotent request (a failover POST) always goes out on a connection
+// opened for it, so libcurl never re-sends it behind the caller's back.
 #ifndef FOGHORN_ORCHESTRATOR_ARM_CURL_HTTP_TRANSPORT_H_
 #define FOGHORN_ORCHESTRATOR_ARM_CURL_HTTP_TRANSPORT_H_
 

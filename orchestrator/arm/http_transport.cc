@@ -25,6 +25,14 @@ std::optional<std::string> HttpHeaders::Find(std::string_view name) const {
   return std::nullopt;
 }
 
+bool IsIdempotent(const HttpRequest& request) {
+  if (request.idempotent.has_value()) return *request.idempotent;
+  for (std::string_view m : {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}) {
+    if (NameEquals(request.method, m)) return true;
+  }
+  return false;
+}
+
 absl::Status TransportError(absl::StatusCode code, std::string_view message, bool maybe_sent) {
   absl::Status s(code, absl::string_view(message.data(), message.size()));
   SetRequestMaybeSent(s, maybe_sent);

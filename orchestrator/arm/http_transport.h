@@ -51,7 +51,14 @@ struct HttpRequest {
   // Connect directly even when a proxy is configured in the environment (IMDS must not be
   // proxied).
   bool bypass_proxy = false;
+  // Whether sending the request twice has no more effect than sending it once. Unset: decided by
+  // the method (IsIdempotent). The ARM client marks the failover POSTs false explicitly.
+  std::optional<bool> idempotent;
 };
+
+// request.idempotent if set, else true for GET, HEAD, OPTIONS, PUT and DELETE and false for any
+// other method (POST, PATCH: RFC 9110 section 9.2.2).
+bool IsIdempotent(const HttpRequest& request);
 
 struct HttpResponse {
   int status = 0;
@@ -68,6 +75,10 @@ struct HttpResponse {
 //   FAILED_PRECONDITION TLS verification failed or the request is malformed (retrying won't help).
 // Every transport error says, through RequestMaybeSent(), whether the request could have reached
 // the server: that decides whether a non-idempotent POST is ambiguous.
+//
+// One call sends a non-idempotent request (IsIdempotent() false) at most once: an implementation
+// never re-sends it on its own, not even on a new connection after a reused one died before any
+// answer. Whether to send it again is the caller's decision alone.
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "orchestrator/arm/models.h"
 #include "orchestrator/arm/retry_policy.h"
+#include "orchestrator/common/status_macros.h"
 
 namespace foghorn::arm {
 namespace {
@@ -25,6 +26,17 @@ std::string Resolve(const std::string& url, std::string_view base) {
   return url;
 }
 
+// Whether a failed poll says only that the status could not be read right now: transport errors
+// and timeouts, and the HTTP statuses the client retries (RetryPolicy's default set).
+bool IsTransientPollFailure(const absl::StatusOr<HttpResponse>& r) {
+  if (!r.ok()) {
+    return r.status().code() == absl::StatusCode::kUnavailable ||
+           r.status().code() == absl::StatusCode::kDeadlineExceeded;
+  }
+  static const RetryPolicy kDefaultRetry;
+  return kDefaultRetry.IsRetryableStatus(r->status);
+}
+
 }  // namespace
 
 std::optional<OperationRef> OperationRefFromHeaders(const HttpHeaders& headers,
@@ -40,8 +52,13 @@ std::optional<OperationRef> OperationRefFromHeaders(const HttpHeaders& headers,
   return op;
 }
 
-LroPoller::LroPoller(Fetch fetch, const common::Clock& clock, Sleeper& sleeper, LroOptions options)
-    : fetch_(std::move(fetch)), clock_(clock), sleeper_(sleeper), options_(options) {}
+LroPoller::LroPoller(Fetch fetch, const common::Clock& clock, Sleeper& sleeper, LroOptions options,
+                     std::uint64_t seed)
+    : fetch_(std::move(fetch)),
+      clock_(clock),
+      sleeper_(sleeper),
+      options_(options),
+      failed_poll_backoff_(options.failed_poll_backoff, seed) {}
 
 absl::Duration LroPoller::NextInterval(const HttpHeaders& headers) const {
   auto hint = RetryAfterFromHeaders(headers, clock_.Now());
@@ -59,7 +76,8 @@ absl::StatusOr<LroPoller::Result> LroPoller::Wait(const OperationRef& op, FinalS
   const bool use_async = !op.async_operation_url.empty();
   const std::string& status_url = use_async ? op.async_operation_url : op.location_url;
   Result result;
-  int consecutive_failures = 0;
+  int transient_in_a_row = 0;
+  int other_in_a_row = 0;
   absl::Duration delay = first_delay;
   std::optional<HttpResponse> location_final;  // Location-mode final answer
 
@@ -73,40 +91,52 @@ absl::StatusOr<LroPoller::Result> LroPoller::Wait(const OperationRef& op, FinalS
     sleeper_.SleepFor(d);
     return absl::OkStatus();
   };
-  auto failed_poll = [&](absl::string_view why) -> absl::Status {
+  // Books a failed poll and returns the wait before the next one, or UNAVAILABLE when too many
+  // non-transient failures came in a row.
+  auto failed_poll = [&](const absl::StatusOr<HttpResponse>& r,
+                         std::string_view why) -> absl::StatusOr<absl::Duration> {
     ++result.failed_polls;
-    if (++consecutive_failures >= options_.max_consecutive_failed_polls) {
-      absl::Status s = absl::UnavailableError(absl::StrCat(
-          "arm ", V(what), ": operation status unreadable after ", consecutive_failures,
-          " polls of ", UrlForLog(status_url), ": ", why, ids.Suffix()));
-      return s;
+    if (IsTransientPollFailure(r)) {
+      // ARM accepted the operation; an unreadable status says nothing about it. Keep asking.
+      ++transient_in_a_row;
+      if (r.ok()) {
+        if (auto hint = RetryAfterFromHeaders(r->headers, clock_.Now())) {
+          return std::clamp(*hint, options_.min_interval, options_.max_interval);
+        }
+      }
+      return failed_poll_backoff_.Delay(transient_in_a_row);
     }
-    return absl::OkStatus();
+    transient_in_a_row = 0;
+    if (++other_in_a_row >= options_.max_consecutive_failed_polls) {
+      return absl::UnavailableError(
+          absl::StrCat("arm ", V(what), ": operation status unreadable after ", other_in_a_row,
+                       " polls of ", UrlForLog(status_url), ": ", V(why), ids.Suffix()));
+    }
+    return options_.default_interval;
+  };
+  auto succeeded_poll = [&] {
+    transient_in_a_row = 0;
+    other_in_a_row = 0;
   };
 
   for (;;) {
     if (absl::Status s = sleep_or_deadline(delay); !s.ok()) return s;
     ++result.polls;
     absl::StatusOr<HttpResponse> r = fetch_(status_url);
-    if (!r.ok()) {
-      if (absl::Status s = failed_poll(r.status().message()); !s.ok()) return s;
-      delay = options_.default_interval;
-      continue;
-    }
-    if (r->status >= 400) {
+    if (!r.ok() || r->status >= 400) {
       // The status could not be read; the operation itself has not failed (ARM RPC).
-      if (absl::Status s = failed_poll(absl::StrCat("http ", r->status)); !s.ok()) return s;
-      delay = r->status == 429 ? NextInterval(r->headers) : options_.default_interval;
+      const std::string why =
+          r.ok() ? absl::StrCat("http ", r->status) : std::string(r.status().message());
+      ASSIGN_OR_RETURN(delay, failed_poll(r, why));
       continue;
     }
-    consecutive_failures = 0;
     if (use_async) {
       auto st = ParseOperationStatus(r->body);
       if (!st.ok()) {
-        if (absl::Status s = failed_poll(st.status().message()); !s.ok()) return s;
-        delay = options_.default_interval;
+        ASSIGN_OR_RETURN(delay, failed_poll(st.status(), std::string(st.status().message())));
         continue;
       }
+      succeeded_poll();
       if (st->state == OperationState::kInProgress) {
         delay = NextInterval(r->headers);
         continue;
@@ -116,6 +146,7 @@ absl::StatusOr<LroPoller::Result> LroPoller::Wait(const OperationRef& op, FinalS
       }
       break;
     }
+    succeeded_poll();
     // Location mode: 202 while running, anything else 2xx is the final answer.
     if (r->status == 202) {
       delay = NextInterval(r->headers);
@@ -134,7 +165,7 @@ absl::StatusOr<LroPoller::Result> LroPoller::Wait(const OperationRef& op, FinalS
   if (via == FinalStateVia::kLocation && !op.location_url.empty()) final_url = op.location_url;
   if (final_url.empty()) return result;
   // The final GET is idempotent: retry it like a poll.
-  consecutive_failures = 0;
+  succeeded_poll();
   absl::Duration final_delay = absl::ZeroDuration();
   for (;;) {
     if (absl::Status s = sleep_or_deadline(final_delay); !s.ok()) return s;
@@ -148,8 +179,7 @@ absl::StatusOr<LroPoller::Result> LroPoller::Wait(const OperationRef& op, FinalS
       continue;
     }
     std::string why = r.ok() ? absl::StrCat("http ", r->status) : std::string(r.status().message());
-    if (absl::Status s = failed_poll(why); !s.ok()) return s;
-    final_delay = options_.default_interval;
+    ASSIGN_OR_RETURN(final_delay, failed_poll(r, why));
   }
 }
 

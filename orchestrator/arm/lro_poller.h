@@ -1,10 +1,12 @@
 // Waits for an ARM long-running operation. Follows the Azure-AsyncOperation URL when there is one
 // and the Location URL otherwise, honours Retry-After (else a configurable default interval),
-// treats an error answer from the status URL as a failed poll rather than a failed operation, turns
-// Failed/Canceled into statuses carrying ARM's code and message, and reads the final resource back.
+// treats an error answer from the status URL as a failed poll rather than a failed operation (and
+// keeps polling through transient ones, with backoff, until the deadline), turns Failed/Canceled
+// into statuses carrying ARM's code and message, and reads the final resource back.
 #ifndef FOGHORN_ORCHESTRATOR_ARM_LRO_POLLER_H_
 #define FOGHORN_ORCHESTRATOR_ARM_LRO_POLLER_H_
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -14,6 +16,7 @@
 #include "absl/time/time.h"
 #include "orchestrator/arm/arm_status.h"
 #include "orchestrator/arm/http_transport.h"
+#include "orchestrator/arm/retry_policy.h"
 #include "orchestrator/arm/sleeper.h"
 #include "orchestrator/common/clock.h"
 
@@ -46,8 +49,15 @@ struct LroOptions {
   // Bounds applied to server-sent Retry-After.
   absl::Duration min_interval = absl::ZeroDuration();
   absl::Duration max_interval = absl::Minutes(10);
-  // Consecutive failed polls (transport errors, 4xx/5xx from the status URL) before giving up with
-  // UNAVAILABLE. The operation itself may still be running.
+  // A poll that failed transiently (a transport error or timeout, HTTP 408, 429, 500, 502, 503,
+  // 504) says nothing about the operation, which ARM accepted and may still be running: such polls
+  // are repeated until the deadline, never given up on. The wait after one is the answer's
+  // Retry-After (clamped to [min_interval, max_interval]) or this backoff, growing with the number
+  // of transient failures in a row.
+  BackoffPolicy::Options failed_poll_backoff = {absl::Seconds(1), 2.0, absl::Seconds(30), 0.8, 1.3};
+  // Consecutive polls that failed otherwise (404 operation not found, another 4xx, an unparsable
+  // status, a refused URL) before giving up with UNAVAILABLE; transient failures in between neither
+  // count nor reset the count. The caller then reads the resource itself.
   int max_consecutive_failed_polls = 10;
 };
 
@@ -63,16 +73,19 @@ class LroPoller {
     int failed_polls = 0;
   };
 
-  // `clock` and `sleeper` must outlive the poller. Thread-compatible (one Wait at a time per
-  // poller; the client makes one per call).
-  LroPoller(Fetch fetch, const common::Clock& clock, Sleeper& sleeper, LroOptions options);
+  // `clock` and `sleeper` must outlive the poller. `seed` seeds the failed-poll backoff's jitter.
+  // Thread-compatible (one Wait at a time per poller; the client makes one per call).
+  LroPoller(Fetch fetch, const common::Clock& clock, Sleeper& sleeper, LroOptions options,
+            std::uint64_t seed = 0x5eed);
 
   // Polls `op` until it ends or `deadline` passes, first waiting `first_delay`. `what` and `ids`
   // go into error messages. Returns:
   //   OK                 the operation succeeded (final resource read if `via` asks for it);
   //   status per StatusCodeForFailedOperation  it ended Failed or Canceled;
-  //   DEADLINE_EXCEEDED  still running (or unknown) at the deadline;
-  //   UNAVAILABLE        the status URL could not be read max_consecutive_failed_polls times;
+  //   DEADLINE_EXCEEDED  still running, or its status unreadable for transient reasons, at the
+  //                      deadline (the message names the status URL to resume with);
+  //   UNAVAILABLE        the status URL failed non-transiently max_consecutive_failed_polls times
+  //                      in a row (e.g. 404: the operation record is gone);
   //   INVALID_ARGUMENT   `op` is empty.
   absl::StatusOr<Result> Wait(const OperationRef& op, FinalStateVia via,
                               const std::string& resource_url, absl::Duration first_delay,
@@ -85,6 +98,7 @@ class LroPoller {
   const common::Clock& clock_;
   Sleeper& sleeper_;
   const LroOptions options_;
+  BackoffPolicy failed_poll_backoff_;
 };
 
 }  // namespace foghorn::arm

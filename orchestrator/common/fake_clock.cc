@@ -11,6 +11,16 @@ absl::Time FakeClock::Now() const {
   return now_;
 }
 
+absl::Time FakeClock::WallNow() const {
+  absl::MutexLock lock(&mu_);
+  return now_ + wall_offset_;
+}
+
+void FakeClock::StepWall(absl::Duration d) {
+  absl::MutexLock lock(&mu_);
+  wall_offset_ += d;
+}
+
 void FakeClock::Advance(absl::Duration d) {
   AdvanceHook hook;
   absl::Time target;

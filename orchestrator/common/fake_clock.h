@@ -23,6 +23,8 @@ class FakeClock final : public Clock {
   explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1767225600));
 
   absl::Time Now() const override;
+  // Now() plus every StepWall() so far.
+  absl::Time WallNow() const override;
 
   // Moves the clock forward by `d` (>= 0), running due work of an attached executor on the way.
   void Advance(absl::Duration d);
@@ -30,12 +32,17 @@ class FakeClock final : public Clock {
   // Sets the time directly, without running the hook. Earlier times are ignored.
   void SetTime(absl::Time t);
 
+  // Steps the wall clock only (an NTP step, `date -s`): WallNow() moves by `d` (either sign),
+  // Now() and the attached executor's timers do not.
+  void StepWall(absl::Duration d);
+
   // Installs (or, with nullptr, removes) the advance hook. At most one hook at a time.
   void SetAdvanceHook(AdvanceHook hook);
 
  private:
   mutable absl::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
+  absl::Duration wall_offset_ ABSL_GUARDED_BY(mu_);
   AdvanceHook hook_ ABSL_GUARDED_BY(mu_);
 };
 

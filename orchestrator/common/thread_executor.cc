@@ -1,8 +1,28 @@
 #include "orchestrator/common/thread_executor.h"
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 
 namespace foghorn::common {
+namespace {
+
+// The longest the loop sleeps without looking at the clock again. RealClock's Now() never jumps,
+// so this only matters for a clock moved by hand (a FakeClock driving a real thread in a test).
+constexpr absl::Duration kMaxSleep = absl::Seconds(1);
+
+// Lets std::condition_variable_any release and re-take an absl::Mutex the caller holds.
+class HeldMutex {
+ public:
+  explicit HeldMutex(absl::Mutex& mu) : mu_(mu) {}
+  void lock() ABSL_NO_THREAD_SAFETY_ANALYSIS { mu_.Lock(); }
+  void unlock() ABSL_NO_THREAD_SAFETY_ANALYSIS { mu_.Unlock(); }
+
+ private:
+  absl::Mutex& mu_;
+};
+
+}  // namespace
 
 ThreadExecutor::ThreadExecutor(const Clock& clock) : clock_(clock) {
   thread_ = std::thread([this] { Loop(); });
@@ -11,12 +31,22 @@ ThreadExecutor::ThreadExecutor(const Clock& clock) : clock_(clock) {
 ThreadExecutor::~ThreadExecutor() { Shutdown(); }
 
 TimerId ThreadExecutor::ScheduleAt(absl::Time when, Task task) {
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return 0;
-  return queue_.Add(when, std::move(task));
+  TimerId id = 0;
+  bool earliest = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return 0;
+    id = queue_.Add(when, std::move(task));
+    // The loop sleeps until the earliest timer it knew of; a new earliest one must wake it, or it
+    // would fire up to that timer's due time (or kMaxSleep) late.
+    earliest = queue_.NextDue() == when;
+  }
+  if (earliest) wake_.notify_one();
+  return id;
 }
 
 bool ThreadExecutor::Cancel(TimerId id) {
+  // No wake-up: a loop sleeping for a cancelled timer wakes, finds nothing due and sleeps again.
   absl::MutexLock lock(&mu_);
   return queue_.Remove(id);
 }
@@ -27,6 +57,7 @@ void ThreadExecutor::Shutdown() {
     if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
   }
+  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   absl::MutexLock lock(&mu_);
   queue_.Clear();
@@ -41,22 +72,15 @@ void ThreadExecutor::Loop() {
       absl::MutexLock lock(&mu_);
       for (;;) {
         if (stopping_) return;
-        absl::Time now = clock_.Now();
+        const absl::Time now = clock_.Now();
         task = queue_.TakeDue(now);
         if (task) break;
-        std::optional<absl::Time> next = queue_.NextDue();
-        // Wake when the earliest timer is due or when new work may be earlier; the wait is
-        // bounded so a clock that jumps (NTP) is noticed within a second.
-        absl::Time deadline =
-            next ? std::min(*next, now + absl::Seconds(1)) : now + absl::Seconds(1);
-        mu_.AwaitWithDeadline(
-            absl::Condition(
-                +[](ThreadExecutor* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                  return self->stopping_ ||
-                         (self->queue_.NextDue() && *self->queue_.NextDue() <= self->clock_.Now());
-                },
-                this),
-            deadline);
+        // Sleep for the time left, measured relative to now on steady_clock: ScheduleAt wakes the
+        // loop for an earlier timer and Shutdown for a stop; a spurious wake-up just loops.
+        const std::optional<absl::Time> next = queue_.NextDue();
+        const absl::Duration left = std::min(next ? *next - now : kMaxSleep, kMaxSleep);
+        HeldMutex held(mu_);
+        wake_.wait_for(held, absl::ToChronoNanoseconds(left));
       }
     }
     std::move (*task)();

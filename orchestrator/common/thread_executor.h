@@ -1,7 +1,11 @@
 // The production Executor: one event-loop thread that runs posted work and timers in order.
+// Timers fire when the executor's clock reaches them: the loop sleeps on the monotonic clock for
+// the time left and is woken at once by a timer earlier than the one it sleeps for, and by
+// Shutdown().
 #ifndef FOGHORN_ORCHESTRATOR_COMMON_THREAD_EXECUTOR_H_
 #define FOGHORN_ORCHESTRATOR_COMMON_THREAD_EXECUTOR_H_
 
+#include <condition_variable>
 #include <string>
 #include <thread>
 
@@ -39,6 +43,9 @@ class ThreadExecutor final : public Executor {
 
   const Clock& clock_;
   mutable absl::Mutex mu_;
+  // Waited on with mu_ held. absl's own timed waits sleep until an absolute wall-clock time, which
+  // a step of the system clock stretches; std::condition_variable_any sleeps on steady_clock.
+  std::condition_variable_any wake_;
   TimerQueue queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

@@ -64,6 +64,60 @@ class Builder {
   Decision d_;
 };
 
+// Adds every hold that applies to a failover of `intended` at `now` (and the times they end) to
+// `b`; true when there is one.
+bool AddHolds(Builder& b, const GroupView& view, const Policy& policy, absl::Time now,
+              FailoverKind intended) {
+  bool hold = false;
+  auto add_hold = [&](ReasonCode code, std::string text) {
+    hold = true;
+    b.Add(code, std::move(text));
+  };
+  const bool recent_failover = view.last_failover_at != absl::InfinitePast() &&
+                               now < view.last_failover_at + policy.cooldown;
+  if (now < view.paused_until) {
+    add_hold(ReasonCode::kPaused,
+             view.paused_until == absl::InfiniteFuture()
+                 ? std::string("automation paused until resumed")
+                 : absl::StrCat("automation paused for another ", Dur(view.paused_until - now)));
+    b.WakeAt(view.paused_until);
+  }
+  if (std::optional<absl::Time> end = ActiveMaintenanceWindowEnd(policy.maintenance_windows, now)) {
+    add_hold(ReasonCode::kMaintenanceWindow,
+             absl::StrCat("in a maintenance window for another ", Dur(*end - now)));
+    b.WakeAt(*end);
+  }
+  if (policy.approval_mode == foghorn::v1::APPROVAL_MODE_OBSERVE_ONLY) {
+    add_hold(ReasonCode::kObserveOnly,
+             absl::StrCat("observe-only: would start a ", KindText(intended)));
+  }
+  if (view.roles.primary_server.empty() || view.roles.secondary_server.empty()) {
+    add_hold(ReasonCode::kRolesUnknown, "roles not yet read from ARM");
+  }
+  if (recent_failover) {
+    add_hold(ReasonCode::kCooldown, absl::StrCat("last failover ", Dur(now - view.last_failover_at),
+                                                 " ago; cooldown ", Dur(policy.cooldown)));
+    b.WakeAt(view.last_failover_at + policy.cooldown);
+  }
+  if (view.vantage_impaired || view.secondary.verdict == foghorn::v1::VERDICT_IMPAIRED) {
+    add_hold(ReasonCode::kVantageImpaired,
+             "vantage impaired: nearly everything looks down from this agent");
+  } else if (view.secondary.verdict == foghorn::v1::VERDICT_UNHEALTHY) {
+    add_hold(ReasonCode::kSecondaryUnhealthy,
+             absl::StrCat("secondary ", view.roles.secondary_server, " is unhealthy"));
+  } else if (view.secondary.verdict != foghorn::v1::VERDICT_HEALTHY) {
+    add_hold(ReasonCode::kSecondaryUnknown,
+             absl::StrCat("secondary ", view.roles.secondary_server, " has no verdict yet"));
+  }
+  if (!view.operator_hold.empty()) add_hold(ReasonCode::kOperatorCancelled, view.operator_hold);
+  if (policy.blast_radius_cap > 0 && view.groups_failing > policy.blast_radius_cap) {
+    add_hold(ReasonCode::kBlastRadiusCap,
+             absl::StrCat(view.groups_failing, " groups failing at once, cap ",
+                          policy.blast_radius_cap));
+  }
+  return hold;
+}
+
 }  // namespace
 
 bool Decision::HasReason(ReasonCode code) const {
@@ -169,50 +223,7 @@ Decision Decide(const GroupView& view, const Policy& policy, absl::Time now) {
   d.target_server = view.roles.secondary_server;
 
   // Holds: every one that applies is listed.
-  bool hold = false;
-  auto add_hold = [&](ReasonCode code, std::string text) {
-    hold = true;
-    b.Add(code, std::move(text));
-  };
-  if (now < view.paused_until) {
-    add_hold(ReasonCode::kPaused,
-             view.paused_until == absl::InfiniteFuture()
-                 ? std::string("automation paused until resumed")
-                 : absl::StrCat("automation paused for another ", Dur(view.paused_until - now)));
-    b.WakeAt(view.paused_until);
-  }
-  if (std::optional<absl::Time> end = ActiveMaintenanceWindowEnd(policy.maintenance_windows, now)) {
-    add_hold(ReasonCode::kMaintenanceWindow,
-             absl::StrCat("in a maintenance window for another ", Dur(*end - now)));
-    b.WakeAt(*end);
-  }
-  if (policy.approval_mode == foghorn::v1::APPROVAL_MODE_OBSERVE_ONLY) {
-    add_hold(ReasonCode::kObserveOnly,
-             absl::StrCat("observe-only: would start a ", KindText(intended)));
-  }
-  if (view.roles.primary_server.empty() || view.roles.secondary_server.empty()) {
-    add_hold(ReasonCode::kRolesUnknown, "roles not yet read from ARM");
-  }
-  if (recent_failover) {
-    add_hold(ReasonCode::kCooldown, absl::StrCat("last failover ", Dur(now - view.last_failover_at),
-                                                 " ago; cooldown ", Dur(policy.cooldown)));
-    b.WakeAt(view.last_failover_at + policy.cooldown);
-  }
-  if (view.vantage_impaired || view.secondary.verdict == foghorn::v1::VERDICT_IMPAIRED) {
-    add_hold(ReasonCode::kVantageImpaired,
-             "vantage impaired: nearly everything looks down from this agent");
-  } else if (view.secondary.verdict == foghorn::v1::VERDICT_UNHEALTHY) {
-    add_hold(ReasonCode::kSecondaryUnhealthy,
-             absl::StrCat("secondary ", view.roles.secondary_server, " is unhealthy"));
-  } else if (view.secondary.verdict != foghorn::v1::VERDICT_HEALTHY) {
-    add_hold(ReasonCode::kSecondaryUnknown,
-             absl::StrCat("secondary ", view.roles.secondary_server, " has no verdict yet"));
-  }
-  if (policy.blast_radius_cap > 0 && view.groups_failing > policy.blast_radius_cap) {
-    add_hold(ReasonCode::kBlastRadiusCap,
-             absl::StrCat(view.groups_failing, " groups failing at once, cap ",
-                          policy.blast_radius_cap));
-  }
+  const bool hold = AddHolds(b, view, policy, now, intended);
 
   // The data-loss budget, for kinds that may lose data.
   bool over_budget = false;
@@ -269,6 +280,13 @@ Decision Decide(const GroupView& view, const Policy& policy, absl::Time now) {
     default:
       return b.Finish(Stage::kForced);
   }
+}
+
+std::vector<Reason> Holds(const GroupView& view, const Policy& policy, absl::Time now,
+                          foghorn::v1::FailoverKind kind) {
+  Builder b(policy, now);
+  AddHolds(b, view, policy, now, kind);
+  return std::move(b.d().reasons);
 }
 
 absl::string_view StageName(Stage stage) {
@@ -347,6 +365,8 @@ absl::string_view ReasonCodeName(ReasonCode code) {
       return "SECONDARY_UNKNOWN";
     case ReasonCode::kBlastRadiusCap:
       return "BLAST_RADIUS_CAP";
+    case ReasonCode::kOperatorCancelled:
+      return "OPERATOR_CANCELLED";
   }
   return "UNKNOWN";
 }

@@ -58,6 +58,8 @@ enum class ReasonCode {
   kSecondaryUnhealthy,
   kSecondaryUnknown,
   kBlastRadiusCap,
+  // A person cancelled this outage's automatic failover: automation holds until resumed.
+  kOperatorCancelled,
 };
 
 struct Reason {
@@ -99,6 +101,13 @@ struct Decision {
 // streak is taken to start at `now`, the conservative choice). Cost: a few hundred nanoseconds
 // plus the reason strings.
 Decision Decide(const GroupView& view, const Policy& policy, absl::Time now);
+
+// Every hold that would stop a failover of `kind` of this group at `now`, whatever the primary's
+// health: exactly the hold reasons (pause, maintenance window, observe-only, roles unknown,
+// cooldown, vantage, secondary, operator hold, blast-radius cap) Decide() lists once the ladder
+// calls for a failover, in the same order. The agent gates failovers people request with it. Pure.
+std::vector<Reason> Holds(const GroupView& view, const Policy& policy, absl::Time now,
+                          foghorn::v1::FailoverKind kind);
 
 // "HEALTHY", "SUSPECT", "CONFIRMED_DOWN", "PLANNED", "TRY_PLANNED_BEFORE_FORCED", "FORCED",
 // "VERIFYING", "WAIT_APPROVAL", "HOLD".

@@ -83,6 +83,10 @@ struct GroupView {
   std::optional<Approval> approval;
   // Groups this agent currently sees confirmed down or failing over, this one included.
   int groups_failing = 0;
+  // Non-empty while a person's cancel of this outage's automatic failover holds the group, e.g.
+  // "bob cancelled the automatic planned failover: investigating". Lifted by a resume or when
+  // the outage ends.
+  std::string operator_hold;
 };
 
 }  // namespace foghorn::decision

@@ -128,6 +128,12 @@ class ProgressJournal final : public journal::Journal {
       const std::string& group_id) override {
     return base_.LastSucceededFailover(group_id);
   }
+  absl::Status PutControlState(const std::map<std::string, std::string>& entries) override {
+    return base_.PutControlState(entries);
+  }
+  absl::StatusOr<std::map<std::string, std::string>> ControlState() override {
+    return base_.ControlState();
+  }
 
  private:
   void EmitStep(const journal::StepRecord& step) {

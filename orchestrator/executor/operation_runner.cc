@@ -31,6 +31,33 @@ Notification OperationNotification(const journal::OperationRecord& op, const std
 
 }  // namespace
 
+absl::Status CancelGate::Cancel() {
+  absl::MutexLock lock(&mu_);
+  if (arm_begun_) {
+    return absl::FailedPreconditionError(
+        "the ARM failover has begun; the operation cannot be cancelled safely");
+  }
+  cancelled_ = true;
+  return absl::OkStatus();
+}
+
+bool CancelGate::cancel_requested() const {
+  absl::MutexLock lock(&mu_);
+  return cancelled_;
+}
+
+bool CancelGate::BeginArmStep() {
+  absl::MutexLock lock(&mu_);
+  if (cancelled_) return false;
+  arm_begun_ = true;
+  return true;
+}
+
+bool CancelGate::arm_begun() const {
+  absl::MutexLock lock(&mu_);
+  return arm_begun_;
+}
+
 std::string OperationKindName(arm::FailoverKind kind) {
   switch (kind) {
     case arm::FailoverKind::kPlanned:
@@ -98,8 +125,12 @@ absl::Status OperationRunner::RunStepWithRetries(const v1::Step& step,
   absl::Status last;
   for (int attempt = 0; attempt <= std::max(0, step.retries()); ++attempt) {
     last = steps_.Run(step, op);
-    // A veto is an answer, not a failure to get one: retrying would only ask again.
-    if (last.ok() || last.code() == absl::StatusCode::kFailedPrecondition) return last;
+    // A veto is an answer, not a failure to get one: retrying would only ask again. An
+    // interrupted step (CANCELLED) is not retried either.
+    if (last.ok() || last.code() == absl::StatusCode::kFailedPrecondition ||
+        last.code() == absl::StatusCode::kCancelled) {
+      return last;
+    }
   }
   return last;
 }
@@ -140,9 +171,12 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::Ope
   // veto hook after the failover may already have been sent.
   bool arm_begun = false;
   for (const auto& s : done_before) arm_begun |= s.name == arm_step;
+  if (arm_begun && plan.cancel_gate) plan.cancel_gate->BeginArmStep();
 
   bool skipped = false;
-  auto cancelled = [&] { return !arm_begun && plan.cancelled && plan.cancelled(); };
+  auto cancelled = [&] {
+    return !arm_begun && plan.cancel_gate && plan.cancel_gate->cancel_requested();
+  };
   if (!arm_begun) {
     for (const v1::Step& step : plan.pre_steps) {
       if (cancelled()) {
@@ -156,6 +190,16 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::Ope
             return std::string("ok");
           },
           &skipped);
+      if (!s.ok() && !absl::StartsWith(s.message(), "journal:")) {
+        // A cancel that arrived while the step ran (an approval gate or a probe assertion ends
+        // its wait for it) ends the operation as cancelled, not as a veto.
+        if (cancelled()) {
+          return Finish(op, journal::OperationState::kCancelled,
+                        absl::StrCat("cancelled during pre step ", step.name()));
+        }
+        // Interrupted because the agent is stopping: left unfinished, resumed at the next start.
+        if (s.code() == absl::StatusCode::kCancelled) return s;
+      }
       if (!s.ok() && step.on_failure() != v1::ON_FAILURE_CONTINUE) {
         if (absl::StartsWith(s.message(), "journal:")) return s;
         return Finish(
@@ -165,7 +209,9 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::Ope
     }
   }
 
-  if (cancelled()) {
+  // The cancel check and the start of the ARM step are one atomic decision (CancelGate): a
+  // cancel acknowledged to a person can never be followed by a POST.
+  if (!arm_begun && plan.cancel_gate && !plan.cancel_gate->BeginArmStep()) {
     return Finish(op, journal::OperationState::kCancelled, "cancelled before the ARM failover");
   }
   absl::StatusOr<arm::FailoverResult> result = absl::UnknownError("arm step not run");
@@ -238,6 +284,8 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::Ope
         },
         &skipped);
     if (!s.ok() && absl::StartsWith(s.message(), "journal:")) return s;
+    // Interrupted because the agent is stopping: left unfinished, resumed at the next start.
+    if (s.code() == absl::StatusCode::kCancelled) return s;
     // The failover happened: a failing post step is reported, it cannot undo anything.
     if (!s.ok()) {
       logger_.Warn("post step failed",

@@ -8,11 +8,13 @@
 #define FOGHORN_ORCHESTRATOR_EXECUTOR_OPERATION_RUNNER_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "foghorn/v1/runbook.pb.h"
 #include "orchestrator/arm/arm_client.h"
 #include "orchestrator/common/clock.h"
@@ -54,6 +56,33 @@ class StepRunner {
  public:
   virtual ~StepRunner() = default;
   virtual absl::Status Run(const v1::Step& step, const journal::OperationRecord& op) = 0;
+  // OK when this runner can carry out `step`'s kind; UNIMPLEMENTED (saying what is missing)
+  // otherwise. Runbooks are checked with it when they are loaded, so a step kind the agent cannot
+  // run is refused then, not when a failover needs it. Default: every kind.
+  virtual absl::Status CanRun(const v1::Step& step) const {
+    (void)step;
+    return absl::OkStatus();
+  }
+};
+
+// Cancellation and the start of the ARM step, decided under one lock, so a cancel is never
+// acknowledged for an operation whose failover POST goes out afterwards: once Cancel() has
+// returned OK, BeginArmStep() returns false forever; once BeginArmStep() has returned true,
+// Cancel() returns FAILED_PRECONDITION. Thread-safe; shared by the agent and the runner.
+class CancelGate {
+ public:
+  // OK when the ARM step has not begun (it never will now); FAILED_PRECONDITION once it has.
+  absl::Status Cancel() ABSL_LOCKS_EXCLUDED(mu_);
+  bool cancel_requested() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Called by the runner right before the ARM step (and on resume when the journal shows it
+  // began). Returns false, and the ARM step must not begin, when a cancel came first.
+  bool BeginArmStep() ABSL_LOCKS_EXCLUDED(mu_);
+  bool arm_begun() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  mutable absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool arm_begun_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // What to carry out: built by the agent from the runbook and the group's roles.
@@ -68,10 +97,11 @@ struct FailoverPlan {
   // primary healthy (OK) or gives up (an error fails the operation's verification). Journaled as
   // step "verify:listeners".
   std::function<absl::Status()> verify_listeners;
-  // Optional: polled before each pre step and before the ARM step; when it returns true the
-  // operation ends as cancelled. Never consulted once the ARM step has begun (from then on the
-  // failover may be in ARM's hands, and stopping would leave the group in an unknown state).
-  std::function<bool()> cancelled;
+  // Optional: consulted before each pre step and, through BeginArmStep(), right before the ARM
+  // step; a cancel requested by then ends the operation as cancelled. Never consulted once the
+  // ARM step has begun (from then on the failover may be in ARM's hands, and stopping would leave
+  // the group in an unknown state).
+  std::shared_ptr<CancelGate> cancel_gate;
 };
 
 // Journal kind names: "planned", "forced", "try_planned_before_forced".
@@ -92,9 +122,15 @@ class OperationRunner {
   // Runs (or resumes) `op` to a finished state and returns that state's record. Steps whose
   // journaled outcome is "done" are skipped, so calling Run again after a crash continues where
   // the journal says the operation stopped. Returns an error only when the journal itself fails
-  // (then nothing further was attempted).
+  // (then nothing further was attempted), or CANCELLED when a step was interrupted because the
+  // agent is stopping (an approval gate or a probe assertion still waiting): the operation then
+  // stays unfinished in the journal, and the next start resumes it and runs that step again. A
+  // cancel (CancelGate) that arrives while a pre step runs ends the operation as cancelled.
   absl::StatusOr<journal::OperationRecord> Run(const journal::OperationRecord& op,
                                                const FailoverPlan& plan);
+
+  // Whether the step runner can carry out `step` (StepRunner::CanRun).
+  absl::Status CanRun(const v1::Step& step) const { return steps_.CanRun(step); }
 
   // Called after each step's intent and outcome are journaled, with the step's operation (for
   // live progress). Set before the first Run; called on the running thread; must not block.

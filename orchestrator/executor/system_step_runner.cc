@@ -127,6 +127,17 @@ absl::Status SystemStepRunner::Run(const v1::Step& step, const journal::Operatio
   return absl::InvalidArgumentError(absl::StrCat("step ", step.name(), " has no action"));
 }
 
+absl::Status SystemStepRunner::Supports(const Hooks& hooks, const v1::Step& step) {
+  if (step.has_approval() && !hooks.approval) {
+    return absl::UnimplementedError(
+        "approval steps need the agent's control API to answer them, and this agent has none");
+  }
+  if (step.has_probe_assert() && !hooks.probe_assert) {
+    return absl::UnimplementedError("probe assertions need the agent's health tracker");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SystemStepRunner::RunExec(const v1::Step& step, const journal::OperationRecord& op) {
   std::vector<std::string> argv(step.exec().argv().begin(), step.exec().argv().end());
   std::map<std::string, std::string> env(step.exec().env().begin(), step.exec().env().end());

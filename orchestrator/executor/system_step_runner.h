@@ -36,7 +36,8 @@ class SystemStepRunner final : public StepRunner {
     // Waits until a human approves (OK) or rejects (FAILED_PRECONDITION) the operation, or the
     // timeout passes (DEADLINE_EXCEEDED). Unset: approval steps fail with UNIMPLEMENTED.
     std::function<absl::Status(const v1::Step&, const journal::OperationRecord&)> approval;
-    // Checks a probe assertion within the step's timeout.
+    // Checks a probe assertion within the step's timeout. Unset: probe assertions fail with
+    // UNIMPLEMENTED.
     std::function<absl::Status(const v1::Step&, const journal::OperationRecord&)> probe_assert;
   };
 
@@ -45,6 +46,12 @@ class SystemStepRunner final : public StepRunner {
                    Hooks hooks);
 
   absl::Status Run(const v1::Step& step, const journal::OperationRecord& op) override;
+  // Approval steps need the approval hook, probe assertions the probe_assert hook.
+  absl::Status CanRun(const v1::Step& step) const override { return Supports(hooks_, step); }
+
+  // What a runner with `hooks` can carry out (CanRun), for checking runbooks before any runner
+  // exists (foghornd --check).
+  static absl::Status Supports(const Hooks& hooks, const v1::Step& step);
 
  private:
   absl::Status RunExec(const v1::Step& step, const journal::OperationRecord& op);

@@ -83,6 +83,12 @@ class FaultInjectingJournal final : public Journal {
       const std::string& group_id) override {
     return base_->LastSucceededFailover(group_id);
   }
+  absl::Status PutControlState(const std::map<std::string, std::string>& entries) override {
+    return Write([&] { return base_->PutControlState(entries); });
+  }
+  absl::StatusOr<std::map<std::string, std::string>> ControlState() override {
+    return base_->ControlState();
+  }
 
  private:
   template <typename F>

@@ -6,6 +6,7 @@
 #define FOGHORN_ORCHESTRATOR_JOURNAL_JOURNAL_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -133,6 +134,16 @@ class Journal {
   // The time the last failover of `group_id` succeeded, if any (for the cooldown).
   virtual absl::StatusOr<std::optional<absl::Time>> LastSucceededFailover(
       const std::string& group_id) = 0;
+
+  // Durable control state: what people told the agent and what the agent must not forget across a
+  // restart or a reload (pauses with their owners, approvals, failed planned attempts, the start
+  // of the current outage, the last lag sample, the cooldown anchor, known roles). Keys are the
+  // caller's ("group/<id>", "pause/<owner>/<group>"); values are opaque text (JSON). The write is
+  // durable when it returns OK, so a caller acknowledges a pause or an approval only after it.
+  // Writes every entry in one transaction; an empty value deletes its key.
+  virtual absl::Status PutControlState(const std::map<std::string, std::string>& entries) = 0;
+  // Every key with its value.
+  virtual absl::StatusOr<std::map<std::string, std::string>> ControlState() = 0;
 };
 
 }  // namespace foghorn::journal

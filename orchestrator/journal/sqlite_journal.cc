@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "fmt/format.h"
 #include "orchestrator/common/status_macros.h"
 
@@ -62,6 +63,10 @@ CREATE TABLE IF NOT EXISTS audit(
   target TEXT NOT NULL DEFAULT '',
   detail TEXT NOT NULL DEFAULT '',
   outcome TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS control_state(
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_us INTEGER NOT NULL);
 )sql";
 
 std::int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
@@ -120,6 +125,12 @@ class Statement {
   }
   std::int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+  // Makes the statement ready to be bound and stepped again (one prepare per batch, not per row).
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
 
  private:
   sqlite3* db_;
@@ -212,6 +223,14 @@ std::string StepStateName(StepState s) {
 
 absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const std::string& path,
                                                                    const common::Clock& clock) {
+  return Open(path, clock, Options{});
+}
+
+absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const std::string& path,
+                                                                   const common::Clock& clock,
+                                                                   Options options) {
+  options.max_queued = std::max<std::size_t>(1, options.max_queued);
+  options.max_batch = std::max<std::size_t>(1, options.max_batch);
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db,
@@ -221,7 +240,7 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const std::st
     sqlite3_close(db);
     return absl::UnavailableError(absl::StrCat("journal: cannot open ", path, ": ", msg));
   }
-  std::unique_ptr<SqliteJournal> j(new SqliteJournal(db, clock));
+  std::unique_ptr<SqliteJournal> j(new SqliteJournal(db, clock, std::move(options)));
   absl::MutexLock lock(&j->mu_);
   sqlite3_busy_timeout(db, 5000);
   for (const char* pragma :
@@ -252,12 +271,197 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const std::st
   }
   RETURN_IF_ERROR(Exec(db, "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
                        {std::to_string(kSchemaVersion)}));
+  if (j->options_.background_writer) j->writer_ = std::thread([p = j.get()] { p->WriterLoop(); });
   return j;
 }
 
 SqliteJournal::~SqliteJournal() {
+  {
+    absl::MutexLock q(&queue_mu_);
+    stopping_ = true;
+  }
+  if (writer_.joinable()) writer_.join();
   absl::MutexLock lock(&mu_);
+  if (absl::Status s = FlushLocked(); !s.ok()) {
+    std::uint64_t lost = 0;
+    {
+      absl::MutexLock q(&queue_mu_);
+      lost = queue_.size();
+      stats_.lost += lost;
+      queue_.clear();
+    }
+    if (options_.logger) {
+      options_.logger->Error(
+          "journal: decisions and audit records lost at shutdown",
+          {{"records", static_cast<std::int64_t>(lost)}, {"error", s.ToString()}});
+    }
+  }
   sqlite3_close_v2(db_);
+}
+
+// --- decisions and audit: the batch writer ---
+
+absl::Status SqliteJournal::Enqueue(Pending record) {
+  for (;;) {
+    {
+      absl::MutexLock q(&queue_mu_);
+      if (queue_.size() < options_.max_queued) {
+        queue_.push_back(std::move(record));
+        return absl::OkStatus();
+      }
+    }
+    // Full: the writer is behind (a slow or failing disk). Commit the oldest batch here rather
+    // than drop anything or grow without bound; this caller pays one commit, as every caller did
+    // before writes were batched.
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<std::size_t> n = CommitBatchLocked();
+    if (!n.ok()) {
+      {
+        absl::MutexLock q(&queue_mu_);
+        ++stats_.refused;
+      }
+      if (options_.metrics)
+        options_.metrics->IncrementCounter("foghorn_journal_records_refused_total");
+      if (options_.logger) {
+        options_.logger->Error("journal: queue full and commit failed; record refused",
+                               {{"error", n.status().ToString()}});
+      }
+      return absl::UnavailableError(
+          absl::StrCat("journal: queue full and commit failed: ", n.status().message()));
+    }
+  }
+}
+
+absl::StatusOr<std::size_t> SqliteJournal::CommitBatchLocked() {
+  std::vector<Pending> batch;
+  {
+    absl::MutexLock q(&queue_mu_);
+    const std::size_t n = std::min(queue_.size(), options_.max_batch);
+    batch.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  if (batch.empty()) return std::size_t{0};
+  absl::Status s = WriteBatchLocked(batch);
+  {
+    absl::MutexLock q(&queue_mu_);
+    if (s.ok()) {
+      ++stats_.batches;
+      stats_.committed += batch.size();
+    } else {
+      // Back at the front, in order: the next attempt commits the same records first.
+      for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+      ++stats_.failed_batches;
+    }
+  }
+  if (options_.metrics) {
+    options_.metrics->IncrementCounter("foghorn_journal_batches_total",
+                                       {{"result", s.ok() ? "ok" : "failed"}});
+  }
+  if (!s.ok()) return s;
+  return batch.size();
+}
+
+absl::Status SqliteJournal::WriteBatchLocked(const std::vector<Pending>& batch) {
+  RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+  absl::Status s = [&]() -> absl::Status {
+    Statement decision(db_,
+                       "INSERT INTO decisions(group_id, at_us, state, action, reasons_json, "
+                       "summary) VALUES(?,?,?,?,?,?)");
+    Statement audit(db_,
+                    "INSERT INTO audit(at_us, actor, action, target, detail, outcome) "
+                    "VALUES(?,?,?,?,?,?)");
+    for (const Pending& p : batch) {
+      Statement* st = nullptr;
+      if (const auto* d = std::get_if<DecisionRecord>(&p)) {
+        st = &decision;
+        st->Reset();
+        RETURN_IF_ERROR(st->Bind(
+            {d->group_id, ToMicros(d->at), d->state, d->action, d->reasons_json, d->summary}));
+      } else {
+        const auto& a = std::get<AuditRecord>(p);
+        st = &audit;
+        st->Reset();
+        RETURN_IF_ERROR(
+            st->Bind({ToMicros(a.at), a.actor, a.action, a.target, a.detail, a.outcome}));
+      }
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      (void)row;
+    }
+    return absl::OkStatus();
+  }();
+  if (s.ok()) s = Exec(db_, "COMMIT");
+  if (!s.ok()) Exec(db_, "ROLLBACK").IgnoreError();
+  return s;
+}
+
+absl::Status SqliteJournal::FlushLocked() {
+  std::size_t pending = 0;
+  {
+    absl::MutexLock q(&queue_mu_);
+    pending = queue_.size();
+  }
+  // Only what was queued when the flush began: writers that keep queuing cannot hold it forever.
+  while (pending > 0) {
+    ASSIGN_OR_RETURN(std::size_t n, CommitBatchLocked());
+    if (n == 0) break;
+    pending -= std::min(pending, n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteJournal::Flush() {
+  absl::MutexLock lock(&mu_);
+  return FlushLocked();
+}
+
+SqliteJournal::WriterStats SqliteJournal::writer_stats() {
+  absl::MutexLock q(&queue_mu_);
+  WriterStats out = stats_;
+  out.queued = queue_.size();
+  return out;
+}
+
+void SqliteJournal::WriterLoop() {
+  // After a failed commit the batch stays queued; retry with backoff so a broken disk is not
+  // hammered, and log once per streak (and at most every kMaxBackoff after that).
+  constexpr absl::Duration kMinBackoff = absl::Milliseconds(100);
+  constexpr absl::Duration kMaxBackoff = absl::Seconds(5);
+  absl::Duration backoff = absl::ZeroDuration();
+  for (;;) {
+    {
+      absl::MutexLock q(&queue_mu_);
+      if (backoff > absl::ZeroDuration()) {
+        queue_mu_.AwaitWithTimeout(absl::Condition(&stopping_), backoff);
+      }
+      queue_mu_.Await(absl::Condition(
+          +[](SqliteJournal* j)
+               ABSL_NO_THREAD_SAFETY_ANALYSIS { return j->stopping_ || !j->queue_.empty(); },
+          this));
+      if (stopping_) return;  // the destructor commits what is left
+    }
+    // No waiting here for more records: while one batch commits (its fsync), the next one
+    // gathers, so batches grow with the load and a lone record is committed at once.
+    absl::StatusOr<std::size_t> n;
+    {
+      absl::MutexLock lock(&mu_);
+      n = CommitBatchLocked();
+    }
+    if (n.ok()) {
+      if (backoff > absl::ZeroDuration() && options_.logger) {
+        options_.logger->Info("journal: batch writer recovered");
+      }
+      backoff = absl::ZeroDuration();
+      continue;
+    }
+    if ((backoff == absl::ZeroDuration() || backoff == kMaxBackoff) && options_.logger) {
+      options_.logger->Error("journal: cannot commit decisions and audit records; retrying",
+                             {{"error", n.status().ToString()}});
+    }
+    backoff = std::clamp(backoff * 2, kMinBackoff, kMaxBackoff);
+  }
 }
 
 absl::StatusOr<Journal::Created> SqliteJournal::CreateOperation(OperationRecord op) {
@@ -270,7 +474,7 @@ absl::StatusOr<Journal::Created> SqliteJournal::CreateOperation(OperationRecord 
                      QueryOperations("request_id = ?", {op.request_id}, /*limit=*/1));
     if (!existing.empty()) return Created{existing.front(), false};
   }
-  absl::Time now = clock_.Now();
+  absl::Time now = clock_.WallNow();
   if (op.id.empty()) {
     std::random_device rd;
     op.id = fmt::format("op-{}-{:08x}{:04x}",
@@ -297,14 +501,14 @@ absl::Status SqliteJournal::UpdateOperation(const std::string& id, OperationStat
         absl::StrCat("journal: operation ", id, " already ", OperationStateName(op.state)));
   }
   return Exec(db_, "UPDATE operations SET state = ?, outcome = ?, updated_us = ? WHERE id = ?",
-              {OperationStateName(state), outcome, ToMicros(clock_.Now()), id});
+              {OperationStateName(state), outcome, ToMicros(clock_.WallNow()), id});
 }
 
 absl::Status SqliteJournal::SetArmOperationUrl(const std::string& id, const std::string& url) {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(GetOperationLocked(id).status());
   return Exec(db_, "UPDATE operations SET arm_operation_url = ?, updated_us = ? WHERE id = ?",
-              {url, ToMicros(clock_.Now()), id});
+              {url, ToMicros(clock_.WallNow()), id});
 }
 
 absl::StatusOr<OperationRecord> SqliteJournal::GetOperation(const std::string& id) {
@@ -372,7 +576,7 @@ absl::StatusOr<StepRecord> SqliteJournal::BeginStep(const std::string& operation
   step.operation_id = operation_id;
   step.name = name;
   step.detail = detail;
-  step.started_at = clock_.Now();
+  step.started_at = clock_.WallNow();
   {
     Statement st(db_, "SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE operation_id = ?");
     RETURN_IF_ERROR(st.Bind({operation_id}));
@@ -397,7 +601,7 @@ absl::Status SqliteJournal::EndStep(std::int64_t step_id, StepState state,
   RETURN_IF_ERROR(Exec(db_,
                        "UPDATE steps SET state = ?, detail = ?, finished_us = ? "
                        "WHERE id = ? AND state = 'intent'",
-                       {StepStateName(state), detail, ToMicros(clock_.Now()), step_id}));
+                       {StepStateName(state), detail, ToMicros(clock_.WallNow()), step_id}));
   if (sqlite3_changes(db_) == 0) {
     return absl::NotFoundError(absl::StrCat("journal: no open step ", step_id));
   }
@@ -430,18 +634,15 @@ absl::StatusOr<std::vector<StepRecord>> SqliteJournal::Steps(const std::string& 
 
 absl::Status SqliteJournal::RecordDecision(DecisionRecord d) {
   if (d.group_id.empty()) return absl::InvalidArgumentError("journal: a decision needs a group_id");
-  absl::MutexLock lock(&mu_);
-  if (d.at == absl::InfinitePast()) d.at = clock_.Now();
-  return Exec(db_,
-              "INSERT INTO decisions(group_id, at_us, state, action, reasons_json, summary) "
-              "VALUES(?,?,?,?,?,?)",
-              {d.group_id, ToMicros(d.at), d.state, d.action,
-               d.reasons_json.empty() ? std::string("[]") : d.reasons_json, d.summary});
+  if (d.at == absl::InfinitePast()) d.at = clock_.WallNow();
+  if (d.reasons_json.empty()) d.reasons_json = "[]";
+  return Enqueue(std::move(d));
 }
 
 absl::StatusOr<std::vector<DecisionRecord>> SqliteJournal::Decisions(const std::string& group_id,
                                                                      int limit) {
   absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(FlushLocked());
   std::string sql =
       "SELECT id, group_id, at_us, state, action, reasons_json, summary FROM decisions "
       "WHERE group_id = ? ORDER BY id DESC";
@@ -462,16 +663,13 @@ absl::Status SqliteJournal::Audit(AuditRecord a) {
   if (a.actor.empty() || a.action.empty()) {
     return absl::InvalidArgumentError("journal: an audit record needs an actor and an action");
   }
-  absl::MutexLock lock(&mu_);
-  if (a.at == absl::InfinitePast()) a.at = clock_.Now();
-  return Exec(db_,
-              "INSERT INTO audit(at_us, actor, action, target, detail, outcome) "
-              "VALUES(?,?,?,?,?,?)",
-              {ToMicros(a.at), a.actor, a.action, a.target, a.detail, a.outcome});
+  if (a.at == absl::InfinitePast()) a.at = clock_.WallNow();
+  return Enqueue(std::move(a));
 }
 
 absl::StatusOr<std::vector<AuditRecord>> SqliteJournal::AuditTrail(int limit) {
   absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(FlushLocked());
   std::string sql =
       "SELECT id, at_us, actor, action, target, detail, outcome FROM audit ORDER BY id DESC";
   if (limit > 0) absl::StrAppend(&sql, " LIMIT ", limit);
@@ -497,6 +695,42 @@ absl::StatusOr<std::optional<absl::Time>> SqliteJournal::LastSucceededFailover(
   ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row || st.IsNull(0)) return std::optional<absl::Time>();
   return std::optional<absl::Time>(FromMicros(st.Int(0)));
+}
+
+absl::Status SqliteJournal::PutControlState(const std::map<std::string, std::string>& entries) {
+  for (const auto& [key, value] : entries) {
+    if (key.empty()) return absl::InvalidArgumentError("journal: a control state key is empty");
+  }
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", {}));
+  const std::int64_t now = ToMicros(clock_.WallNow());
+  for (const auto& [key, value] : entries) {
+    absl::Status s = value.empty()
+                         ? Exec(db_, "DELETE FROM control_state WHERE key = ?", {key})
+                         : Exec(db_,
+                                "INSERT INTO control_state(key, value, updated_us) VALUES(?,?,?) "
+                                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                                "updated_us = excluded.updated_us",
+                                {key, value, now});
+    if (!s.ok()) {
+      Exec(db_, "ROLLBACK", {}).IgnoreError();
+      return s;
+    }
+  }
+  return Exec(db_, "COMMIT", {});
+}
+
+absl::StatusOr<std::map<std::string, std::string>> SqliteJournal::ControlState() {
+  absl::MutexLock lock(&mu_);
+  Statement st(db_, "SELECT key, value FROM control_state ORDER BY key");
+  RETURN_IF_ERROR(st.Bind({}));
+  std::map<std::string, std::string> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out[st.Text(0)] = st.Text(1);
+  }
+  return out;
 }
 
 }  // namespace foghorn::journal

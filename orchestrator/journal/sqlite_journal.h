@@ -1,14 +1,32 @@
-// The Journal on SQLite in WAL mode with synchronous=FULL: a write that returned OK survives a
-// crash of the agent or the machine.
+// The Journal on SQLite in WAL mode with synchronous=FULL.
+//
+// Durability depends on what a record guards:
+// * Operations, steps and control state are written synchronously: a write that returned OK
+//   survives a crash of the agent or the machine, so the caller may perform the side effect it
+//   journaled.
+// * Decisions and audit records guard no side effect. RecordDecision and Audit validate and stamp
+//   the record, queue it and return: a background writer thread commits the queue in batches (one
+//   transaction, one fsync, per batch), so a mass outage's thousands of decisions cost the control
+//   loop no fsync each. OK means accepted; a crash loses what was accepted and not yet committed
+//   (normally the last few milliseconds), an orderly destruction commits everything.
 #ifndef FOGHORN_ORCHESTRATOR_JOURNAL_SQLITE_JOURNAL_H_
 #define FOGHORN_ORCHESTRATOR_JOURNAL_SQLITE_JOURNAL_H_
 
+#include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <variant>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "orchestrator/common/clock.h"
+#include "orchestrator/common/log.h"
+#include "orchestrator/common/metrics.h"
 #include "orchestrator/journal/journal.h"
 
 struct sqlite3;
@@ -17,12 +35,51 @@ namespace foghorn::journal {
 
 class SqliteJournal final : public Journal {
  public:
+  struct Options {
+    // Decisions and audit records waiting for the writer, at most. A write that finds the queue
+    // full commits the oldest batch itself before queuing its record: it pays what a synchronous
+    // write costs, memory stays bounded and nothing accepted is dropped. When that commit fails
+    // too (the disk is failing), the record is refused with UNAVAILABLE, counted and logged.
+    std::size_t max_queued = 8192;
+    // Records per transaction.
+    std::size_t max_batch = 256;
+    // false: no writer thread; queued records are committed only by Flush() (and the reads and
+    // the destructor that call it) or by a write that finds the queue full. Batches are then
+    // deterministic (tests, tools).
+    bool background_writer = true;
+    // Optional: writer failures and refused or lost records are logged here and counted on
+    // `metrics` (foghorn_journal_batches_total{result}, foghorn_journal_records_refused_total).
+    std::optional<common::Logger> logger;
+    common::MetricsRegistry* metrics = nullptr;  // not owned; must outlive the journal
+  };
+
+  // What the batch writer has done (for tests and diagnostics).
+  struct WriterStats {
+    std::uint64_t queued = 0;          // records waiting now
+    std::uint64_t committed = 0;       // records committed by batches
+    std::uint64_t batches = 0;         // batch transactions committed
+    std::uint64_t failed_batches = 0;  // batch transactions that failed (their records stay queued)
+    std::uint64_t refused = 0;         // records refused because the queue was full and stuck
+    std::uint64_t lost = 0;            // records the destructor could not commit
+  };
+
   // Opens (creating if needed) the journal at `path` and migrates its schema. UNAVAILABLE when the
   // file cannot be opened or is not a foghorn journal. `clock` stamps records and must outlive the
   // journal.
   static absl::StatusOr<std::unique_ptr<SqliteJournal>> Open(const std::string& path,
                                                              const common::Clock& clock);
+  static absl::StatusOr<std::unique_ptr<SqliteJournal>> Open(const std::string& path,
+                                                             const common::Clock& clock,
+                                                             Options options);
+  // Stops the writer and commits every queued record (logged and counted as lost if it cannot).
   ~SqliteJournal() override;
+
+  // Commits every decision and audit record accepted before the call. Decisions() and AuditTrail()
+  // call it first, so a caller reads its own writes. UNAVAILABLE when a commit fails; the records
+  // stay queued and the writer retries them.
+  absl::Status Flush();
+
+  WriterStats writer_stats();
 
   absl::StatusOr<Created> CreateOperation(OperationRecord op) override;
   absl::Status UpdateOperation(const std::string& id, OperationState state,
@@ -45,9 +102,24 @@ class SqliteJournal final : public Journal {
   absl::StatusOr<std::vector<AuditRecord>> AuditTrail(int limit) override;
   absl::StatusOr<std::optional<absl::Time>> LastSucceededFailover(
       const std::string& group_id) override;
+  absl::Status PutControlState(const std::map<std::string, std::string>& entries) override;
+  absl::StatusOr<std::map<std::string, std::string>> ControlState() override;
 
  private:
-  SqliteJournal(sqlite3* db, const common::Clock& clock) : db_(db), clock_(clock) {}
+  using Pending = std::variant<DecisionRecord, AuditRecord>;
+
+  SqliteJournal(sqlite3* db, const common::Clock& clock, Options options)
+      : options_(std::move(options)), db_(db), clock_(clock) {}
+  // Queues a validated, stamped record for the writer (see Options::max_queued when full).
+  absl::Status Enqueue(Pending record) ABSL_LOCKS_EXCLUDED(mu_, queue_mu_);
+  // Takes the oldest batch off the queue and commits it in one transaction; on failure puts it
+  // back at the front. Returns how many records it committed. mu_ is held from the pop to the
+  // commit, so batches reach the database in queue order.
+  absl::StatusOr<std::size_t> CommitBatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status WriteBatchLocked(const std::vector<Pending>& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WriterLoop();
   absl::StatusOr<OperationRecord> GetOperationLocked(const std::string& id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<OperationRecord>> QueryOperations(const std::string& where_sql,
@@ -55,10 +127,18 @@ class SqliteJournal final : public Journal {
                                                                int limit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const Options options_;
+  // Lock order: mu_ before queue_mu_.
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
   const common::Clock& clock_;
   std::uint64_t id_counter_ ABSL_GUARDED_BY(mu_) = 0;
+
+  absl::Mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  WriterStats stats_ ABSL_GUARDED_BY(queue_mu_);
+  std::thread writer_;  // started by Open() when options_.background_writer
 };
 
 }  // namespace foghorn::journal

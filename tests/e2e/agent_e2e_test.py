@@ -3,6 +3,7 @@
 Each test runs the real binaries on loopback with second-scale graces, so a test takes seconds.
 """
 import os
+import re
 import shutil
 import signal
 import sys
@@ -29,9 +30,9 @@ class AgentEndToEnd(unittest.TestCase):
             print(f"\nkept {self.dir} for inspection", file=sys.stderr)
 
     def start_agent(self, runbook, **kw):
-        self.agent = harness.Agent(self.dir, self.sim, runbook, **kw).start()
-        wait_until(lambda: any(d[0] == "HEALTHY" for d in self.agent.decisions()), 20,
-                   "the first HEALTHY decision")
+        # Ready means serving, not done starting: scenarios begin once the agent has read ARM,
+        # heard from its probes and journaled its first decision.
+        self.agent = harness.Agent(self.dir, self.sim, runbook, **kw).start().wait_settled()
         return self.agent
 
     def test_region_outage_tries_planned_then_forces_after_the_data_loss_grace(self):
@@ -113,6 +114,44 @@ class AgentEndToEnd(unittest.TestCase):
             actors = [r[0] for r in c.execute("SELECT actor FROM audit WHERE action = 'Approve'")]
         self.assertEqual(actors, ["local"])
 
+    def test_the_shipped_approval_gated_runbook_fails_over_once_a_person_approves(self):
+        probe_target = harness.Listener()
+        self.agent = harness.Agent(self.dir, self.sim,
+                                   _shipped_approval_gated(self.sim, probe_target.address)).start()
+        wait_until(lambda: any(d[0] == "HEALTHY" for d in self.agent.decisions()), 30,
+                   "the first HEALTHY decision")
+        probe_target.down()  # the agent loses sight of the primary; Azure still reaches it
+        # approve_forced: the planned failover starts on its own, runs the veto hook, then waits
+        # at the runbook's approval step.
+        gate = "pre:confirm-with-payments-lead"
+        wait_until(lambda: ("intent", gate) in _steps(self.agent), 30, f"{gate} to wait")
+        _pause(3)  # waiting means waiting: nothing happens without a human
+        self.assertEqual(harness.mutating_arm_requests(self.sim), [])
+        self.assertEqual([(o[0], o[1]) for o in self.agent.operations()], [("planned", "running")])
+        out = self.agent.cli("approve", harness.GROUP, "--reason", "e2e: settlement batch paused")
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        wait_until(lambda: self.sim.primary() == "sql-west", 30, "sql-west to become primary")
+        wait_until(lambda: any(o[1] == "succeeded" for o in self.agent.operations()), 60,
+                   "the operation to be journaled as succeeded")
+        self.assertEqual([p[0] for p in harness.failover_posts(self.sim)], ["failover"])
+        states = dict((name, state) for state, name in _steps(self.agent))
+        for step in ("pre:veto-if-batch-running", gate, "arm:failover", "verify:roles",
+                     "post:verify-new-primary"):
+            self.assertEqual(states.get(step), "done", f"{step}: {states}")
+        with self.agent.db() as c:
+            actors = [r[0] for r in c.execute(
+                "SELECT actor FROM audit WHERE action = 'ApproveStep'")]
+        self.assertEqual(actors, ["local"])
+
+    def test_check_refuses_an_approval_gate_that_would_let_a_rejection_through(self):
+        steps = ("pre_steps:\n  - name: gate\n    on_failure: continue\n"
+                 "    approval: {message: confirm}\n")
+        agent = harness.Agent(self.dir, self.sim, harness.runbook_yaml(self.sim, steps=steps))
+        out = harness.run_foghornd([f"--config={agent.config}", "--check"])
+        self.assertEqual(out.returncode, 2, out.stdout + out.stderr)
+        self.assertIn("pre_steps[0] (gate)", out.stderr)
+        self.assertIn("on_failure: continue", out.stderr)
+
     def test_sighup_reload_keeps_the_running_set_when_the_new_one_is_bad(self):
         self.start_agent(harness.runbook_yaml(self.sim))
         with open(f"{self.dir}/runbook.yaml", "a") as f:
@@ -139,13 +178,59 @@ class AgentEndToEnd(unittest.TestCase):
         self.assertEqual(len(harness.failover_posts(self.sim)), 1)
 
     def test_sigterm_stops_cleanly_and_metrics_are_served(self):
-        self.start_agent(harness.runbook_yaml(self.sim))
-        text = self.agent.metrics()
-        self.assertIn("foghorn_groups 1", text)
-        self.assertIn("foghorn_decisions_total", text)
-        self.assertRegex(text, r'foghorn_http_requests_total\{method="GET",status="200",target="arm"\} [1-9]')
-        self.assertRegex(text, r'foghorn_probe_results_total\{group="[^"]+",outcome="success",probe="[^"]+/east-tcp"\} [1-9]')
+        self.agent = harness.Agent(self.dir, self.sim, harness.runbook_yaml(self.sim)).start()
+        # Counters move as the agent works (its first ARM GET may still be in flight when it
+        # serves): wait for each to count, never read them once right after start.
+        self.agent.wait_for_metric("foghorn_groups")
+        self.agent.wait_for_metric("foghorn_decisions_total")
+        self.agent.wait_for_metric("foghorn_http_requests_total", method="GET", status="200",
+                                   target="arm")
+        self.agent.wait_for_metric("foghorn_probe_results_total", outcome="success",
+                                   probe=re.compile(r".+/east-tcp"))
+        self.assertIn("foghorn_groups 1", self.agent.metrics())
         self.assertEqual(self.agent.stop(), 0)
+
+
+def _steps(agent):
+    """(state, name) of every journaled step, in order."""
+    with agent.db() as c:
+        return c.execute("SELECT state, name FROM steps ORDER BY operation_id, seq").fetchall()
+
+
+def _shipped_approval_gated(sim, primary_probe_addr):
+    """runbooks/examples/approval-gated.yaml as shipped, with only what ties it to a real
+    environment replaced: the group, the probes' addresses (and second-scale probe timings), the
+    lag command, the veto hook, the webhook URL, second-scale graces, and the Sunday maintenance
+    window (a run on a Sunday night must not hold). Each replacement must apply exactly once, so a
+    change to the example fails here instead of silently testing something else."""
+    with open(os.path.join(harness.REPO, "runbooks", "examples", "approval-gated.yaml")) as f:
+        text = f.read()
+    fast = ("    interval: 300ms\n    timeout: 200ms\n    unhealthy_threshold: 3\n"
+            "    healthy_threshold: 2\n")
+    west = sim.endpoints["server:sql-west"]
+    for old, new in [
+        ("subscription_id: 00000000-0000-0000-0000-000000000001", f"subscription_id: {harness.SUB}"),
+        ("resource_group: rg-payments", f"resource_group: {harness.RG}"),
+        ("  name: fog-payments\n", f"  name: {harness.GROUP}\n"),
+        ("primary_server: sql-payments-eus", "primary_server: sql-east"),
+        ("secondary_server: sql-payments-wus", "secondary_server: sql-west"),
+        ("  - name: primary-sql\n    target: primary\n    tcp: {}\n",
+         f"  - name: primary-sql\n    target: primary\n{fast}"
+         f"    tcp: {{address: \"{primary_probe_addr}\"}}\n"),
+        ("  - name: secondary-sql\n    target: secondary\n    tcp: {}\n",
+         f"  - name: secondary-sql\n    target: secondary\n{fast}"
+         f"    tcp: {{address: \"{west}\"}}\n"),
+        ("name: fog-payments.database.windows.net", "name: localhost"),
+        ("argv: [/opt/foghorn/bin/lag-probe, fog-payments]", 'argv: [sh, -c, "echo 0"]'),
+        ("  planned_grace: 1m\n", "  confirm_after: 1s\n  planned_grace: 2s\n"),
+        ('  maintenance_windows:\n    - days: [sun]\n      start: "02:00"\n      duration: 2h\n', ""),
+        ("argv: [/opt/payments/bin/check-no-settlement-batch]", 'argv: ["true"]'),
+        ("url: https://hooks.example/payments", f"url: http://127.0.0.1:{harness._free_port()}/hook"),
+    ]:
+        if text.count(old) != 1:
+            raise AssertionError(f"approval-gated.yaml changed: {old!r} is not there once")
+        text = text.replace(old, new)
+    return text
 
 
 def _pause(seconds):

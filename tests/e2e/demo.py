@@ -21,7 +21,7 @@ def main():
     agent = harness.Agent(workdir, sim, runbook).start()
     say(f"foghornd started (config {agent.config}, metrics on port {agent.ready['metrics_port']})")
     try:
-        wait_until(lambda: any(d[0] == "HEALTHY" for d in agent.decisions()), 20, "HEALTHY")
+        agent.wait_settled()
         say(f"group {harness.GROUP}: primary {sim.primary()}, decision HEALTHY")
         sim.record_writes(100)
         say("100 writes recorded on the primary (replication lag 2 s)")

@@ -5,6 +5,7 @@ bounded by a deadline; nothing sleeps to synchronise except short polls of obser
 """
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -33,6 +34,52 @@ def wait_until(pred, timeout, what, interval=0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+def parse_metrics(text):
+    """Prometheus text format -> [(name, {label: value}, float)], comments skipped."""
+    series = []
+    for line in text.splitlines():
+        m = re.match(r'^([A-Za-z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$', line)
+        if not m or line.startswith("#"):
+            continue
+        labels = {k: v for k, v in re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or "")}
+        series.append((m.group(1), labels, float(m.group(3))))
+    return series
+
+
+def metric_sum(text, name, **labels):
+    """The sum of every series of `name` whose labels match: a str matches exactly, a compiled
+    pattern must fullmatch."""
+    def matches(have):
+        for k, want in labels.items():
+            v = have.get(k)
+            if v is None:
+                return False
+            if isinstance(want, re.Pattern) and not want.fullmatch(v):
+                return False
+            if isinstance(want, str) and v != want:
+                return False
+        return True
+    return sum(v for n, l, v in parse_metrics(text) if n == name and matches(l))
+
+
+def run_foghornd(args, timeout=30, env=None):
+    """Runs foghornd to completion (e.g. --check, or a start-up that must be refused) and returns
+    the CompletedProcess. A run that outlives `timeout` is killed (SIGKILL: a hung process may
+    block SIGTERM) and reported as returncode None with `hung` set."""
+    proc = subprocess.Popen([os.path.join(BIN, "foghornd"), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, **(env or {})))
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        done = subprocess.CompletedProcess(proc.args, None, out, err)
+        done.hung = True
+        return done
 
 
 class ArmSim:
@@ -214,6 +261,8 @@ log: {{level: debug}}
         that dies before it is ready is returned as is (ready None) instead of failing."""
         self.runs += 1
         ready = os.path.join(self.workdir, f"ready-{self.runs}.json")
+        if os.path.exists(ready):
+            os.remove(ready)  # an earlier agent's, in the same workdir
         env = dict(os.environ)
         env["FOGHORN_E2E_ARM_TOKEN"] = "e2e-token"
         env.update(self.env_extra)
@@ -281,6 +330,30 @@ log: {{level: debug}}
         url = f"http://127.0.0.1:{self.ready['metrics_port']}/metrics"
         with urllib.request.urlopen(url, timeout=5) as r:
             return r.read().decode()
+
+    def metric(self, name, **labels):
+        """The current value of a counter or gauge (summed over matching series; 0 if none)."""
+        return metric_sum(self.metrics(), name, **labels)
+
+    def wait_for_metric(self, name, at_least=1, timeout=30, **labels):
+        """Waits until metric(name, **labels) >= at_least (at least 1); returns the value."""
+        def reached():
+            value = self.metric(name, **labels)
+            return value if value >= at_least else None
+        return wait_until(reached, timeout, f"{name}{labels} >= {at_least}")
+
+    def wait_settled(self, timeout=30):
+        """Waits until the agent has done its start-up work, not just opened its ports: the first
+        HEALTHY decision is journaled, roles were read from ARM, and the primary's and the
+        secondary's probes have reported. Counters and the journal are read only after this."""
+        wait_until(lambda: any(d[0] == "HEALTHY" for d in self.decisions()), timeout,
+                   "the first HEALTHY decision")
+        self.wait_for_metric("foghorn_http_requests_total", timeout=timeout, method="GET",
+                             status="200", target="arm")
+        for probe in ("east-tcp", "west-tcp"):
+            self.wait_for_metric("foghorn_probe_results_total", timeout=timeout,
+                                 probe=re.compile(r".*/" + probe))
+        return self
 
 
 MUTATING_ROUTES = ("put", "patch", "delete", "failover", "forceFailoverAllowDataLoss",

@@ -80,12 +80,15 @@ const std::map<std::string, CommandHelp>& Helps() {
         "(default 5)."}},
       {"failover",
        {"foghorn failover <group> --reason R [--kind planned|forced|try-planned|auto]\n"
-        "                 [--request-id ID] [--dry-run] [--no-wait]",
+        "                 [--request-id ID] [--dry-run] [--no-wait] [--override-holds REASON]",
         "Requests a failover (kind default auto: what the engine would do now) and follows its "
         "steps live until it ends, then prints a summary. --dry-run prints the plan and the "
         "gating decision and changes nothing. --request-id makes retries safe: the same id "
         "returns the same operation and never fails over twice (default: a random id). "
-        "--no-wait returns once the operation is accepted. Exit 0 when it succeeded, 1 when it "
+        "--no-wait returns once the operation is accepted. Forced kinds need the approver role "
+        "(or another person's approval). A pause, maintenance window, cooldown or blast-radius "
+        "cap refuses the request; an approver may start it anyway with --override-holds and the "
+        "reason, which is audited (explicit kind only). Exit 0 when it succeeded, 1 when it "
         "failed."}},
       {"drill",
        {"foghorn drill <group> [--reason R] [--hold DURATION] [--dry-run] [--wait]\n"
@@ -213,9 +216,9 @@ const std::set<std::string>& SwitchNames() {
 // Accepts --flag value, --flag=value and -o value; anything unknown is a usage error.
 bool ParseArgs(const std::vector<std::string>& in, Args* out, std::string* error) {
   static const std::set<std::string> kValueFlags = {
-      "addr",    "token",   "token-file", "ca",    "cert",       "key",   "tls-server-name",
-      "timeout", "output",  "reason",     "kind",  "request-id", "group", "limit",
-      "for",     "history", "operation",  "count", "hold"};
+      "addr",    "token",   "token-file", "ca",    "cert",       "key",           "tls-server-name",
+      "timeout", "output",  "reason",     "kind",  "request-id", "group",         "limit",
+      "for",     "history", "operation",  "count", "hold",       "override-holds"};
   for (size_t i = 0; i < in.size(); ++i) {
     std::string a = in[i];
     if (a == "-h") a = "--help";
@@ -627,6 +630,13 @@ class Cli {
     req.set_reason(reason.value_or(""));
     req.set_request_id(args_.Get("request-id").value_or(dry_run ? "" : RandomRequestId()));
     req.set_dry_run(dry_run);
+    if (auto override_reason = args_.Get("override-holds")) {
+      if (override_reason->empty()) {
+        return Usage("failover", "--override-holds needs the reason for the override");
+      }
+      req.set_override_holds(true);
+      req.set_override_reason(*override_reason);
+    }
 
     // Subscribe before asking, so no step can be missed.
     std::unique_ptr<grpc::ClientContext> watch_ctx;

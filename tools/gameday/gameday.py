@@ -329,9 +329,8 @@ def run(sc, out_dir, log=print):
                                        data_loss_grace=rb.get("data_loss_grace", "8s"),
                                        budget=rb.get("budget", "5m"),
                                        planned_grace=rb.get("planned_grace", "2s"))
-        agent = harness.Agent(work, sim, runbook).start()
-        harness.wait_until(lambda: any(d[0] == "HEALTHY" for d in agent.decisions()), 30,
-                           "the first HEALTHY decision")
+        # The timeline starts once the agent has read ARM, heard its probes and decided HEALTHY.
+        agent = harness.Agent(work, sim, runbook).start().wait_settled(30)
         primary = sim.primary()
         primary_region = region_of(sim, primary) or "eastus"
         steps = expand(sc["steps"])
@@ -351,6 +350,11 @@ def run(sc, out_dir, log=print):
             time.sleep(rest)
         samples = sampler.stop()
         sampler = None
+        # An operation still running at the scenario's end is scored by its outcome, not as
+        # missing: wait (bounded) for it to finish before reading the journal and the emulator.
+        harness.wait_until(lambda: not any(o[1] in ("pending", "running")
+                                           for o in agent.operations()), 90,
+                           "running operations to finish")
         with agent.db() as c:
             decisions = [{"state": s, "action": a, "summary": m, "at_ms": at // 1000}
                          for s, a, m, at in c.execute(

@@ -352,13 +352,10 @@ TEST_F(AgentTest, RequestedFailoverIsIdempotentByRequestId) {
   EXPECT_FALSE(second->created);
   EXPECT_EQ(first->operation.id, second->operation.id);
   EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned));
-  EXPECT_THAT(agent_->RequestFailover({.group_id = "nope",
-                                       .kind = v1::FAILOVER_KIND_PLANNED,
-                                       .requested_by = "",
-                                       .reason = "",
-                                       .request_id = "",
-                                       .dry_run = false}),
-              StatusIs(absl::StatusCode::kNotFound));
+  FailoverRequest unknown;
+  unknown.group_id = "nope";
+  unknown.kind = v1::FAILOVER_KIND_PLANNED;
+  EXPECT_THAT(agent_->RequestFailover(unknown), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(AgentTest, ADryRunTouchesNothing) {

@@ -238,11 +238,13 @@ absl::StatusOr<std::unique_ptr<AgentHarness>> AgentHarness::Create(const std::st
         /*run_command=*/{},
         h->reports_.get(),
         [raw](const std::string& group, const std::string& drill_id) {
-          raw->agent_->Pause(group, absl::InfiniteFuture(), "drill " + drill_id, "drill")
+          raw->agent_
+              ->Pause(group, absl::InfiniteFuture(), "drill " + drill_id, "drill",
+                      agent::PauseOwner::kDrill)
               .IgnoreError();
         },
         [raw](const std::string& group, const std::string&) {
-          raw->agent_->Resume(group, "drill").IgnoreError();
+          raw->agent_->Resume(group, "drill", agent::PauseOwner::kDrill).IgnoreError();
         }};
     h->drill_runner_ =
         std::make_unique<drill::DrillRunner>(std::move(dd), drill::DrillRunner::Options{});

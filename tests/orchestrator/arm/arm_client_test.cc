@@ -1,7 +1,11 @@
 #include "orchestrator/arm/arm_client.h"
 
 #include <memory>
+#include <set>
+#include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orchestrator/common/fake_clock.h"
@@ -77,7 +81,7 @@ class ArmClientTest : public ::testing::Test {
     redactor_->AddSecret(std::string(kToken) + "-fresh");
     options_.endpoint = kEndpoint;
     options_.lro.default_interval = absl::Seconds(10);
-    options_.ambiguous_settle = absl::Seconds(20);
+    options_.accepted_settle = absl::Seconds(20);
   }
 
   ArmClient& client() {
@@ -99,6 +103,11 @@ class ArmClientTest : public ::testing::Test {
     return r;
   }
 
+  static OperationRef AcceptedRef() {
+    auto op = OperationRefFromHeaders(AcceptedHeaders(), kEndpoint);
+    return *op;
+  }
+
   void ExpectGroupRead(const std::string& role) {
     http_.Expect("GET", "/servers/b/failoverGroups/fg?", Response(200, GroupJson("b", role)));
   }
@@ -110,6 +119,41 @@ class ArmClientTest : public ::testing::Test {
     http_.Expect("GET", kAsyncPart, Response(200, R"({"name":"op1","status":"InProgress"})"));
     http_.Expect("GET", kAsyncPart, Response(200, R"({"name":"op1","status":"Succeeded"})"));
     http_.Expect("GET", kLocationPart, Response(200, GroupJson("b", "Primary")));
+  }
+
+  // Answers every request after the script with a small model of ARM running one accepted
+  // failover, driven by the fake clock: the operation ends at `done_at`, its status URL answers
+  // 503 until `status_readable_at`, and the group reads Primary from `done_at` on. A POST here is
+  // a test failure (and gets 409 busy, as ARM would answer it).
+  void ModelAcceptedOperation(absl::Time status_readable_at, absl::Time done_at) {
+    http_.Otherwise([=, this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
+      const absl::Time now = clock_.Now();
+      const bool done = now >= done_at;
+      if (absl::StrContains(r.url, kAsyncPart)) {
+        if (now < status_readable_at) {
+          return Response(503, ArmErrorBody("ServiceUnavailable", "status store unavailable"));
+        }
+        return Response(200, done ? R"({"status":"Succeeded"})" : R"({"status":"InProgress"})");
+      }
+      if (absl::StrContains(r.url, kLocationPart)) {
+        return done ? Response(200, GroupJson("b", "Primary")) : Response(202, "");
+      }
+      if (r.method == "GET") return Response(200, GroupJson("b", done ? "Primary" : "Secondary"));
+      ADD_FAILURE() << "unexpected " << r.method << " " << r.url;
+      return Response(409, ArmErrorBody("FailoverGroupBusy", "busy"));
+    });
+  }
+
+  // Answers every request after the script: the group always reads Secondary and every failover
+  // POST gets `post_answer`. After 50 POSTs (a runaway loop) POSTs get 403, which ends any loop.
+  void ModelStuckSecondary(HttpResponse post_answer) {
+    http_.Otherwise([this, post_answer](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
+      if (r.method != "POST") return Response(200, GroupJson("b", "Secondary"));
+      if (http_.CountRequests("POST", "") > 50) {
+        return Response(403, ArmErrorBody("AuthorizationFailed", "runaway post loop"));
+      }
+      return post_answer;
+    });
   }
 
   common::FakeClock clock_;
@@ -313,6 +357,10 @@ TEST_F(ArmClientTest, FailoverPostsJournalsPollsAndReadsBack) {
   EXPECT_THAT(journaled_[0].async_operation_url, HasSubstr(kAsyncPart));
   EXPECT_THAT(journaled_[0].location_url, HasSubstr(kLocationPart));
   EXPECT_EQ(r->operation, journaled_[0]);
+  // The POST is marked non-idempotent, so the transport never re-sends it; reads are idempotent.
+  EXPECT_EQ(http_.requests()[1].idempotent, false);
+  EXPECT_EQ(http_.requests()[0].idempotent, true);
+  EXPECT_EQ(http_.requests()[2].idempotent, true);
   // No Retry-After from the service: polls are spaced by the default interval.
   EXPECT_THAT(sleeper_.sleeps(), ::testing::Contains(absl::Seconds(10)));
   const std::string post_id = *http_.requests()[1].headers.Find("x-ms-client-request-id");
@@ -343,31 +391,35 @@ TEST_F(ArmClientTest, ResetAfterSendingRereadsInsteadOfRePosting) {
   EXPECT_EQ(r->posts_accepted, 0);
 }
 
-TEST_F(ArmClientTest, TimeoutAfterSendingWaitsOutTheSettleWindowBeforeASecondPost) {
+TEST_F(ArmClientTest, TimeoutAfterSendingRereadsAtOnceThenPostsAgainAfterAShortBackoff) {
   ExpectGroupRead("Secondary");
   http_.Expect("POST", "/failover?",
                TransportError(absl::StatusCode::kDeadlineExceeded, "timed out", true));
-  ExpectGroupRead("Secondary");  // t+0
-  ExpectGroupRead("Secondary");  // t+10
-  ExpectGroupRead("Secondary");  // t+20: settle window over
-  ExpectPostAccepted();
+  ExpectGroupRead("Secondary");  // at once, no settle window
+  ExpectPostAccepted();          // the same POST, after a short backoff
   ExpectOperationSucceeds();
   auto r = client().Failover(Request());
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
   EXPECT_EQ(r->posts_sent, 2);
   EXPECT_EQ(r->posts_accepted, 1);
+  // The only wait before the second POST is the client's first backoff (800 ms, jittered).
+  ASSERT_FALSE(sleeper_.sleeps().empty());
+  EXPECT_GT(sleeper_.sleeps()[0], absl::Milliseconds(600));
+  EXPECT_LT(sleeper_.sleeps()[0], absl::Milliseconds(1100));
+  const auto reqs = http_.requests();
+  EXPECT_EQ(reqs[1].url, reqs[3].url);
 }
 
-TEST_F(ArmClientTest, A503OnThePostIsAmbiguousAndNotRetriedBlindly) {
+TEST_F(ArmClientTest, A503OnThePostIsAmbiguousAndAnsweredByAReadNotAResend) {
   ExpectGroupRead("Secondary");
   http_.Expect("POST", "/failover?", Response(503, ArmErrorBody("ServiceUnavailable", "")));
-  ExpectGroupRead("Secondary");
-  ExpectGroupRead("Primary");
+  ExpectGroupRead("Primary");  // read at once: ARM had acted on it after all
   auto r = client().Failover(Request());
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->outcome, FailoverOutcome::kCompletedAfterReread);
   EXPECT_EQ(http_.CountRequests("POST", ""), 1);
+  EXPECT_TRUE(sleeper_.sleeps().empty());
 }
 
 TEST_F(ArmClientTest, A5xxThatNamesAnOperationIsFollowed) {
@@ -382,16 +434,20 @@ TEST_F(ArmClientTest, A5xxThatNamesAnOperationIsFollowed) {
   ASSERT_TRUE(r->operation.has_value());
 }
 
-TEST_F(ArmClientTest, BusyGroupIsReReadUntilTheRunningOperationLands) {
+TEST_F(ArmClientTest, BusyGroupIsReReadAndRePostedUntilTheRunningOperationLands) {
   ExpectGroupRead("Secondary");
   http_.Expect("POST", "/failover?",
                Response(409, ArmErrorBody("FailoverGroupBusy", "Failover Group is busy")));
   ExpectGroupRead("Secondary");
+  http_.Expect("POST", "/failover?",
+               Response(409, ArmErrorBody("FailoverGroupBusy", "Failover Group is busy")));
   ExpectGroupRead("Primary");
   auto r = client().Failover(Request());
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->outcome, FailoverOutcome::kCompletedAfterReread);
-  EXPECT_EQ(http_.CountRequests("POST", ""), 1);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 2);
+  EXPECT_EQ(r->posts_accepted, 0);
+  EXPECT_EQ(sleeper_.sleeps().size(), 1u);  // one backoff, before the second POST
 }
 
 TEST_F(ArmClientTest, RequestOnPrimaryMeansReReadNow) {
@@ -455,12 +511,12 @@ TEST_F(ArmClientTest, FailedOperationIsReportedWithArmCodeAndNeverRePosted) {
   EXPECT_EQ(http_.CountRequests("POST", ""), 1);
 }
 
-TEST_F(ArmClientTest, UnreadableOperationStatusFallsBackToReadingTheGroup) {
+TEST_F(ArmClientTest, AnOperationWhoseStatusRecordIsGoneFallsBackToReadingTheGroup) {
   options_.lro.max_consecutive_failed_polls = 2;
   ExpectGroupRead("Secondary");
   ExpectPostAccepted();
-  http_.Expect("GET", kAsyncPart, Response(500, ""));
-  http_.Expect("GET", kAsyncPart, Response(500, ""));
+  http_.Expect("GET", kAsyncPart, Response(404, ArmErrorBody("OperationIdNotFound", "")));
+  http_.Expect("GET", kAsyncPart, Response(404, ArmErrorBody("OperationIdNotFound", "")));
   ExpectGroupRead("Secondary");
   ExpectGroupRead("Primary");
   auto r = client().Failover(Request());
@@ -482,7 +538,6 @@ TEST_F(ArmClientTest, AcceptedButNeverPrimaryEndsWithoutASecondPost) {
 
 TEST_F(ArmClientTest, GivesUpAfterMaxAmbiguousPosts) {
   options_.max_failover_posts = 2;
-  options_.ambiguous_settle = absl::ZeroDuration();
   for (int i = 0; i < 2; ++i) {
     ExpectGroupRead("Secondary");
     http_.Expect("POST", "/failover?", Response(500, ArmErrorBody("OperationTimedOut", "")));
@@ -531,6 +586,130 @@ TEST_F(ArmClientTest, StopsAtTheOperationDeadlineNamingTheOperation) {
   auto r = client().Failover(Request());
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr(kAsyncPart)));
   EXPECT_EQ(journaled_.size(), 1u);
+}
+
+// ---- an accepted operation is followed to its end ----
+
+TEST_F(ArmClientTest, AnAcceptedFailoverIsPolledThroughMinutesOfStatusErrors) {
+  // ARM runs the failover for 5 minutes and its status URL answers 503 for the first 4: many more
+  // failed polls than any give-up count, and longer than any settle window.
+  const absl::Time start = clock_.Now();
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted();
+  ModelAcceptedOperation(start + absl::Minutes(4), start + absl::Minutes(5));
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+  EXPECT_EQ(r->group.replication_role, ReplicationRole::kPrimary);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 1);
+  EXPECT_GE(clock_.Now(), start + absl::Minutes(5));
+}
+
+TEST_F(ArmClientTest, AResumedOperationIsPolledThroughStatusErrorsWithoutPosting) {
+  const absl::Time start = clock_.Now();
+  FailoverRequest req = Request();
+  req.resume_operation = AcceptedRef();
+  ModelAcceptedOperation(start + absl::Minutes(4), start + absl::Minutes(5));
+  auto r = client().Failover(req);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kResumed);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 0);
+}
+
+TEST_F(ArmClientTest, GroupReadErrorsAfterAnAcceptedPostAreRetriedNotReported) {
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted();
+  http_.Expect("GET", kAsyncPart, Response(200, R"({"status":"Succeeded"})"));
+  // The operation result lags behind: it still shows the old roles.
+  http_.Expect("GET", kLocationPart, Response(200, GroupJson("b", "Secondary")));
+  // Then ARM's reads fail for longer than one read's retries.
+  for (int i = 0; i < 9; ++i) {
+    http_.Expect("GET", "/servers/b/failoverGroups/fg?",
+                 Response(503, ArmErrorBody("ServiceUnavailable", "")));
+  }
+  ExpectGroupRead("Primary");
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 1);
+}
+
+// ---- busy and wrong-side answers back off, within a bound ----
+
+TEST_F(ArmClientTest, BusyAnswersBackOffAndEndAbortedAtTheirBound) {
+  ExpectGroupRead("Secondary");
+  ModelStuckSecondary(Response(409, ArmErrorBody("FailoverGroupBusy", "Failover Group is busy")));
+  auto r = client().Failover(Request());
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kAborted, HasSubstr("FailoverGroupBusy")));
+  const int posts = http_.CountRequests("POST", "");
+  EXPECT_GT(posts, 1);
+  EXPECT_LE(posts, 20);
+  // The waits between POSTs grow: no tight GET+POST loop.
+  const std::vector<absl::Duration> sleeps = sleeper_.sleeps();
+  ASSERT_GE(sleeps.size(), 4u);
+  EXPECT_GT(sleeps[0], absl::ZeroDuration());
+  EXPECT_LT(sleeps[0], sleeps[3]);
+}
+
+TEST_F(ArmClientTest, RequestOnPrimaryWithAStaleSecondaryReadBacksOffInsteadOfLooping) {
+  ExpectGroupRead("Secondary");
+  ModelStuckSecondary(
+      Response(400, ArmErrorBody("FailoverGroupFailoverRequestOnPrimary", "primary")));
+  auto r = client().Failover(Request());
+  EXPECT_THAT(
+      r, StatusIs(absl::StatusCode::kAborted, HasSubstr("FailoverGroupFailoverRequestOnPrimary")));
+  const int posts = http_.CountRequests("POST", "");
+  EXPECT_LE(posts, 20);
+  const std::vector<absl::Duration> sleeps = sleeper_.sleeps();
+  ASSERT_GE(sleeps.size(), 4u);
+  EXPECT_GT(sleeps[0], absl::ZeroDuration());
+  EXPECT_LT(sleeps[0], sleeps[3]);
+}
+
+TEST_F(ArmClientTest, BusyAnswerHonoursRetryAfterBeforeTheNextPost) {
+  ExpectGroupRead("Secondary");
+  http_.Expect("POST", "/failover?",
+               Response(409, ArmErrorBody("FailoverGroupBusy", "busy"), {{"Retry-After", "3"}}));
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted();
+  ExpectOperationSucceeds();
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+  ASSERT_FALSE(sleeper_.sleeps().empty());
+  EXPECT_EQ(sleeper_.sleeps()[0], absl::Seconds(3));
+}
+
+// ---- fast recovery after ambiguous answers ----
+
+TEST_F(ArmClientTest, A503AndADroppedAnswerEndWithOneOperationAndNoSettleWindow) {
+  ExpectGroupRead("Secondary");
+  http_.Expect("POST", "/failover?", Response(503, ArmErrorBody("ServiceUnavailable", "")));
+  ExpectGroupRead("Secondary");  // at once
+  // ARM acts on this one, but its answer is lost.
+  http_.Expect("POST", "/failover?",
+               TransportError(absl::StatusCode::kUnavailable, "connection reset by peer", true));
+  ExpectGroupRead("Secondary");  // the operation is still running
+  http_.Expect("POST", "/failover?",
+               Response(409, ArmErrorBody("FailoverGroupBusy", "Failover Group is busy")));
+  ExpectGroupRead("Secondary");
+  // The operation ended: the target is primary, so ARM refuses a failover to it.
+  http_.Expect("POST", "/failover?",
+               Response(400, ArmErrorBody("FailoverGroupFailoverRequestOnPrimary", "primary")));
+  ExpectGroupRead("Primary");
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kCompletedAfterReread);
+  EXPECT_EQ(r->posts_sent, 4);
+  EXPECT_EQ(r->posts_accepted, 0);
+  // Every POST of the intent names the same target and action.
+  std::set<std::string> post_urls;
+  for (const auto& req : http_.requests()) {
+    if (req.method == "POST") post_urls.insert(req.url);
+  }
+  EXPECT_EQ(post_urls.size(), 1u);
+  // Short backoffs, not settle windows.
+  EXPECT_LT(sleeper_.total(), absl::Seconds(15));
 }
 
 TEST_F(ArmClientTest, CallerSuppliedClientRequestIdIsUsedThroughout) {

@@ -78,7 +78,9 @@ class ArmIntegrationTest : public ::testing::Test {
   ArmClientOptions Fast() {
     ArmClientOptions o;
     o.lro.default_interval = absl::Milliseconds(10);
-    o.ambiguous_settle = absl::Milliseconds(60);
+    o.accepted_settle = absl::Milliseconds(60);
+    o.lro.failed_poll_backoff.initial = absl::Milliseconds(10);
+    o.lro.failed_poll_backoff.max = absl::Milliseconds(50);
     o.backoff.initial = absl::Milliseconds(5);
     o.backoff.max = absl::Milliseconds(50);
     o.read_deadline = absl::Seconds(20);
@@ -287,6 +289,24 @@ TEST_F(ArmIntegrationTest, StatusUrlErrorsAreFailedPollsNotAFailedFailover) {
   EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
 }
 
+TEST_F(ArmIntegrationTest, AStatusUrlUnreadableForLongIsNotAFailedFailover) {
+  ArmSimOptions o;
+  o.operation_duration = absl::Milliseconds(800);
+  StartSim(o);
+  // More failed polls in a row than the client ever tolerated before, while the operation runs.
+  FaultSpec f;
+  f.kind = FaultSpec::Kind::kHttp503;
+  f.route = "asyncOperation";
+  f.count = 15;
+  sim_->AddFault(f);
+  FailoverRequest req;
+  req.target = On("sql-west");
+  auto r = client().Failover(req);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+  EXPECT_EQ(sim_->AcceptedFailovers(kGroup), 1);
+}
+
 TEST_F(ArmIntegrationTest, AFailedOperationSurfacesArmsCodeAndIsNotRetried) {
   StartSim();
   FaultSpec f;
@@ -357,11 +377,75 @@ TEST_F(ArmIntegrationTest, BlackholedRegionTimesOutAsUnavailable) {
 
 // ---- the idempotency rule, under several seeds ----
 
+// The emulator's request log shows every POST that reached it; each must be one the client decided
+// to send (posts_sent). libcurl re-sends a request whose reused keep-alive connection dies before
+// any answer, so a failover POST must never ride a reused connection.
+int PostsInLog(const ArmSimServer& sim) {
+  int posts = 0;
+  for (const auto& rec : sim.RequestLog()) {
+    if (rec.method == "POST" && rec.route != "token") ++posts;
+  }
+  return posts;
+}
+
+TEST_F(ArmIntegrationTest, ADroppedAnswerOnAReusedConnectionIsNeverResentByTheTransport) {
+  ArmSimOptions o;
+  o.operation_duration = absl::Milliseconds(300);
+  StartSim(o);
+  // A read first, so a keep-alive connection to the emulator sits in the transport's pool.
+  ASSERT_EQ(RoleOf("sql-west"), ReplicationRole::kSecondary);
+  FaultSpec f;
+  f.kind = FaultSpec::Kind::kResetAfter;
+  f.route = "failover";
+  f.count = 1;
+  sim_->AddFault(f);
+  FailoverRequest req;
+  req.target = On("sql-west");
+  auto r = client().Failover(req);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->group.replication_role, ReplicationRole::kPrimary);
+  EXPECT_EQ(PostsInLog(*sim_), r->posts_sent);
+  EXPECT_EQ(sim_->AcceptedFailovers(kGroup), 1);
+}
+
+TEST_F(ArmIntegrationTest, A503AndADroppedAnswerOnTheRouteEndWithOneRoleChange) {
+  ArmSimOptions o;
+  o.operation_duration = absl::Milliseconds(200);
+  StartSim(o);
+  for (auto kind : {FaultSpec::Kind::kHttp503, FaultSpec::Kind::kResetAfter}) {
+    FaultSpec f;
+    f.kind = kind;
+    f.route = "forceFailoverAllowDataLoss";
+    f.count = 1;
+    sim_->AddFault(f);
+  }
+  FailoverRequest req;
+  req.target = On("sql-west");
+  req.kind = FailoverKind::kForcedAllowDataLoss;
+  auto r = client().Failover(req);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->group.replication_role, ReplicationRole::kPrimary);
+  EXPECT_EQ(PostsInLog(*sim_), r->posts_sent);
+  EXPECT_EQ(sim_->AcceptedFailovers(kGroup), 1);
+  int role_changes = 0;
+  const nlohmann::json state = sim_->State();
+  for (const auto& op : state["operations"]) {
+    if (op.value("status", "") == "Succeeded" && op.contains("outcome")) ++role_changes;
+  }
+  EXPECT_EQ(role_changes, 1);
+  for (const auto& rec : sim_->RequestLog()) {
+    if (rec.method == "POST" && rec.route != "token") {
+      EXPECT_EQ(rec.server, "sql-west");
+    }
+  }
+  EXPECT_EQ(RoleOf("sql-east"), ReplicationRole::kSecondary);
+}
+
 TEST_F(ArmIntegrationTest, ResetAfterApplyEndsWithOneRoleChangeAndOneAcceptedPost) {
   for (std::uint64_t seed = 1; seed <= 6; ++seed) {
     SCOPED_TRACE(seed);
     ArmSimOptions o;
-    // Operations shorter and longer than the client's settle window (60 ms).
+    // Operations shorter and longer than the client's backoff before a second POST (5-50 ms).
     o.operation_duration = absl::Milliseconds(10 + 25 * static_cast<int>(seed));
     StartSim(o);
     client_.reset();
@@ -391,6 +475,7 @@ TEST_F(ArmIntegrationTest, ResetAfterApplyEndsWithOneRoleChangeAndOneAcceptedPos
     }
     EXPECT_EQ(accepted_in_log, 1);
     EXPECT_EQ(dropped_posts, 1);
+    EXPECT_EQ(PostsInLog(*sim_), r->posts_sent);
     EXPECT_EQ(RoleOf("sql-east"), ReplicationRole::kSecondary);
     // Close our keep-alive connections before the emulator shuts down.
     client_.reset();

@@ -1,5 +1,7 @@
 // CurlHttpTransport against a plain-HTTP cpp-httplib server on 127.0.0.1 (TLS is covered by the
-// emulator integration tests): request shape, User-Agent, keep-alive reuse and error mapping.
+// emulator integration tests): request shape, User-Agent, keep-alive reuse and error mapping; and,
+// against a raw-socket server that drops a connection without answering, that the transport never
+// re-sends a non-idempotent request on its own.
 #include "orchestrator/arm/curl_http_transport.h"
 
 #include <arpa/inet.h>
@@ -9,8 +11,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -47,6 +53,110 @@ class RefusingPort {
 
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
+
+// A minimal HTTP/1.1 server on a raw loopback socket, one thread per connection. GETs are answered
+// "200 ok" with keep-alive; any other request is read in full, counted, and answered by resetting
+// the connection (no status line, no byte), as a server that dies mid-request would. It counts
+// every request it read, per method, so a test sees requests the client never decided to send.
+class DroppingServer {
+ public:
+  DroppingServer() {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    listen(listen_fd_, 16);
+    accept_thread_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~DroppingServer() {
+    shutdown(listen_fd_, SHUT_RDWR);
+    close(listen_fd_);
+    accept_thread_.join();
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int fd : open_) shutdown(fd, SHUT_RDWR);
+      threads.swap(threads_);
+    }
+    for (auto& t : threads) t.join();
+  }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  int Requests(const std::string& method) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_[method];
+  }
+  int Connections() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return connections_;
+  }
+
+ private:
+  void AcceptLoop() {
+    for (;;) {
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return;
+      std::lock_guard<std::mutex> lock(mu_);
+      ++connections_;
+      open_.insert(fd);
+      threads_.emplace_back([this, fd] { Serve(fd); });
+    }
+  }
+  void Serve(int fd) {
+    std::string buffer;
+    char chunk[4096];
+    for (;;) {
+      size_t head_end;
+      while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
+        ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+        if (n <= 0) return Close(fd, false);
+        buffer.append(chunk, static_cast<size_t>(n));
+      }
+      const std::string head = buffer.substr(0, head_end);
+      const std::string method = head.substr(0, head.find(' '));
+      size_t body_length = 0;
+      if (size_t cl = head.find("Content-Length: "); cl != std::string::npos) {
+        body_length = std::stoul(head.substr(cl + 16));
+      }
+      while (buffer.size() < head_end + 4 + body_length) {
+        ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+        if (n <= 0) return Close(fd, false);
+        buffer.append(chunk, static_cast<size_t>(n));
+      }
+      buffer.erase(0, head_end + 4 + body_length);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++requests_[method];
+      }
+      if (method != "GET") return Close(fd, true);
+      const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+      if (send(fd, answer.data(), answer.size(), MSG_NOSIGNAL) < 0) return Close(fd, false);
+    }
+  }
+  void Close(int fd, bool reset) {
+    if (reset) {
+      linger l{1, 0};  // RST: the peer sees the connection die, not an orderly end
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    open_.erase(fd);
+    close(fd);
+  }
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::thread accept_thread_;
+  std::mutex mu_;
+  std::set<int> open_;
+  std::vector<std::thread> threads_;
+  std::map<std::string, int> requests_;
+  int connections_ = 0;
+};
 
 class CurlHttpTransportTest : public ::testing::Test {
  protected:
@@ -169,6 +279,52 @@ TEST_F(CurlHttpTransportTest, ErrorMessagesLeaveOutTheQueryString) {
   req.timeout = absl::Seconds(10);
   auto r = t.Send(req);
   EXPECT_THAT(std::string(r.status().message()), ::testing::Not(::testing::HasSubstr("sig=")));
+}
+
+// libcurl re-sends a request on a fresh connection when a reused keep-alive connection dies before
+// any byte of the answer: harmless for a GET, a second failover for a POST. A non-idempotent
+// request therefore never rides a reused connection, so there is nothing for libcurl to "retry".
+TEST(CurlHttpTransportResendTest, NeverResendsAPostWhoseConnectionDiedBeforeAnswering) {
+  DroppingServer server;
+  CurlHttpTransport t;
+  HttpRequest warm;
+  warm.url = server.Url("/warm");
+  ASSERT_THAT(t.Send(warm), IsOk());  // leaves an idle keep-alive connection in the pool
+  HttpRequest post;
+  post.method = "POST";
+  post.url = server.Url("/failover");
+  post.timeout = absl::Seconds(10);
+  auto r = t.Send(post);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_TRUE(RequestMaybeSent(r.status()));
+  EXPECT_EQ(server.Requests("POST"), 1);
+}
+
+TEST(HttpRequestTest, IdempotencyFollowsTheMethodUnlessSetExplicitly) {
+  HttpRequest r;
+  for (const char* m : {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}) {
+    r.method = m;
+    EXPECT_TRUE(IsIdempotent(r)) << m;
+  }
+  for (const char* m : {"POST", "PATCH"}) {
+    r.method = m;
+    EXPECT_FALSE(IsIdempotent(r)) << m;
+  }
+  r.idempotent = true;  // e.g. a token request: asking twice does no harm
+  EXPECT_TRUE(IsIdempotent(r));
+  r.method = "GET";
+  r.idempotent = false;
+  EXPECT_FALSE(IsIdempotent(r));
+}
+
+TEST(CurlHttpTransportResendTest, AnIdempotentRequestStillReusesTheKeepAliveConnection) {
+  DroppingServer server;
+  CurlHttpTransport t;
+  HttpRequest get;
+  get.url = server.Url("/a");
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(t.Send(get), IsOk());
+  EXPECT_EQ(server.Requests("GET"), 3);
+  EXPECT_EQ(server.Connections(), 1);
 }
 
 }  // namespace

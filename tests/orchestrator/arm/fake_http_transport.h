@@ -1,6 +1,7 @@
 // Test doubles for the ARM client: a scripted HttpTransport (each expected request is matched in
-// order by method and URL fragment and answered with a canned response or transport error) and a
-// Sleeper that advances a FakeClock instead of sleeping.
+// order by method and URL fragment and answered with a canned response or transport error; once the
+// script is used up, an optional fallback handler answers, e.g. a small model of ARM driven by the
+// FakeClock) and a Sleeper that advances a FakeClock instead of sleeping.
 #ifndef FOGHORN_TESTS_ORCHESTRATOR_ARM_FAKE_HTTP_TRANSPORT_H_
 #define FOGHORN_TESTS_ORCHESTRATOR_ARM_FAKE_HTTP_TRANSPORT_H_
 
@@ -34,18 +35,30 @@ class FakeHttpTransport final : public HttpTransport {
     return *this;
   }
 
+  // Answers every request that arrives after the script is used up.
+  FakeHttpTransport& Otherwise(Handler handler) {
+    absl::MutexLock lock(&mu_);
+    otherwise_ = std::move(handler);
+    return *this;
+  }
+
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
     Step step;
+    Handler otherwise;
     {
       absl::MutexLock lock(&mu_);
       requests_.push_back(request);
-      if (script_.empty()) {
+      if (!script_.empty()) {
+        step = std::move(script_.front());
+        script_.pop_front();
+      } else if (otherwise_) {
+        otherwise = otherwise_;  // called without the lock: it may read requests()
+      } else {
         ADD_FAILURE() << "unexpected request " << request.method << " " << request.url;
         return absl::InternalError("unexpected request");
       }
-      step = std::move(script_.front());
-      script_.pop_front();
     }
+    if (otherwise) return otherwise(request);
     EXPECT_EQ(request.method, step.method) << "for " << request.url;
     EXPECT_TRUE(absl::StrContains(request.url, step.url_part))
         << request.url << " does not contain " << step.url_part;
@@ -80,6 +93,7 @@ class FakeHttpTransport final : public HttpTransport {
   };
   mutable absl::Mutex mu_;
   std::deque<Step> script_;
+  Handler otherwise_;
   std::vector<HttpRequest> requests_;
 };
 

@@ -1,5 +1,7 @@
 #include "orchestrator/arm/lro_poller.h"
 
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orchestrator/common/fake_clock.h"
@@ -112,10 +114,43 @@ TEST_F(LroPollerTest, AnErrorFromTheStatusUrlIsAFailedPollNotAFailedOperation) {
   EXPECT_EQ(r->failed_polls, 3);
 }
 
-TEST_F(LroPollerTest, GivesUpAsUnavailableAfterTooManyFailedPollsInARow) {
-  for (int i = 0; i < 3; ++i) http_.Expect("GET", "AzureAsyncOperation", Response(503, ""));
+TEST_F(LroPollerTest, GivesUpAsUnavailableWhenTheOperationRecordStaysGone) {
+  http_.Expect("GET", "AzureAsyncOperation", Response(404, ""));
+  http_.Expect("GET", "AzureAsyncOperation", Response(503, ""));  // neither counts nor resets
+  http_.Expect("GET", "AzureAsyncOperation", Response(404, ""));
+  http_.Expect("GET", "AzureAsyncOperation", Response(404, ""));
   EXPECT_THAT(Wait({kAsync, ""}, FinalStateVia::kNone),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("unreadable")));
+}
+
+TEST_F(LroPollerTest, TransientStatusErrorsNeverEndTheWaitBeforeTheDeadline) {
+  // The status URL answers 503 for as long as the operation may run: the operation was accepted,
+  // so the wait ends at its deadline (resume later), never earlier as if it had failed.
+  http_.Otherwise([](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
+    return Response(503, testing::ArmErrorBody("ServiceUnavailable", ""));
+  });
+  auto r = Wait({kAsync, ""}, FinalStateVia::kNone, absl::Minutes(30));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded,
+                          HasSubstr("failoverGroupAzureAsyncOperation/op1")));
+  EXPECT_GT(http_.CountRequests("GET", ""), 3);
+}
+
+TEST_F(LroPollerTest, FailedPollsBackOffAndHonourRetryAfter) {
+  for (int i = 0; i < 4; ++i) http_.Expect("GET", "AzureAsyncOperation", Response(503, ""));
+  http_.Expect("GET", "AzureAsyncOperation", Response(429, "", {{"Retry-After", "42"}}));
+  http_.Expect("GET", "AzureAsyncOperation", Response(503, "", {{"Retry-After", "17"}}));
+  http_.Expect("GET", "AzureAsyncOperation",
+               TransportError(absl::StatusCode::kUnavailable, "reset", true));
+  http_.Expect("GET", "AzureAsyncOperation", Response(200, R"({"status":"Succeeded"})"));
+  auto r = Wait({kAsync, ""}, FinalStateVia::kNone);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->failed_polls, 7);
+  const std::vector<absl::Duration> sleeps = sleeper_.sleeps();
+  ASSERT_EQ(sleeps.size(), 8u);
+  // sleeps[0] is the first delay; sleeps[1..4] follow the 503s without a hint: growing backoff.
+  EXPECT_LT(sleeps[1], sleeps[4]);
+  EXPECT_EQ(sleeps[5], absl::Seconds(42));
+  EXPECT_EQ(sleeps[6], absl::Seconds(17));
 }
 
 TEST_F(LroPollerTest, FailedOperationCarriesArmCodeAndMessage) {

@@ -116,6 +116,57 @@ TEST(ThreadExecutorTest, RunsATimerAfterItsDueTime) {
   EXPECT_GE(ran_at, due);
 }
 
+// The loop sleeps for the earliest timer it knows of; a timer added meanwhile that is due sooner
+// must wake it at once. Before the fix it ran up to a second late (the loop's bounded wait).
+TEST(ThreadExecutorTest, FiresAnEarlierTimerAddedWhileTheLoopWaitsForALaterOne) {
+  RealClock clock;
+  ThreadExecutor executor(clock);
+  std::atomic<bool> late_one_ran{false};
+  executor.ScheduleAfter(absl::Seconds(10), [&] { late_one_ran = true; });
+  // Several rounds, so that at least one timer is added while the loop is surely asleep.
+  for (int round = 0; round < 5; ++round) {
+    absl::Notification idle;
+    executor.Post([&] { idle.Notify(); });
+    idle.WaitForNotification();  // the loop then goes back to sleep for the 10 s timer
+    absl::Notification fired;
+    const absl::Time due = clock.Now() + absl::Milliseconds(20);
+    absl::Time ran_at;
+    executor.ScheduleAt(due, [&] {
+      ran_at = clock.Now();
+      fired.Notify();
+    });
+    ASSERT_TRUE(fired.WaitForNotificationWithTimeout(absl::Seconds(5)));
+    EXPECT_GE(ran_at, due) << "round " << round;
+    // Generous for a loaded machine; the bug showed lateness near a second.
+    EXPECT_LT(ran_at - due, absl::Milliseconds(500)) << "round " << round;
+  }
+  EXPECT_FALSE(late_one_ran.load());
+}
+
+TEST(ThreadExecutorTest, ShutdownWakesALoopWaitingForAFarTimerAndDropsIt) {
+  RealClock clock;
+  ThreadExecutor executor(clock);
+  bool ran = false;
+  executor.ScheduleAfter(absl::Hours(1), [&] { ran = true; });
+  absl::Notification idle;
+  executor.Post([&] { idle.Notify(); });
+  idle.WaitForNotification();
+  executor.Shutdown();  // returns promptly: ctest's timeout catches a loop that does not wake
+  EXPECT_FALSE(ran);
+}
+
+TEST(ThreadExecutorTest, CancelledTimersDoNotRun) {
+  RealClock clock;
+  ThreadExecutor executor(clock);
+  std::atomic<bool> cancelled_ran{false};
+  TimerId id = executor.ScheduleAfter(absl::Milliseconds(10), [&] { cancelled_ran = true; });
+  ASSERT_TRUE(executor.Cancel(id));
+  absl::Notification later;
+  executor.ScheduleAfter(absl::Milliseconds(30), [&] { later.Notify(); });
+  later.WaitForNotification();
+  EXPECT_FALSE(cancelled_ran.load());
+}
+
 TEST(ThreadExecutorTest, DropsWorkPostedAfterShutdown) {
   RealClock clock;
   ThreadExecutor executor(clock);

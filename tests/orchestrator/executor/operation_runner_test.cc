@@ -24,6 +24,7 @@ class FakeArm final : public FailoverActuator {
  public:
   absl::StatusOr<arm::FailoverResult> Failover(const arm::FailoverRequest& req) override {
     ++calls;
+    if (on_failover) on_failover();
     arm::FailoverResult r;
     if (req.resume_operation) ++resumed;
     if (primary == req.target.server) {
@@ -56,17 +57,20 @@ class FakeArm final : public FailoverActuator {
   int calls = 0;
   int resumed = 0;
   int accepted_posts = 0;
+  std::function<void()> on_failover;
 };
 
 class ScriptedSteps final : public StepRunner {
  public:
   absl::Status Run(const v1::Step& step, const journal::OperationRecord&) override {
     ran.push_back(step.name());
+    if (on_run) on_run(step.name());
     auto it = results.find(step.name());
     return it == results.end() ? absl::OkStatus() : it->second;
   }
   std::vector<std::string> ran;
   std::map<std::string, absl::Status> results;
+  std::function<void(const std::string&)> on_run;
 };
 
 v1::Step MakeStep(const std::string& name, v1::OnFailure on_failure = v1::ON_FAILURE_ABORT) {
@@ -176,8 +180,9 @@ TEST_F(OperationRunnerTest, AnArmFailureFailsTheOperationWithArmsReason) {
 TEST_F(OperationRunnerTest, ACancelBeforeTheArmStepEndsTheOperationWithoutArm) {
   auto j = OpenJournal();
   auto op = NewOp(*j);
-  int polls = 0;
-  plan_.cancelled = [&] { return ++polls > 1; };  // cancelled after the first pre step
+  plan_.cancel_gate = std::make_shared<CancelGate>();
+  // Cancelled while the first pre step runs.
+  steps_.on_run = [&](const std::string&) { ASSERT_THAT(plan_.cancel_gate->Cancel(), IsOk()); };
   auto done = Runner(*j).Run(op, plan_);
   ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->state, journal::OperationState::kCancelled);
@@ -191,11 +196,41 @@ TEST_F(OperationRunnerTest, ACancelIsIgnoredOnceTheArmStepHasBegun) {
   auto op = NewOp(*j);
   ASSERT_THAT(j->UpdateOperation(op.id, journal::OperationState::kRunning, ""), IsOk());
   ASSERT_THAT(j->BeginStep(op.id, "arm:forceFailoverAllowDataLoss", "srv-b"), IsOk());
-  plan_.cancelled = [] { return true; };
+  plan_.cancel_gate = std::make_shared<CancelGate>();
   auto done = Runner(*j).Run(op, plan_);
   ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->state, journal::OperationState::kSucceeded);
   EXPECT_EQ(arm_.primary, "srv-b");
+  // A resumed ARM step closes the gate: a later cancel is refused.
+  EXPECT_EQ(plan_.cancel_gate->Cancel().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(OperationRunnerTest, ACancelAcknowledgedBeforeTheArmStepMeansNoPost) {
+  auto j = OpenJournal();
+  auto op = NewOp(*j);
+  plan_.cancel_gate = std::make_shared<CancelGate>();
+  // The cancel arrives while the last pre step runs, i.e. after every earlier cancel check.
+  steps_.on_run = [&](const std::string& name) {
+    if (name == plan_.pre_steps.back().name()) {
+      ASSERT_THAT(plan_.cancel_gate->Cancel(), IsOk());
+    }
+  };
+  auto done = Runner(*j).Run(op, plan_);
+  ASSERT_THAT(done, IsOk());
+  EXPECT_EQ(done->state, journal::OperationState::kCancelled);
+  EXPECT_EQ(arm_.calls, 0);
+}
+
+TEST_F(OperationRunnerTest, ACancelAfterTheArmStepBeganIsRefused) {
+  auto j = OpenJournal();
+  auto op = NewOp(*j);
+  plan_.cancel_gate = std::make_shared<CancelGate>();
+  absl::Status cancel_during_arm;
+  arm_.on_failover = [&] { cancel_during_arm = plan_.cancel_gate->Cancel(); };
+  auto done = Runner(*j).Run(op, plan_);
+  ASSERT_THAT(done, IsOk());
+  EXPECT_EQ(done->state, journal::OperationState::kSucceeded);
+  EXPECT_EQ(cancel_during_arm.code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(OperationRunnerTest, AFinishedOperationIsReturnedUntouched) {
