@@ -90,6 +90,13 @@ bool IsDuration(const FieldDescriptor& fd) {
          fd.message_type()->full_name() == "google.protobuf.Duration";
 }
 
+// Limits on what one document may expand to. yaml-cpp shares an anchored node between its
+// aliases, but the walk materialises a copy for every use: 5 KB of nested aliases ("billion
+// laughs") would otherwise become gigabytes of protobuf. Real runbooks and configs stay far below.
+constexpr int kMaxNodes = 100000;
+constexpr size_t kMaxScalarBytes = 8 << 20;
+constexpr size_t kMaxDiagnostics = 100;
+
 class Walker {
  public:
   Walker(absl::string_view file, SourceMap* map, std::vector<Diagnostic>* diags)
@@ -102,10 +109,33 @@ class Walker {
   }
 
   void Error(Location loc, const std::string& path, std::string message) {
+    if (errors_ == kMaxDiagnostics) {
+      diags_->push_back({file_, loc.line, loc.column, path,
+                         absl::StrCat("more than ", kMaxDiagnostics, " errors; stopped")});
+    }
+    if (errors_++ >= kMaxDiagnostics) return;
     diags_->push_back({file_, loc.line, loc.column, path, std::move(message)});
   }
 
+  // Counts one more materialised value; false (with one diagnostic) once the document expands
+  // past the limits, after which the walk stops.
+  bool Budget(const YAML::Node& node, const std::string& path, size_t bytes = 0) {
+    if (exhausted_) return false;
+    scalar_bytes_ += bytes;
+    if (++nodes_ <= kMaxNodes && scalar_bytes_ <= kMaxScalarBytes) return true;
+    exhausted_ = true;
+    const Location loc = At(node);
+    diags_->push_back({file_, loc.line, loc.column, path,
+                       absl::StrCat("the document expands to more than ", kMaxNodes,
+                                    " values or ", kMaxScalarBytes >> 20,
+                                    " MiB of text (YAML aliases are expanded once per use); "
+                                    "refusing it")});
+    return false;
+  }
+  bool exhausted() const { return exhausted_; }
+
   void WalkMessage(const YAML::Node& node, const std::string& path, Message* msg) {
+    if (!Budget(node, path)) return;
     if (!node.IsMap()) {
       Error(At(node), path, absl::StrCat("expected a mapping, got ", KindName(node)));
       return;
@@ -115,6 +145,7 @@ class Walker {
     absl::flat_hash_set<std::string> seen;
     // Range-for binds each yaml-cpp iterator value to a named object (it-> would dangle).
     for (const auto& kv : node) {
+      if (exhausted_) return;
       const YAML::Node key = kv.first;
       const YAML::Node value = kv.second;
       const Location key_loc = At(key);
@@ -185,6 +216,7 @@ class Walker {
       const FieldDescriptor* value_fd = fd->message_type()->map_value();
       absl::flat_hash_set<std::string> seen;
       for (const auto& kv : value) {
+        if (exhausted_) return;
         const YAML::Node entry_key = kv.first;
         const YAML::Node entry_value = kv.second;
         const Location key_loc = At(entry_key, loc);
@@ -217,6 +249,7 @@ class Walker {
         return;
       }
       for (size_t i = 0; i < value.size(); ++i) {
+        if (exhausted_) return;
         const YAML::Node element = value[i];
         const std::string element_path = absl::StrCat(path, "[", i, "]");
         const Location element_loc = At(element, loc);
@@ -246,6 +279,7 @@ class Walker {
                          KindName(node)));
       return;
     }
+    if (!Budget(node, path, node.Scalar().size())) return;
     const std::string text = node.Scalar();
     const bool rep = fd->is_repeated();
     if (IsDuration(*fd)) {
@@ -356,6 +390,10 @@ class Walker {
   std::string file_;
   SourceMap* map_;
   std::vector<Diagnostic>* diags_;
+  size_t errors_ = 0;
+  int nodes_ = 0;
+  size_t scalar_bytes_ = 0;
+  bool exhausted_ = false;
 };
 
 }  // namespace
@@ -393,6 +431,7 @@ bool YamlToMessage(absl::string_view file, absl::string_view yaml, Message* mess
   (*source_map)[""] = walker.At(root, {1, 1});
   try {
     walker.WalkMessage(root, "", message);
+    if (walker.exhausted()) return false;
   } catch (const std::exception& e) {
     // yaml-cpp can throw while iterating a malformed tree; report it rather than crash.
     diagnostics->push_back({file_name, 0, 0, "", absl::StrCat("invalid YAML: ", e.what())});

@@ -17,8 +17,11 @@ namespace foghorn::runbooks {
 
 // Parses `yaml` (named `file` in diagnostics) into `message`, which should be empty. Records the
 // position of every field written in `source_map` and appends problems to `diagnostics`. Returns
-// false if the text is not YAML at all or its root is not a mapping (then `message` is untouched);
-// true otherwise, even when field-level diagnostics were added.
+// false if the text is not YAML at all or its root is not a mapping (then `message` is untouched),
+// or when the document expands past the walker's limits (100,000 values or 8 MiB of scalar text,
+// counting every use of a YAML alias: a "billion laughs" document is refused with one diagnostic,
+// and `message` holds a partial result); true otherwise, even when field-level diagnostics were
+// added. At most 100 diagnostics are added.
 bool YamlToMessage(absl::string_view file, absl::string_view yaml,
                    google::protobuf::Message* message, SourceMap* source_map,
                    std::vector<Diagnostic>* diagnostics);

@@ -52,6 +52,7 @@ ABSL_FLAG(int, operation_ms, 2000, "how long ARM takes to fail a planned failove
 ABSL_FLAG(int, probe_interval_ms, 500, "TCP probe interval (unhealthy after one failure)");
 ABSL_FLAG(int, settle_s, 15, "seconds between start-up and the outage (ARM buckets refill)");
 ABSL_FLAG(int, timeout_s, 400, "give up waiting for the last POST after this long");
+ABSL_FLAG(bool, debug_log, false, "log at debug level to <dir>/agent.log");
 ABSL_FLAG(std::string, dir, "", "work dir on a real disk (default: <temp>/foghorn-mass-bench)");
 
 namespace foghorn {
@@ -65,6 +66,16 @@ class NoSteps final : public executor::StepRunner {
   absl::Status Run(const v1::Step&, const journal::OperationRecord&) override {
     return absl::OkStatus();
   }
+};
+
+class TraceSink final : public probes::ProbeEventSink {
+ public:
+  explicit TraceSink(probes::ProbeEventSink& next) : next_(next) {}
+  void OnProbeEvent(const probes::ProbeEvent& e) override {
+    if (getenv("BENCH_TRACE")) fprintf(stderr, "PROBE %s %s %d %s\n", absl::FormatTime(e.result.finished).c_str(), e.probe_id.c_str(), (int)e.result.outcome, e.result.detail.c_str());
+    next_.OnProbeEvent(e);
+  }
+  probes::ProbeEventSink& next_;
 };
 
 class Forward final : public probes::VerdictSink {
@@ -170,7 +181,10 @@ int Run() {
 
   common::RealClock clock;
   auto sink = common::MakeSpdlogSink(dir + "/agent.log");
-  common::Logger logger(*sink, nullptr, clock, {common::LogLevel::kWarn, common::LogFormat::kJson});
+  common::Logger logger(
+      *sink, nullptr, clock,
+      {absl::GetFlag(FLAGS_debug_log) ? common::LogLevel::kDebug : common::LogLevel::kWarn,
+       common::LogFormat::kJson});
   common::MetricsRegistry metrics;
   arm::CurlHttpTransport::Options topts;
   topts.ca_file = (*sim)->ca_cert_path();
@@ -216,7 +230,8 @@ int Run() {
   }
   Forward forward;
   probes::HealthTracker tracker(clock, &forward);
-  auto scheduler = std::make_unique<probes::ProbeScheduler>(loop, **prober, &tracker);
+  TraceSink trace(tracker);
+  auto scheduler = std::make_unique<probes::ProbeScheduler>(loop, **prober, &trace);
 
   // Agent events arrive on the loop and worker threads; only note times here.
   absl::Mutex mu;
@@ -224,6 +239,7 @@ int Run() {
   agent::Agent::Deps deps{clock,      loop,    *workers, **journal, actuator, runner,
                           *scheduler, tracker, notifier, logger,    metrics};
   deps.events = [&](const agent::AgentEvent& e) {
+    if (getenv("BENCH_TRACE")) fprintf(stderr, "EVENT %s %s %s\n", absl::FormatTime(e.at).c_str(), e.group_id.c_str(), e.detail_json.c_str());
     if (e.kind != agent::AgentEvent::Kind::kVerdict ||
         e.detail_json.find("\"PROBE_TARGET_PRIMARY\"") == std::string::npos) {
       return;
@@ -259,7 +275,7 @@ int Run() {
     absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_settle_s)));
 
     const absl::Time down_at = absl::Now();
-    (*sim)->SetRegionDown("East US", armsim::RegionOutage{});
+    (*sim)->SetRegionDown((*sim)->emulator().ServerRegion("sql-east"), armsim::RegionOutage{});
     std::map<std::string, absl::Time> first_post;
     int posts = 0, accepted = 0, throttled = 0;
     deadline = down_at + absl::Seconds(absl::GetFlag(FLAGS_timeout_s));

@@ -126,6 +126,7 @@ std::string ErrorCodeOf(const std::string& outcome) {
 }
 
 constexpr char kGroupKeyPrefix[] = "group/";
+constexpr char kAbandonedPrefix[] = "abandoned after a restart: ";
 constexpr char kPauseKeyPrefix[] = "pause/";
 
 std::string OwnerName(PauseOwner owner) {
@@ -575,6 +576,16 @@ void Agent::Evaluate(GroupState& g) {
             ? g.outage_id_us
             : (d.outage_began ? absl::ToUnixMicros(deps_.clock.ToWall(*d.outage_began)) : 0);
     op.request_id = absl::StrCat("auto/", g.id, "/", outage_us, "/", op.kind);
+    // An operation of this outage abandoned at a restart (never sent) does not stand for this
+    // fresh decision: the new one gets its own request id.
+    for (int i = 0; i < 8; ++i) {
+      auto prior = deps_.journal.FindByRequestId(op.request_id);
+      if (!prior.ok() || !prior->has_value() ||
+          (*prior)->outcome.rfind(kAbandonedPrefix, 0) != 0) {
+        break;
+      }
+      op.request_id = absl::StrCat(op.request_id, "/after-", (*prior)->id);
+    }
     if (g.finished_auto_requests.count(op.request_id) != 0) {
       // This outage's automatic failover of this kind already ran and did not succeed: it is
       // not retried automatically (that would be a second attempt nobody decided on); a human
@@ -1478,7 +1489,7 @@ void Agent::DecideResume(GroupState& g, absl::Time now) {
 }
 
 void Agent::Abandon(GroupState& g, const journal::OperationRecord& op, const std::string& why) {
-  const std::string outcome = absl::StrCat("abandoned after a restart: ", why);
+  const std::string outcome = absl::StrCat(kAbandonedPrefix, why);
   absl::Status s = deps_.journal.UpdateOperation(op.id, journal::OperationState::kAborted, outcome);
   if (!s.ok()) {
     deps_.logger.Error("cannot journal an abandoned operation",
@@ -1486,7 +1497,6 @@ void Agent::Abandon(GroupState& g, const journal::OperationRecord& op, const std
   }
   deps_.journal.Audit({0, absl::InfinitePast(), "agent", "AbandonOperation", op.id, why, "aborted"})
       .IgnoreError();
-  if (IsAutomatic(op)) g.finished_auto_requests.insert(op.request_id);
   deps_.metrics.IncrementCounter("foghorn_operations_abandoned_total", {{"group", g.id}});
   deps_.logger.Warn("abandoned an interrupted operation",
                     {{"operation", op.id}, {"group", g.id}, {"why", why}});

@@ -422,9 +422,10 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
       RETURN_IF_ERROR(sleep_within(backoff_.Delay(n)));
     }
   };
-  auto backoff_after = [&](const HttpResponse& answer) {
-    std::optional<absl::Duration> hint = RetryAfterFromHeaders(answer.headers, clock_.Now());
-    return hint.value_or(backoff_.Delay(++refused));
+  auto backoff_after = [&](const HttpResponse& answer) -> absl::Duration {
+    ++refused;
+    if (auto hint = RetryAfterFromHeaders(answer.headers, clock_.Now())) return *hint;
+    return backoff_.Delay(refused);
   };
 
   for (;;) {
@@ -477,11 +478,16 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
                                              call.ids.Suffix()));
     }
     if (conflicts >= options_.max_conflict_answers) {
-      return absl::AbortedError(absl::StrCat(
+      absl::Status aborted = absl::AbortedError(absl::StrCat(
           "arm ", call.what, ": ", conflicts,
           " failover requests were refused as busy or wrong-side and the target is still "
           "secondary; re-read and retry; last answer: ",
           last_conflict.message()));
+      // ARM's code and HTTP status of the last refusal (ArmErrorCode, HttpStatusOf).
+      last_conflict.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+        aborted.SetPayload(url, payload);
+      });
+      return aborted;
     }
     // 4. The target is still Secondary after a POST that was not accepted: send the same POST
     // again after a short backoff. It is safe: if ARM acted on an earlier one, that operation is

@@ -44,6 +44,11 @@ void Register(const std::shared_ptr<common::Redactor>& r, const std::string& sec
   if (r) r->AddSecret(secret);
 }
 
+// An access token (or assertion) that the next refresh replaces: the redactor keeps the newest few.
+void RegisterToken(const std::shared_ptr<common::Redactor>& r, const std::string& token) {
+  if (r) r->AddSecret(token, /*rotating=*/true);
+}
+
 // Reads "exp" from a JWT's payload without verifying it (we only need a refresh time).
 std::optional<absl::Time> JwtExpiry(const std::string& token) {
   std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
@@ -169,7 +174,7 @@ absl::StatusOr<AccessToken> StaticTokenCredential::GetToken() {
       auto s = ReadSmallFile(options_.token_file, "static");
       if (!s.ok()) return s.status();
       t.token = *std::move(s);
-      Register(redactor_, t.token);
+      RegisterToken(redactor_, t.token);
     } else {
       t.token = options_.token;
     }
@@ -205,7 +210,7 @@ absl::StatusOr<AccessToken> EntraTokenCredential::GetToken() {
   if (!options_.assertion_file.empty()) {
     auto assertion = ReadSmallFile(options_.assertion_file, name());
     if (!assertion.ok()) return assertion.status();
-    Register(common_.redactor, *assertion);
+    RegisterToken(common_.redactor, *assertion);
     absl::StrAppend(&body,
                     "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%"
                     "3Ajwt-bearer&client_assertion=",
@@ -228,7 +233,7 @@ absl::StatusOr<AccessToken> EntraTokenCredential::GetToken() {
     return absl::UnauthenticatedError(
         absl::StrCat("credential ", V(name()), ": ", t.status().message()));
   }
-  Register(common_.redactor, t->token);
+  RegisterToken(common_.redactor, t->token);
   return t;
 }
 
@@ -273,7 +278,7 @@ absl::StatusOr<AccessToken> ManagedIdentityCredential::GetToken() {
     return absl::UnauthenticatedError(
         absl::StrCat("credential managed-identity: ", t.status().message()));
   }
-  Register(common_.redactor, t->token);
+  RegisterToken(common_.redactor, t->token);
   return t;
 }
 

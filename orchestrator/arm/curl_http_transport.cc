@@ -172,10 +172,11 @@ absl::StatusOr<HttpResponse> CurlHttpTransport::Send(const HttpRequest& request)
     // it went out on dies before any byte of the answer (Curl_retry_request). The server may have
     // acted on the first copy already: for a failover POST that is a second failover nobody
     // decided to send. A request on a connection opened for it is never re-sent that way, so a
-    // non-idempotent request always gets one. The new connection stays pooled for later requests
-    // (reusing it for an idempotent request is harmless); TLS session reuse keeps the handshake
-    // short.
+    // non-idempotent request always gets one (TLS session reuse keeps the handshake short), and
+    // that connection is closed after the answer rather than pooled: kept, each such request would
+    // leave one more idle connection (and a server worker) behind.
     curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
   }
 
   if (request.method == "GET") {
@@ -209,7 +210,7 @@ absl::StatusOr<HttpResponse> CurlHttpTransport::Send(const HttpRequest& request)
         !FailedBeforeSending(rc) && !(rc == CURLE_OPERATION_TIMEDOUT && request_size == 0);
     std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(rc);
     return TransportError(CodeFor(rc),
-                          absl::StrCat(request.method, " ", UrlForLog(request.url), ": ",
+                          absl::StrCat(request.method, " ", UrlForLog(request), ": ",
                                        curl_easy_strerror(rc), " (", detail, ")"),
                           maybe_sent);
   }

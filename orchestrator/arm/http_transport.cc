@@ -1,5 +1,6 @@
 #include "orchestrator/arm/http_transport.h"
 
+
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 
@@ -51,9 +52,39 @@ bool RequestMaybeSent(const absl::Status& status) {
   return *p == "1";
 }
 
+namespace {
+
+// Splits "scheme://[userinfo@]host[:port]/rest" into ("scheme://", "host[:port]", "/rest").
+void SplitUrl(std::string_view url, std::string_view* scheme, std::string_view* authority,
+              std::string_view* rest) {
+  size_t sep = url.find("://");
+  size_t start = sep == std::string_view::npos ? 0 : sep + 3;
+  *scheme = url.substr(0, start);
+  size_t end = url.find_first_of("/?#", start);
+  if (end == std::string_view::npos) end = url.size();
+  std::string_view auth = url.substr(start, end - start);
+  size_t at = auth.rfind('@');
+  *authority = at == std::string_view::npos ? auth : auth.substr(at + 1);
+  *rest = url.substr(end);
+}
+
+}  // namespace
+
 std::string UrlForLog(std::string_view url) {
-  size_t cut = url.find_first_of("?#");
-  return std::string(url.substr(0, cut));
+  std::string_view scheme, authority, rest;
+  SplitUrl(url, &scheme, &authority, &rest);
+  rest = rest.substr(0, rest.find_first_of("?#"));
+  return std::string(scheme) + std::string(authority) + std::string(rest);
+}
+
+std::string UrlOrigin(std::string_view url) {
+  std::string_view scheme, authority, rest;
+  SplitUrl(url, &scheme, &authority, &rest);
+  return std::string(scheme) + std::string(authority);
+}
+
+std::string UrlForLog(const HttpRequest& request) {
+  return request.secret_url ? UrlOrigin(request.url) : UrlForLog(request.url);
 }
 
 }  // namespace foghorn::arm

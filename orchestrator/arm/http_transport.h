@@ -54,6 +54,9 @@ struct HttpRequest {
   // Whether sending the request twice has no more effect than sending it once. Unset: decided by
   // the method (IsIdempotent). The ARM client marks the failover POSTs false explicitly.
   std::optional<bool> idempotent;
+  // The URL's path and query are a secret (Slack, Teams and Discord webhooks carry their token
+  // there): errors and logs name only its scheme and host.
+  bool secret_url = false;
 };
 
 // request.idempotent if set, else true for GET, HEAD, OPTIONS, PUT and DELETE and false for any
@@ -95,8 +98,14 @@ bool RequestMaybeSent(const absl::Status& status);
 // Marks (or unmarks) `status` as "request may have been sent".
 void SetRequestMaybeSent(absl::Status& status, bool maybe_sent);
 
-// Returns `url` without its query string and fragment, for log lines and error messages.
+// Returns `url` without its userinfo, query string and fragment, for log lines and error
+// messages.
 std::string UrlForLog(std::string_view url);
+// Returns only the scheme and host[:port] of `url` ("https://hooks.slack.com"), for URLs whose
+// path is a secret.
+std::string UrlOrigin(std::string_view url);
+// UrlOrigin(request.url) when request.secret_url, else UrlForLog(request.url).
+std::string UrlForLog(const HttpRequest& request);
 
 }  // namespace foghorn::arm
 

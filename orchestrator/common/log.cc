@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <cctype>
 
 #include "absl/strings/ascii.h"
@@ -110,6 +111,65 @@ std::string MaskKeyValues(std::string_view text, std::string_view key) {
   return out;
 }
 
+// Masks the value of URL query parameters that carry credentials (SAS `sig`, OAuth `code`,
+// webhook `key`/`token`, ...): "?sig=abc&x=1" -> "?sig=[REDACTED]&x=1".
+constexpr std::array<std::string_view, 8> kSecretQueryKeys = {
+    "sig", "code", "key", "token", "secret", "password", "signature", "access_token"};
+
+std::string MaskQueryParams(std::string_view text) {
+  std::string lower = Lower(text);
+  std::string out;
+  size_t pos = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '?' && text[i] != '&') continue;
+    for (std::string_view key : kSecretQueryKeys) {
+      if (lower.compare(i + 1, key.size(), key) != 0) continue;
+      size_t v = i + 1 + key.size();
+      if (v >= text.size() || text[v] != '=') continue;
+      ++v;
+      size_t end = v;
+      while (end < text.size() && text[end] != '&' && text[end] != '#' && text[end] != '"' &&
+             text[end] != '\'' && !std::isspace(static_cast<unsigned char>(text[end]))) {
+        ++end;
+      }
+      if (end > v) {
+        out.append(text.substr(pos, v - pos)).append(Redactor::kMask);
+        pos = end;
+        i = end - 1;
+      }
+      break;
+    }
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+// Masks the userinfo of URLs: "https://user:pass@host/" -> "https://[REDACTED]@host/".
+std::string MaskUserinfo(std::string_view text) {
+  std::string out;
+  size_t pos = 0;
+  for (;;) {
+    size_t scheme = text.find("://", pos);
+    if (scheme == std::string::npos) break;
+    const size_t start = scheme + 3;
+    size_t end = start;
+    while (end < text.size() && text[end] != '/' && text[end] != '@' && text[end] != '?' &&
+           text[end] != '#' && text[end] != '"' &&
+           !std::isspace(static_cast<unsigned char>(text[end]))) {
+      ++end;
+    }
+    out.append(text.substr(pos, start - pos));
+    if (end < text.size() && text[end] == '@' && end > start) {
+      out.append(Redactor::kMask);
+      pos = end;
+    } else {
+      pos = start;
+    }
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
 constexpr std::array<std::string_view, 9> kSecretKeys = {"client_secret",
                                                          "access_token",
                                                          "refresh_token",
@@ -179,22 +239,29 @@ std::string_view LogLevelName(LogLevel level) {
   return "info";
 }
 
-void Redactor::AddSecret(std::string secret) {
+void Redactor::AddSecret(std::string secret, bool rotating) {
   if (secret.size() < 4) return;
   absl::MutexLock lock(&mu_);
-  if (std::find(secrets_.begin(), secrets_.end(), secret) == secrets_.end()) {
-    secrets_.push_back(std::move(secret));
-  }
+  std::deque<std::string>& list = rotating ? rotating_ : secrets_;
+  if (std::find(list.begin(), list.end(), secret) != list.end()) return;
+  list.push_back(std::move(secret));
+  // A refreshed token replaces the one before it: keep the newest few, not one per refresh.
+  if (rotating && rotating_.size() > kMaxRotatingSecrets) rotating_.pop_front();
+  if (!rotating && secrets_.size() > kMaxSecrets) secrets_.pop_front();
 }
 
 std::string Redactor::Redact(std::string_view text) const {
   std::string out(text);
   {
     absl::MutexLock lock(&mu_);
-    for (const std::string& s : secrets_) {
-      absl::StrReplaceAll({{s, absl::string_view(kMask.data(), kMask.size())}}, &out);
+    for (const auto* list : {&secrets_, &rotating_}) {
+      for (const std::string& s : *list) {
+        absl::StrReplaceAll({{s, absl::string_view(kMask.data(), kMask.size())}}, &out);
+      }
     }
   }
+  out = MaskUserinfo(out);
+  out = MaskQueryParams(out);
   out = MaskAfter(out, "bearer ");
   out = MaskJwts(out);
   for (std::string_view key : kSecretKeys) out = MaskKeyValues(out, key);

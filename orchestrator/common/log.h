@@ -6,6 +6,7 @@
 #define FOGHORN_ORCHESTRATOR_COMMON_LOG_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -50,15 +51,22 @@ class Redactor {
   static constexpr std::string_view kMask = "[REDACTED]";
 
   // Registers a value that must never appear in a log. Values shorter than 4 characters are
-  // ignored (they would mask ordinary text).
-  void AddSecret(std::string secret);
+  // ignored (they would mask ordinary text). `rotating` marks a value that a newer one replaces
+  // (an access token refreshed every hour): only the newest kMaxRotatingSecrets are kept, so the
+  // redactor does not grow with the agent's uptime. At most kMaxSecrets permanent values.
+  void AddSecret(std::string secret, bool rotating = false);
+  static constexpr size_t kMaxRotatingSecrets = 8;
+  static constexpr size_t kMaxSecrets = 256;
 
-  // Returns `text` with every known secret and secret-shaped substring replaced by kMask.
+  // Returns `text` with every known secret and secret-shaped substring replaced by kMask: bearer
+  // tokens, JWTs, secret-named keys and fields, credential query parameters (sig, code, key,
+  // token, ...) and URL userinfo.
   std::string Redact(std::string_view text) const;
 
  private:
   mutable absl::Mutex mu_;
-  std::vector<std::string> secrets_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> secrets_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> rotating_ ABSL_GUARDED_BY(mu_);
 };
 
 // Where finished log lines go. Implementations are thread-safe.

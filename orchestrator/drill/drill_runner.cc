@@ -409,7 +409,12 @@ absl::Status DrillRunner::RunCheckHook(Context& c, const std::string& phase,
         absl::StrCat("check hook ", argv[0], " could not run: ", ShortStatus(res.status())));
   }
   if (res->exit_code != 0) {
-    std::string out = res->stdout_text.substr(0, 200);
+    // The report is viewer-readable: the hook's output goes through the redactor (registered
+    // secrets, tokens, credential URLs) before it is cut to size.
+    const std::string head = res->stdout_text.substr(0, 4096);
+    std::string out = deps_.logger.redactor() != nullptr ? deps_.logger.redactor()->Redact(head)
+                                                         : common::Redactor().Redact(head);
+    out = out.substr(0, 200);
     return absl::FailedPreconditionError(
         absl::StrCat("check hook ", argv[0],
                      res->timed_out ? " timed out" : absl::StrCat(" exited ", res->exit_code),

@@ -1,5 +1,7 @@
 #include "orchestrator/drill/report.h"
 
+#include <cctype>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -429,9 +431,19 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
   return absl::OkStatus();
 }
 
+bool IsValidDrillId(std::string_view id) {
+  if (id.empty() || id.size() > 128 || id == "." || id == ".." || id.front() == '.') return false;
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 absl::StatusOr<ReportSummary> ReportStore::Save(const DrillReport& report) {
-  if (report.drill_id.empty() || report.drill_id.find('/') != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("bad drill id \"", report.drill_id, "\""));
+  if (!IsValidDrillId(report.drill_id)) {
+    return absl::InvalidArgumentError("bad drill id: expected 1-128 of [A-Za-z0-9._-]");
   }
   ReportSummary s{report.drill_id,
                   report.group_id,
@@ -475,9 +487,9 @@ absl::StatusOr<std::vector<ReportSummary>> ReportStore::List(const std::string& 
 }
 
 absl::StatusOr<DrillReport> ReportStore::Read(const std::string& drill_id) const {
-  if (drill_id.empty() || drill_id.find('/') != std::string::npos || drill_id == "." ||
-      drill_id == "..") {
-    return absl::InvalidArgumentError(absl::StrCat("bad drill id \"", drill_id, "\""));
+  if (!IsValidDrillId(drill_id)) {
+    // Checked before any path is built; the id is not echoed (it may hold control bytes).
+    return absl::InvalidArgumentError("bad drill id: expected 1-128 of [A-Za-z0-9._-]");
   }
   std::ifstream in(dir_ + "/" + drill_id + ".json");
   if (!in) return absl::NotFoundError(absl::StrCat("drill report ", drill_id, " not found"));

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -128,7 +129,8 @@ class ReportStore {
   // Newest first (by started_at); reports of `group_id` only when non-empty; limit <= 0: all.
   // Unreadable files are skipped. An absent directory is an empty list.
   absl::StatusOr<std::vector<ReportSummary>> List(const std::string& group_id, int limit) const;
-  // NOT_FOUND for an unknown id; INVALID_ARGUMENT for an id with a path separator.
+  // NOT_FOUND for an unknown id; INVALID_ARGUMENT for an id IsValidDrillId refuses (checked
+  // before any path is built).
   absl::StatusOr<DrillReport> Read(const std::string& drill_id) const;
 
   const std::string& dir() const { return dir_; }
@@ -136,6 +138,10 @@ class ReportStore {
  private:
   std::string dir_;
 };
+
+// Whether `id` may name a drill report file: 1 to 128 of [A-Za-z0-9._-], not starting with a dot
+// (no separators, NUL or control bytes, no "..").
+bool IsValidDrillId(std::string_view id);
 
 // Writes `content` to `path` through a temporary file and rename. UNAVAILABLE on failure.
 absl::Status WriteFileAtomically(const std::string& path, const std::string& content);

@@ -161,6 +161,7 @@ absl::Status SystemStepRunner::RunNotify(const v1::Step& step, const journal::Op
   arm::HttpRequest req;
   req.method = "POST";
   req.url = step.notify().url();
+  req.secret_url = true;  // webhook tokens live in the path: errors name scheme and host only
   req.timeout = StepTimeout(step);
   req.headers.Set("Content-Type", "application/json");
   for (const auto& [k, v] : step.notify().headers()) req.headers.Set(k, v);
@@ -177,7 +178,7 @@ absl::Status SystemStepRunner::RunNotify(const v1::Step& step, const journal::Op
   if (!resp.ok()) return resp.status();
   if (resp->status < 200 || resp->status >= 300) {
     return absl::UnavailableError(
-        absl::StrCat("webhook ", arm::UrlForLog(req.url), " answered ", resp->status));
+        absl::StrCat("webhook ", arm::UrlForLog(req), " answered ", resp->status));
   }
   return absl::OkStatus();
 }

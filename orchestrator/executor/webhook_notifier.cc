@@ -95,6 +95,7 @@ void WebhookNotifier::Deliver(const Notification& n) {
     arm::HttpRequest req;
     req.method = "POST";
     req.url = target.url;
+    req.secret_url = true;
     req.body = body;
     req.timeout = options_.timeout;
     req.headers.Set("Content-Type", "application/json");
@@ -116,7 +117,7 @@ void WebhookNotifier::Deliver(const Notification& n) {
     }
     metrics_.IncrementCounter("foghorn_notifications_total", {{"result", result}});
     if (result != "sent") {
-      logger_.Warn("webhook delivery failed", {{"url", arm::UrlForLog(target.url)},
+      logger_.Warn("webhook delivery failed", {{"url", arm::UrlOrigin(target.url)},
                                                {"event", n.event},
                                                {"group", n.group_id},
                                                {"error", last_error}});

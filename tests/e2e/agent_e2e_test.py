@@ -178,9 +178,12 @@ class AgentEndToEnd(unittest.TestCase):
         self.assertEqual(len(harness.failover_posts(self.sim)), 1)
 
     def test_sigterm_stops_cleanly_and_metrics_are_served(self):
+        # A slow first ARM GET, as on a loaded machine: the agent serves (and decides HEALTHY on
+        # its probes) before it has read the roles.
+        self.sim.add_fault({"kind": "latency", "route": "get", "latencyMs": 1000, "count": 1})
         self.agent = harness.Agent(self.dir, self.sim, harness.runbook_yaml(self.sim)).start()
-        # Counters move as the agent works (its first ARM GET may still be in flight when it
-        # serves): wait for each to count, never read them once right after start.
+        # Counters move as the agent works: wait for each to count, never read them once right
+        # after start.
         self.agent.wait_for_metric("foghorn_groups")
         self.agent.wait_for_metric("foghorn_decisions_total")
         self.agent.wait_for_metric("foghorn_http_requests_total", method="GET", status="200",

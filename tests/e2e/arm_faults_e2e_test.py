@@ -42,10 +42,8 @@ class ArmFaultRecovery(unittest.TestCase):
         try:
             for fault in faults:
                 sim.add_fault(fault)
-            agent = harness.Agent(workdir, sim,
-                                  harness.runbook_yaml(sim, data_loss_grace="4s")).start()
-            wait_until(lambda: any(d[0] == "HEALTHY" for d in agent.decisions()), 20,
-                       "the first HEALTHY decision")
+            agent = harness.Agent(workdir, sim, harness.runbook_yaml(sim, data_loss_grace="4s"))
+            agent.start().wait_settled()
             outage_at = time.time()
             sim.region_down("eastus")
             wait_until(lambda: sim.primary() == "sql-west", 120, "sql-west to become primary")

@@ -58,8 +58,10 @@ class CrashResume(unittest.TestCase):
                 self.run_once(n)
 
     def test_reset_after_the_failover_was_applied(self):
-        # The emulator applies the POST, then drops the connection: the client must re-read, not
-        # re-post; combined with crashes around the ARM step.
+        # The emulator applies the POST, then drops the connection: the client re-reads at once
+        # and may post again to the same target, which ARM refuses (409 busy while the operation
+        # runs, 400 once the target is primary): still one accepted POST; combined with crashes
+        # around the ARM step.
         fault = {"kind": "reset_after", "route": "failover", "count": 1}
         for n in (0, 9, 10, 11):
             with self.subTest(crash_after_write=n):
@@ -68,8 +70,8 @@ class CrashResume(unittest.TestCase):
 
     def test_server_errors_and_busy_answers_on_the_failover_post(self):
         # 503, and 500 OperationTimedOut, answered before the POST is applied: an ambiguous
-        # outcome, so the client re-reads the group for its settle window (30 s) before it may
-        # post again; once with a crash right after the ARM step's intent.
+        # outcome, so the client re-reads the group at once and, the target still secondary,
+        # posts again after a short backoff; once with a crash right after the ARM step's intent.
         for kind, n in (("503", 0), ("500", 9)):
             with self.subTest(fault=kind, crash_after_write=n):
                 self.run_once(n if n else 10_000, {"kind": kind, "route": "failover", "count": 1})

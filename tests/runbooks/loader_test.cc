@@ -45,6 +45,35 @@ std::vector<std::string> Errors(const std::string& text, const std::string& file
   return out;
 }
 
+// A "billion laughs": a 1 KB string aliased 300 times per rule, the rule aliased 600 times:
+// 5 KB of YAML that expands to 180 MB of protobuf if every alias is materialised.
+TEST(LoaderTest, RefusesADocumentWhoseAliasesExpandPastTheLimit) {
+  const std::string big(1000, 'x');
+  std::string names, rules;
+  for (int i = 0; i < 300; ++i) names += i ? ", *s" : "*s";
+  for (int i = 0; i < 600; ++i) rules += ", *r";
+  const std::string text =
+      "group: {subscription_id: sub, resource_group: rg, name: fog, primary_server: srv-a, "
+      "secondary_server: srv-b}\nprobes:\n  - {name: &s " +
+      big + ", target: primary, tcp: {}}\nhealth_rules: [&r {target: primary, probes: [" + names +
+      "]}" + rules + "]\n";
+  ASSERT_LT(text.size(), 6000u);
+  LoadResult r = LoadRunbookSources({{"bomb.yaml", text}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.runbooks.empty());
+  ASSERT_FALSE(r.diagnostics.empty());
+  EXPECT_THAT(r.diagnostics.back().ToString(), HasSubstr("bomb.yaml:"));
+  EXPECT_THAT(r.diagnostics.back().ToString(), HasSubstr("YAML aliases are expanded"));
+}
+
+TEST(LoaderTest, ReportsAtMostAHundredErrorsPerDocument) {
+  std::string text = std::string(kBase);
+  for (int i = 0; i < 500; ++i) text += "unknown_" + std::to_string(i) + ": 1\n";
+  std::vector<std::string> errors = Errors(text);
+  EXPECT_LE(errors.size(), 110u);
+  EXPECT_THAT(errors, Contains(HasSubstr("more than 100 errors")));
+}
+
 TEST(LoaderTest, EveryExampleRunbookLoadsAndValidatesTogether) {
   std::vector<std::string> paths;
   for (const auto& e :

@@ -289,6 +289,36 @@ TEST_F(AgentRestartTest, AnInterruptedOperationIsAbandonedWhenAPauseWasRestored)
   EXPECT_THAT(arm_.Accepted(), IsEmpty());
 }
 
+TEST_F(AgentRestartTest, AnAbandonedOperationDoesNotBlockALaterFreshDecisionInTheSameOutage) {
+  prober_.SetMetric("lag", 3);
+  // A previous run saw the outage begin and journaled its planned failover, then died.
+  const std::int64_t began_us = absl::ToUnixMicros(clock_.WallNow());
+  const std::string request_id = "auto/sub/rg/fog/" + std::to_string(began_us) + "/planned";
+  const std::string id = JournalInterrupted("planned", request_id, "agent");
+  {
+    auto j = journal::SqliteJournal::Open(dir_.File("journal.db"), clock_);
+    ASSERT_THAT(j, IsOk());
+    ASSERT_THAT((*j)->PutControlState(
+                    {{"group/sub/rg/fog",
+                      "{\"outage\":{\"began_us\":" + std::to_string(began_us) +
+                          ",\"seen_us\":" + std::to_string(began_us) + "}}"}}),
+                IsOk());
+  }
+  Agent::Options options;
+  options.resume_verdict_wait = absl::ZeroDuration();  // no time for fresh verdicts: abandoned
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);  // the outage goes on
+  Boot(MakeRunbook(), options);
+  Run(absl::Seconds(1));
+  EXPECT_EQ(journal_->GetOperation(id)->state, journal::OperationState::kAborted);
+  EXPECT_THAT(journal_->GetOperation(id)->outcome, HasSubstr("no fresh verdict"));
+  // Later in the same outage the engine decides the planned failover afresh: it runs.
+  Run(absl::Seconds(60));
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned)) << Last().summary;
+  auto ops = Operations();
+  ASSERT_EQ(ops.size(), 2u);
+  EXPECT_EQ(ops[0].request_id, request_id + "/after-" + id);
+}
+
 // --- Nothing is forgotten ------------------------------------------------------------------
 
 TEST_F(AgentRestartTest, APauseSurvivesARestart) {

@@ -55,7 +55,9 @@ TEST_F(AgentStepsTest, AnApprovalGatedFailoverWaitsForApproveAndThenFailsOver) {
 }
 
 TEST_F(AgentStepsTest, AnApprovalNobodyAnswersTimesOutAndNeverCallsArm) {
-  ASSERT_THAT(Load("automatic", kApprovalGate), IsOk());
+  // approve_forced: once the planned attempt is over the ladder's forced failover waits for an
+  // approval of the engine's own, so no second operation starts behind this one.
+  ASSERT_THAT(Load("approve_forced", kApprovalGate), IsOk());
   PrimaryDown();
   Advance(absl::Seconds(90));
   ASSERT_TRUE(AwaitApprovalStep());
@@ -74,7 +76,7 @@ TEST_F(AgentStepsTest, AnApprovalNobodyAnswersTimesOutAndNeverCallsArm) {
 }
 
 TEST_F(AgentStepsTest, ARejectedApprovalStepStopsTheFailover) {
-  ASSERT_THAT(Load("automatic", kApprovalGate), IsOk());
+  ASSERT_THAT(Load("approve_forced", kApprovalGate), IsOk());
   PrimaryDown();
   Advance(absl::Seconds(90));
   ASSERT_TRUE(AwaitApprovalStep());
@@ -141,7 +143,8 @@ TEST_F(AgentStepsTest, AProbeAssertionWaitsUntilTheProbeReachesTheExpectedState)
 
 TEST_F(AgentStepsTest, AProbeAssertionNotMetWithinItsTimeoutVetoesTheFailover) {
   prober_.Set("canary", probes::ProbeOutcome::kFailure);
-  ASSERT_THAT(Load("automatic", R"(pre_steps:
+  // approve_forced: no automatic forced failover follows the vetoed planned one.
+  ASSERT_THAT(Load("approve_forced", R"(pre_steps:
   - {name: canary-up, timeout: 1m, probe_assert: {probe: canary, expect: healthy}}
 )"),
               IsOk());

@@ -248,6 +248,60 @@ TEST_P(ApiAuthTest, TheCallerIdentityIsRecordedOnTheOperationAndInTheAuditTrail)
   EXPECT_TRUE(found);
 }
 
+TEST_P(ApiAuthTest, ForcedKindsAndOverridingHoldsNeedTheApproverRole) {
+  auto stub = v1::ControlService::NewStub(GoodChannel());
+  const std::string kOperator = "operator-token-0123456789";
+  const std::string kApprover = "approver-token-0123456789";
+  auto failover = [&](const std::string& token, v1::FailoverKind kind, const std::string& id,
+                      const std::string& override_reason = "") {
+    v1::RequestFailoverRequest req;
+    req.set_group_id(AgentHarness::GroupId(0));
+    req.set_kind(kind);
+    req.set_reason("roles");
+    req.set_request_id(id);
+    req.set_override_holds(!override_reason.empty());
+    req.set_override_reason(override_reason);
+    v1::RequestFailoverResponse resp;
+    return stub->RequestFailover(Ctx(token).get(), req, &resp);
+  };
+  // An operator may not force a data-losing failover of a healthy primary.
+  grpc::Status s = failover(kOperator, v1::FAILOVER_KIND_FORCED, "f-op");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_THAT(s.error_message(), ::testing::HasSubstr("approver role"));
+  EXPECT_EQ(failover(kOperator, v1::FAILOVER_KIND_TRY_PLANNED_BEFORE_FORCED, "t-op").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // A pause holds a person's planned failover too; only an approver may override it.
+  v1::PauseAutomationRequest pause;
+  pause.set_group_id(AgentHarness::GroupId(0));
+  pause.set_reason("change freeze");
+  v1::PauseAutomationResponse paused;
+  ASSERT_TRUE(stub->PauseAutomation(Ctx(kOperator).get(), pause, &paused).ok());
+  s = failover(kOperator, v1::FAILOVER_KIND_PLANNED, "p-op");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_THAT(s.error_message(), ::testing::HasSubstr("paused"));
+  EXPECT_EQ(failover(kOperator, v1::FAILOVER_KIND_PLANNED, "p-op2", "please").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  s = failover(kApprover, v1::FAILOVER_KIND_FORCED, "f-ap", "CHG-42: evacuate the region");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  h_->Run(absl::Seconds(2));
+  EXPECT_EQ(h_->arm().AcceptedTotal(), 1);
+
+  auto trail = h_->journal().AuditTrail(0);
+  ASSERT_THAT(trail, IsOk());
+  int denied = 0;
+  bool overridden = false;
+  for (const auto& a : *trail) {
+    denied += a.action == "RequestFailover" && a.actor == "operator-bot" &&
+              absl::StartsWith(a.outcome, "PERMISSION_DENIED");
+    overridden |= a.action == "OverrideHolds" && a.actor == "approver-bot" &&
+                  absl::StrContains(a.detail, "PAUSED") &&
+                  absl::StrContains(a.detail, "CHG-42: evacuate the region");
+  }
+  EXPECT_EQ(denied, 3);
+  EXPECT_TRUE(overridden);
+}
+
 TEST_P(ApiAuthTest, AClientThatDoesNotTrustTheServerCannotConnect) {
   foghorn::testing::TempDir other;
   auto pki = foghorn::testing::GenerateTestPki(other.path());

@@ -90,6 +90,30 @@ TEST(RedactorTest, MasksBearerTokensJwtsAndSecretKeyValues) {
   EXPECT_EQ(r.Redact("password: hunter2 rest"), "password: [REDACTED] rest");
 }
 
+TEST(RedactorTest, MasksCredentialQueryParametersAndUserinfo) {
+  Redactor r;
+  EXPECT_EQ(r.Redact("GET https://acct.blob.core.windows.net/c/b?sv=2022&sig=AbC%2Bd&se=1"),
+            "GET https://acct.blob.core.windows.net/c/b?sv=2022&sig=[REDACTED]&se=1");
+  EXPECT_EQ(r.Redact("https://x.example/api?code=s3cr3t"), "https://x.example/api?code=[REDACTED]");
+  EXPECT_EQ(r.Redact("https://x.example/h?key=k1&token=t1 answered 500"),
+            "https://x.example/h?key=[REDACTED]&token=[REDACTED] answered 500");
+  EXPECT_EQ(r.Redact("posting to https://bot:hunter22@hooks.example/x failed"),
+            "posting to https://[REDACTED]@hooks.example/x failed");
+  // ARM's error codes are not query parameters: they stay readable.
+  EXPECT_EQ(r.Redact(R"({"code":"FailoverGroupBusy"})"), R"({"code":"FailoverGroupBusy"})");
+}
+
+TEST(RedactorTest, KeepsOnlyTheNewestRotatingSecrets) {
+  Redactor r;
+  for (int i = 0; i < 100; ++i) r.AddSecret("token-value-" + std::to_string(i), true);
+  EXPECT_EQ(r.Redact("token-value-99"), "[REDACTED]");
+  EXPECT_EQ(r.Redact("token-value-92"), "[REDACTED]");
+  EXPECT_EQ(r.Redact("token-value-3 "), "token-value-3 ");  // long replaced, no longer kept
+  r.AddSecret("client-secret-value");
+  for (int i = 100; i < 200; ++i) r.AddSecret("token-value-" + std::to_string(i), true);
+  EXPECT_EQ(r.Redact("client-secret-value"), "[REDACTED]");  // permanent ones stay
+}
+
 TEST(RedactorTest, LeavesOrdinaryTextAlone) {
   Redactor r;
   const std::string text = "failover of fog-1 to server-b accepted; tokens_remaining 5, eyJ";

@@ -21,6 +21,7 @@ using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::vector<std::string> StepNames(const DrillReport& r) {
   std::vector<std::string> out;
@@ -52,7 +53,7 @@ class DrillRunnerTest : public ::testing::Test {
         executor::CommandResult r;
         r.exit_code = hook_exit_codes_.empty() ? 0 : hook_exit_codes_.front();
         if (!hook_exit_codes_.empty()) hook_exit_codes_.erase(hook_exit_codes_.begin());
-        r.stdout_text = r.exit_code == 0 ? "ok" : "write not readable";
+        r.stdout_text = r.exit_code == 0 ? "ok" : failed_hook_stdout_;
         (void)argv;
         return r;
       };
@@ -84,6 +85,7 @@ class DrillRunnerTest : public ::testing::Test {
       std::make_shared<::foghorn::testing::CapturingLogSink>();
   std::vector<ListenerSample> samples_;
   std::vector<int> hook_exit_codes_;
+  std::string failed_hook_stdout_ = "write not readable";
   std::vector<std::string> hook_calls_;
   int begins_ = 0;
   int ends_ = 0;
@@ -155,6 +157,22 @@ TEST_F(DrillRunnerTest, AFailedCheckHookFailsBackToTheOriginalPrimary) {
                                          kStepAbortFailback, kStepVerifyFailback));
   EXPECT_THAT(hook_calls_, ElementsAre("failover:sql-west"));
   EXPECT_EQ(Operations()[0].state, journal::OperationState::kFailed);
+}
+
+TEST_F(DrillRunnerTest, AFailedCheckHooksOutputIsRedactedInTheReport) {
+  runbook_.mutable_drill()->mutable_check_hook()->add_argv("/bin/check");
+  hook_exit_codes_ = {1};
+  failed_hook_stdout_ =
+      "login failed: Server=tcp:x;Password=Hunter2Secret; token=abc123xyz "
+      "https://u:pw@h.example/x?sig=SASSIG";
+  auto r = runner().Run(runbook_, {});
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, "failed");
+  EXPECT_THAT(r->summary, HasSubstr("login failed"));
+  for (const char* secret : {"Hunter2Secret", "abc123xyz", "SASSIG", "u:pw"}) {
+    EXPECT_THAT(r->summary, Not(HasSubstr(secret)));
+    for (const auto& step : r->steps) EXPECT_THAT(step.detail, Not(HasSubstr(secret)));
+  }
 }
 
 TEST_F(DrillRunnerTest, TheCheckHookRunsAfterEachDirection) {

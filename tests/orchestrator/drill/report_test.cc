@@ -121,6 +121,11 @@ TEST(DrillReportTest, StoreReadRejectsUnknownAndPathLikeIds) {
   ReportStore store(tmp.path());
   EXPECT_THAT(store.Read("nope"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store.Read("../etc/passwd"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(store.Read(std::string("x\0/../../etc/passwd", 20)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(store.Read("a\nb"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(store.Read(std::string(200, 'a')), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(store.Read(".hidden"), StatusIs(absl::StatusCode::kInvalidArgument));
   auto none = ReportStore(tmp.File("missing")).List("", 0);
   ASSERT_THAT(none, IsOk());
   EXPECT_TRUE(none->empty());

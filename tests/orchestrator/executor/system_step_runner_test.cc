@@ -13,6 +13,7 @@ namespace {
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class OneAnswerTransport final : public arm::HttpTransport {
  public:
@@ -94,6 +95,27 @@ TEST_F(SystemStepRunnerTest, NotifyPostsTheOperationAndFailsOnAnErrorAnswer) {
   EXPECT_EQ(body["step"], "page");
   transport_.status = 500;
   EXPECT_THAT(runner_.Run(s, op_), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(SystemStepRunnerTest, AWebhookErrorNamesOnlyTheSchemeAndHostOfItsSecretUrl) {
+  v1::Step s;
+  s.set_name("page");
+  s.mutable_notify()->set_url("https://bot:pw@hooks.example.com/services/T00/B00/S3CR3TTOKEN?x=1");
+  transport_.status = 500;
+  absl::Status st = runner_.Run(s, op_);
+  EXPECT_THAT(st, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(st.message(), HasSubstr("https://hooks.example.com"));
+  EXPECT_THAT(st.message(), Not(HasSubstr("S3CR3TTOKEN")));
+  EXPECT_THAT(st.message(), Not(HasSubstr("pw@")));
+  EXPECT_TRUE(transport_.last.secret_url);
+}
+
+TEST(UrlForLogTest, DropsUserinfoQueryAndForSecretUrlsThePath) {
+  EXPECT_EQ(arm::UrlForLog("https://u:p@management.azure.com/subscriptions/x?api-version=1"),
+            "https://management.azure.com/subscriptions/x");
+  EXPECT_EQ(arm::UrlOrigin("https://u:p@hooks.slack.com:8443/services/A/B/C"),
+            "https://hooks.slack.com:8443");
+  EXPECT_EQ(arm::UrlOrigin("not a url"), "not a url");
 }
 
 TEST_F(SystemStepRunnerTest, WaitSleepsOnTheInjectedSleeperAndGatesNeedHooks) {

@@ -123,6 +123,26 @@ TEST_F(CliTest, ADryRunPrintsThePlanAndChangesNothing) {
   EXPECT_TRUE(h_->journal().ListOperations("", 0)->empty());
 }
 
+TEST_F(CliTest, OverrideHoldsStartsAFailoverAPauseHoldsAndTheAuditSaysWhy) {
+  Start();  // no tokens: the caller is the approver "local"
+  ASSERT_EQ(Run("pause fog --reason freeze").code, kExitOk);
+  Result r = Run("failover fog --kind planned --reason move --no-wait");
+  EXPECT_EQ(r.code, kExitRefused);
+  EXPECT_THAT(r.err, HasSubstr("automation paused"));
+  EXPECT_EQ(Run("failover fog --kind planned --reason move --override-holds=").code, kExitUsage);
+  r = Run("failover fog --kind planned --reason move --override-holds CHG-42");
+  ASSERT_EQ(r.code, kExitOk) << r.err << r.out;
+  EXPECT_EQ(h_->arm().AcceptedTotal(), 1);
+  auto trail = h_->journal().AuditTrail(0);
+  ASSERT_THAT(trail, IsOk());
+  bool audited = false;
+  for (const auto& a : *trail) {
+    audited |= a.action == "OverrideHolds" && a.actor == "local" &&
+               a.detail.find("CHG-42") != std::string::npos;
+  }
+  EXPECT_TRUE(audited);
+}
+
 TEST_F(CliTest, OpShowsTheStepsOfAnOperation) {
   Start();
   ASSERT_EQ(Run("failover fog --kind planned --reason t --request-id op1").code, kExitOk);
