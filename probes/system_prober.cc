@@ -18,6 +18,7 @@
 #include <optional>
 #include <utility>
 
+#include "orchestrator/common/child_env.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "probes/probe_config.h"
@@ -551,13 +552,10 @@ void SystemProber::StartExec(std::shared_ptr<Attempt> a) {
   fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
   a->out_fd = pipefd[0];
 
-  std::vector<std::string> env_strings;
-  for (char** p = environ; p != nullptr && *p != nullptr; ++p) {
-    std::string entry(*p);
-    std::string key = entry.substr(0, entry.find('='));
-    if (!e.env().contains(key)) env_strings.push_back(std::move(entry));
-  }
-  for (const auto& [k, v] : e.env()) env_strings.push_back(absl::StrCat(k, "=", v));
+  // The agent's environment holds its credentials: an exec probe gets an allow-list only.
+  std::vector<std::string> env_strings = common::ChildEnvironment(
+      environ, std::vector<std::string>(e.inherit_env().begin(), e.inherit_env().end()),
+      std::map<std::string, std::string>(e.env().begin(), e.env().end()));
   std::vector<char*> envp;
   for (std::string& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);

@@ -1,3 +1,4 @@
+#include "orchestrator/common/child_env.h"
 #include "runbooks/loader.h"
 
 #include <fstream>
@@ -211,9 +212,22 @@ class Validator {
     if (drill.has_check_hook() && drill.check_hook().argv().empty()) {
       Missing("drill.check_hook.argv");
     }
+    CheckInherit(drill.check_hook().inherit_env(), "drill.check_hook.inherit_env");
   }
 
  private:
+  // A hook or exec probe may inherit named variables, never the agent's own credentials.
+  void CheckInherit(const google::protobuf::RepeatedPtrField<std::string>& names,
+                    const std::string& path) {
+    for (int i = 0; i < names.size(); ++i) {
+      if (common::IsAgentSecretEnv(names.Get(i))) {
+        Err(absl::StrCat(path, "[", i, "]"),
+            absl::StrCat(names.Get(i),
+                         " holds the agent's credentials and is never passed to a command"));
+      }
+    }
+  }
+
   void CheckStepsRequired(const google::protobuf::RepeatedPtrField<v1::Step>& steps,
                           const std::string& list) {
     for (int i = 0; i < steps.size(); ++i) {
@@ -228,6 +242,7 @@ class Validator {
           break;
         case v1::Step::kExec:
           if (s.exec().argv().empty()) Missing(path + ".exec.argv");
+          CheckInherit(s.exec().inherit_env(), path + ".exec.inherit_env");
           break;
         case v1::Step::kWait:
           if (!s.wait().has_duration()) Missing(path + ".wait.duration");
@@ -331,6 +346,7 @@ class Validator {
         break;
       case v1::ProbeSpec::kExec:
         if (p.exec().argv().empty()) Missing(path + ".exec.argv");
+        CheckInherit(p.exec().inherit_env(), path + ".exec.inherit_env");
         break;
       default:
         break;

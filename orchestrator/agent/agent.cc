@@ -975,10 +975,9 @@ absl::StatusOr<FailoverResponse> Agent::RequestFailover(const FailoverRequest& r
   absl::Status override_audited;
   if (!clearance.overridden.empty()) {
     // Durable before anything happens: an override nobody can trace is not allowed.
-    override_audited = deps_.journal.Audit({0, absl::InfinitePast(), request.requested_by,
-                                            "OverrideHolds", op.group_id, cleared,
-                                            absl::StrCat(op.kind, " failover requested: ",
-                                                         request.reason)});
+    override_audited = deps_.journal.Audit(
+        {0, absl::InfinitePast(), request.requested_by, "OverrideHolds", op.group_id, cleared,
+         absl::StrCat(op.kind, " failover requested: ", request.reason)});
   }
   absl::StatusOr<journal::Journal::Created> created =
       override_audited.ok() ? deps_.journal.CreateOperation(op)

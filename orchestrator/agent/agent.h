@@ -286,8 +286,8 @@ class Agent final : public probes::VerdictSink {
   // Runbook steps (agent_steps.cc): answers the waiting approval step of the group and audits
   // it; and a check whether the group's running operation was cancelled (reads its CancelGate;
   // safe to call under StepGates' locks).
-  absl::Status AnswerStepApproval(const std::string& group_id, bool approve,
-                                  const std::string& who, const std::string& why);
+  absl::Status AnswerStepApproval(const std::string& group_id, bool approve, const std::string& who,
+                                  const std::string& why);
   std::function<bool()> CancelledCheck(const std::string& group_id) ABSL_LOCKS_EXCLUDED(mu_);
   // Approval steps waiting for a person; ended by Stop().
   StepGates step_gates_{deps_.loop};

@@ -102,14 +102,14 @@ int Main(int argc, char** argv) {
   if (!config.ok()) return Fail("invalid config", config.status());
   absl::StatusOr<std::vector<v1::Runbook>> runbook_set = LoadRunbooks(*config);
   if (!runbook_set.ok()) return Fail("invalid runbooks", runbook_set.status());
-  // Approval steps and probe assertions are carried out by the agent (built below); approvals are
-  // answered through the control API, so a build without it cannot run them. A runbook with a
-  // step this agent cannot carry out is refused here (and by --check), not during an outage.
 #ifdef FOGHORN_HAVE_API
   constexpr bool kStepApprovals = true;
 #else
   constexpr bool kStepApprovals = false;
 #endif
+  // Approval steps and probe assertions are carried out by the agent (built below); approvals are
+  // answered through the control API, so a build without it cannot run them. A runbook with a
+  // step this agent cannot carry out is refused here (and by --check), not during an outage.
   agent::Agent* agent_ptr = nullptr;
   const executor::SystemStepRunner::Hooks step_hooks =
       agent::AgentStepHooks(&agent_ptr, kStepApprovals);

@@ -43,7 +43,13 @@ struct DrillRunner::Context {
 };
 
 DrillRunner::DrillRunner(Deps deps, Options options) : deps_(std::move(deps)), options_(options) {
-  if (!deps_.run_command) deps_.run_command = executor::RunCommand;
+  if (!deps_.run_command) {
+    deps_.run_command = [](const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& env, absl::Duration timeout,
+                           const std::vector<std::string>& inherit) {
+      return executor::RunCommand(argv, env, timeout, inherit);
+    };
+  }
 }
 
 ReadinessReport DrillRunner::CheckReadiness(const v1::Runbook& runbook) {
@@ -403,7 +409,13 @@ absl::Status DrillRunner::RunCheckHook(Context& c, const std::string& phase,
   env["FOGHORN_GROUP"] = c.runbook.group().name();
   env["FOGHORN_PRIMARY_SERVER"] = primary;
   if (!c.rw_address.empty()) env["FOGHORN_RW_LISTENER"] = c.rw_address;
-  absl::StatusOr<executor::CommandResult> res = deps_.run_command(argv, env, options_.hook_timeout);
+  std::vector<std::string> inherit(hook.inherit_env().begin(), hook.inherit_env().end());
+  absl::StatusOr<executor::CommandResult> res =
+      deps_.run_command(argv, env, options_.hook_timeout, inherit);
+  if (res.ok() && !res->stderr_text.empty()) {
+    deps_.logger.Warn("drill check hook wrote to stderr",
+                      {{"drill", c.report.drill_id}, {"stderr", res->stderr_text.substr(0, 4096)}});
+  }
   if (!res.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("check hook ", argv[0], " could not run: ", ShortStatus(res.status())));

@@ -50,9 +50,10 @@ inline constexpr char kStepVerifyFailback[] = "verify_failback";
 inline constexpr char kStepAbortFailback[] = "abort_failback";
 
 // Runs a command for the check hook; executor::RunCommand in production.
+// Runs a command (executor::RunCommand): argv, variables set, timeout, variables inherited.
 using CommandRunner = std::function<absl::StatusOr<executor::CommandResult>(
     const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-    absl::Duration timeout)>;
+    absl::Duration timeout, const std::vector<std::string>& inherit_env)>;
 
 // One drill request (the API's StartDrill / `foghorn drill`).
 struct DrillRequest {

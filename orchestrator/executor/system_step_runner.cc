@@ -8,13 +8,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+#include "orchestrator/common/child_env.h"
+#include "orchestrator/common/clock.h"
 #include "runbooks/duration.h"
 
 extern char** environ;
@@ -34,15 +38,11 @@ absl::Duration StepTimeout(const v1::Step& step) {
 
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                          const std::map<std::string, std::string>& env,
-                                         absl::Duration timeout) {
+                                         absl::Duration timeout,
+                                         const std::vector<std::string>& inherit_env) {
   if (argv.empty()) return absl::InvalidArgumentError("exec: empty command");
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string kv(*e);
-    std::string key = kv.substr(0, kv.find('='));
-    if (env.count(key) == 0) env_strings.push_back(std::move(kv));
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  // The agent's environment holds its credentials: the child gets an allow-list only.
+  std::vector<std::string> env_strings = common::ChildEnvironment(environ, inherit_env, env);
   std::vector<char*> c_argv, c_env;
   for (const auto& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
   c_argv.push_back(nullptr);
@@ -51,50 +51,68 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
 
   int out_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return absl::InternalError("exec: pipe failed");
+  int err_pipe[2];
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return absl::InternalError("exec: pipe failed");
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   pid_t pid = 0;
   int rc = posix_spawnp(&pid, c_argv[0], &actions, nullptr, c_argv.data(), c_env.data());
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
+  close(err_pipe[1]);
   if (rc != 0) {
     close(out_pipe[0]);
+    close(err_pipe[0]);
     if (rc == ENOENT) return absl::NotFoundError(absl::StrCat("exec: no command ", argv[0]));
     return absl::InternalError(absl::StrCat("exec: cannot start ", argv[0], ": ", strerror(rc)));
   }
   int pidfd = PidfdOpen(pid);
   CommandResult result;
-  const absl::Time deadline = absl::Now() + timeout;
+  const common::RealClock clock;  // monotonic: a wall-clock step does not end the wait early
+  const absl::Time deadline = clock.Now() + timeout;
   bool exited = false;
   bool out_open = true;
+  bool err_open = true;
+  auto drain = [](int fd, std::string& into, bool& open) {
+    char buf[4096];
+    ssize_t got = read(fd, buf, sizeof(buf));
+    if (got <= 0) {
+      open = false;
+    } else if (into.size() < kMaxStdout) {
+      into.append(buf, static_cast<size_t>(got));
+    }
+  };
   while (!exited) {
-    pollfd fds[2] = {{pidfd, POLLIN, 0}, {out_pipe[0], POLLIN, 0}};
-    int nfds = out_open ? 2 : 1;
-    absl::Duration left = deadline - absl::Now();
+    pollfd fds[3] = {{pidfd, POLLIN, 0},
+                     {out_open ? out_pipe[0] : -1, POLLIN, 0},
+                     {err_open ? err_pipe[0] : -1, POLLIN, 0}};
+    absl::Duration left = deadline - clock.Now();
     if (left <= absl::ZeroDuration()) {
       result.timed_out = true;
       kill(pid, SIGKILL);
       break;
     }
-    int n = poll(fds, nfds, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
+    // At most an hour per poll: poll takes an int of milliseconds (24.8 days at most).
+    const int wait_ms =
+        static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 3600 * 1000));
+    int n = poll(fds, 3, wait_ms);
     if (n < 0 && errno != EINTR) break;
-    if (out_open && (fds[1].revents & (POLLIN | POLLHUP))) {
-      char buf[4096];
-      ssize_t got = read(out_pipe[0], buf, sizeof(buf));
-      if (got <= 0) {
-        out_open = false;
-      } else if (result.stdout_text.size() < kMaxStdout) {
-        result.stdout_text.append(buf, static_cast<size_t>(got));
-      }
-    }
+    if (out_open && (fds[1].revents & (POLLIN | POLLHUP))) drain(out_pipe[0], result.stdout_text, out_open);
+    if (err_open && (fds[2].revents & (POLLIN | POLLHUP))) drain(err_pipe[0], result.stderr_text, err_open);
     if (fds[0].revents & POLLIN) exited = true;
   }
   int wstatus = 0;
   waitpid(pid, &wstatus, 0);
   close(pidfd);
   close(out_pipe[0]);
+  close(err_pipe[0]);
   if (!result.timed_out && WIFEXITED(wstatus)) result.exit_code = WEXITSTATUS(wstatus);
   return result;
 }
@@ -145,8 +163,16 @@ absl::Status SystemStepRunner::RunExec(const v1::Step& step, const journal::Oper
   env["FOGHORN_OPERATION"] = op.id;
   env["FOGHORN_KIND"] = op.kind;
   env["FOGHORN_TARGET_SERVER"] = op.target_server;
-  absl::StatusOr<CommandResult> r = RunCommand(argv, env, StepTimeout(step));
+  std::vector<std::string> inherit(step.exec().inherit_env().begin(),
+                                   step.exec().inherit_env().end());
+  absl::StatusOr<CommandResult> r = RunCommand(argv, env, StepTimeout(step), inherit);
   if (!r.ok()) return r.status();
+  if (!r->stderr_text.empty()) {
+    // Through the logger, whose redactor masks secrets a hook may print.
+    logger_.Warn("hook wrote to stderr", {{"step", step.name()},
+                                          {"operation", op.id},
+                                          {"stderr", r->stderr_text.substr(0, 4096)}});
+  }
   if (r->timed_out) {
     return absl::DeadlineExceededError(absl::StrCat("hook ", step.name(), " timed out"));
   }

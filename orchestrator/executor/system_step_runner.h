@@ -21,14 +21,19 @@ struct CommandResult {
   int exit_code = -1;  // -1 when killed by a signal or the timeout
   bool timed_out = false;
   std::string stdout_text;  // the first 64 KiB
+  std::string stderr_text;  // the first 64 KiB (callers log it through the redactor)
 };
 
-// Runs argv[0] (searched in PATH) with `env` added to the agent's environment, waits at most
-// `timeout` (then kills it). NOT_FOUND when the command does not exist, INTERNAL when it could not
-// be started. Blocks the calling thread; uses no sleep loop (pidfd + poll).
+// Runs argv[0] (searched in PATH) in an allow-listed environment (common::ChildEnvironment: the
+// default list, the agent's variables named in `inherit_env` except its credentials, then `env`),
+// waits at most `timeout` (then kills it; any duration, also beyond poll's int range), capturing
+// stdout and stderr. NOT_FOUND when the command does not exist, INTERNAL when it could not be
+// started. Blocks the calling thread; uses no sleep loop (pidfd + poll); the deadline is on the
+// monotonic clock.
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                          const std::map<std::string, std::string>& env,
-                                         absl::Duration timeout);
+                                         absl::Duration timeout,
+                                         const std::vector<std::string>& inherit_env = {});
 
 class SystemStepRunner final : public StepRunner {
  public:

@@ -211,6 +211,7 @@ def _shipped_approval_gated(sim, primary_probe_addr):
     fast = ("    interval: 300ms\n    timeout: 200ms\n    unhealthy_threshold: 3\n"
             "    healthy_threshold: 2\n")
     west = sim.endpoints["server:sql-west"]
+    host, port = primary_probe_addr.rsplit(":", 1)
     for old, new in [
         ("subscription_id: 00000000-0000-0000-0000-000000000001", f"subscription_id: {harness.SUB}"),
         ("resource_group: rg-payments", f"resource_group: {harness.RG}"),
@@ -224,7 +225,12 @@ def _shipped_approval_gated(sim, primary_probe_addr):
          f"  - name: secondary-sql\n    target: secondary\n{fast}"
          f"    tcp: {{address: \"{west}\"}}\n"),
         ("name: fog-payments.database.windows.net", "name: localhost"),
-        ("argv: [/opt/foghorn/bin/lag-probe, fog-payments]", 'argv: [sh, -c, "echo 0"]'),
+        # The lag probe targets the primary, so it votes in the primary's default rule: like
+        # the real one it must fail when the primary cannot be reached.
+        ("  - name: lag\n    target: primary\n", f"  - name: lag\n    target: primary\n{fast}"),
+        ("argv: [/opt/foghorn/bin/lag-probe, fog-payments]",
+         f"argv: [{sys.executable}, -c, \"import socket; socket.create_connection(('{host}', "
+         f"{port}), 0.2); print(0)\"]"),
         ("  planned_grace: 1m\n", "  confirm_after: 1s\n  planned_grace: 2s\n"),
         ('  maintenance_windows:\n    - days: [sun]\n      start: "02:00"\n      duration: 2h\n', ""),
         ("argv: [/opt/payments/bin/check-no-settlement-batch]", 'argv: ["true"]'),

@@ -63,6 +63,14 @@ TEST_F(HealthTrackerTest, ATargetWithNoResultsIsUnknown) {
   EXPECT_EQ(VerdictOf("g", v1::PROBE_TARGET_PRIMARY), v1::VERDICT_UNKNOWN);
 }
 
+TEST_F(HealthTrackerTest, KnowsEachProbesLastStateEvenWithoutARule) {
+  EXPECT_FALSE(tracker_.ProbeStateOf("g/canary").has_value());
+  Feed("g", "canary", ProbeState::kUnhealthy, At(0));
+  EXPECT_EQ(tracker_.ProbeStateOf("g/canary"), ProbeState::kUnhealthy);
+  Feed("g", "canary", ProbeState::kHealthy);
+  EXPECT_EQ(tracker_.ProbeStateOf("g/canary"), ProbeState::kHealthy);
+}
+
 TEST_F(HealthTrackerTest, QuorumAllNeedsEveryVotingProbeUnhealthy) {
   ASSERT_THAT(tracker_.AddRule("g", Rule(v1::PROBE_TARGET_PRIMARY, {"a", "b"})), IsOk());
   Feed("g", "a", ProbeState::kUnhealthy, At(0));

@@ -328,5 +328,43 @@ TEST(PolicyTest, FromProtoRejectsABadWindowStart) {
   EXPECT_EQ(PolicyFromProto(proto).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(HoldsTest, AreExactlyTheHoldsDecideListsOnceTheLadderCallsForAFailover) {
+  GroupView v = DownSince(kT0);
+  v.paused_until = absl::InfiniteFuture();
+  v.last_failover_at = kT0 - absl::Minutes(5);
+  v.secondary.verdict = v1::VERDICT_UNHEALTHY;
+  Policy p = TestPolicy();
+  p.blast_radius_cap = 1;
+  v.groups_failing = 2;
+  const absl::Time now = kT0 + absl::Minutes(2);
+  Decision d = Decide(v, p, now);
+  ASSERT_EQ(d.stage, Stage::kHold);
+  std::vector<ReasonCode> from_decide;
+  for (ReasonCode c : Codes(d)) {
+    if (c == ReasonCode::kPaused || c == ReasonCode::kCooldown ||
+        c == ReasonCode::kSecondaryUnhealthy || c == ReasonCode::kBlastRadiusCap) {
+      from_decide.push_back(c);
+    }
+  }
+  std::vector<ReasonCode> holds;
+  for (const Reason& r : Holds(v, p, now, v1::FAILOVER_KIND_PLANNED)) holds.push_back(r.code);
+  EXPECT_EQ(holds, from_decide);
+  EXPECT_THAT(holds, ElementsAre(ReasonCode::kPaused, ReasonCode::kCooldown,
+                                 ReasonCode::kSecondaryUnhealthy, ReasonCode::kBlastRadiusCap));
+}
+
+TEST(HoldsTest, ApplyWhateverThePrimarysHealth) {
+  GroupView v;
+  v.roles = {"srv-a", "srv-b"};
+  v.primary.verdict = v1::VERDICT_HEALTHY;
+  v.secondary.verdict = v1::VERDICT_HEALTHY;
+  EXPECT_TRUE(Holds(v, TestPolicy(), kT0, v1::FAILOVER_KIND_FORCED).empty());
+  v.paused_until = kT0 + absl::Minutes(5);
+  std::vector<Reason> holds = Holds(v, TestPolicy(), kT0, v1::FAILOVER_KIND_FORCED);
+  ASSERT_EQ(holds.size(), 1u);
+  EXPECT_EQ(holds[0].code, ReasonCode::kPaused);
+  EXPECT_EQ(holds[0].text, "automation paused for another 5m");
+}
+
 }  // namespace
 }  // namespace foghorn::decision

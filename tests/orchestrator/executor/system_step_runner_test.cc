@@ -78,6 +78,36 @@ TEST_F(SystemStepRunnerTest, AMissingCommandIsNotFoundAndASlowOneTimesOut) {
               StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
+TEST_F(SystemStepRunnerTest, HooksGetAnAllowListedEnvironmentWithoutTheAgentsCredentials) {
+  setenv("AZURE_CLIENT_SECRET", "agent-secret-value", 1);
+  setenv("FOGHORN_ARM_TOKEN", "agent-token-value", 1);
+  setenv("FOGHORN_TEST_SITE", "eu-west", 1);
+  setenv("FOGHORN_TEST_OTHER", "not-named", 1);
+  auto r = RunCommand({"sh", "-c", "env"}, {{"SET_BY_RUNBOOK", "1"}}, absl::Seconds(10),
+                      {"FOGHORN_TEST_SITE", "AZURE_CLIENT_SECRET"});
+  unsetenv("AZURE_CLIENT_SECRET");
+  unsetenv("FOGHORN_ARM_TOKEN");
+  unsetenv("FOGHORN_TEST_SITE");
+  unsetenv("FOGHORN_TEST_OTHER");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(r->stdout_text, Not(HasSubstr("agent-secret-value")));  // even when named
+  EXPECT_THAT(r->stdout_text, Not(HasSubstr("agent-token-value")));
+  EXPECT_THAT(r->stdout_text, Not(HasSubstr("not-named")));
+  EXPECT_THAT(r->stdout_text, HasSubstr("FOGHORN_TEST_SITE=eu-west"));
+  EXPECT_THAT(r->stdout_text, HasSubstr("SET_BY_RUNBOOK=1"));
+  EXPECT_THAT(r->stdout_text, HasSubstr("PATH="));
+}
+
+TEST_F(SystemStepRunnerTest, RunCommandCapturesStderrApartAndHandlesHugeTimeouts) {
+  // 30 days: beyond poll()'s int milliseconds; must still wait for the command, not return at once.
+  auto r = RunCommand({"sh", "-c", "echo out; echo err >&2"}, {}, absl::Hours(24 * 30));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_FALSE(r->timed_out);
+  EXPECT_EQ(r->exit_code, 0);
+  EXPECT_EQ(r->stdout_text, "out\n");
+  EXPECT_EQ(r->stderr_text, "err\n");
+}
+
 TEST_F(SystemStepRunnerTest, RunCommandCapturesStdout) {
   auto r = RunCommand({"sh", "-c", "echo 2.5"}, {}, absl::Seconds(10));
   ASSERT_THAT(r, IsOk());
