@@ -12,12 +12,21 @@
 //
 // --pool=fixed --journal=sync reproduces the wiring before the mass-outage changes (a fixed pool of
 // 4 operation threads; one fsync per decision and audit record on the caller's thread).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -69,6 +78,47 @@ class NoSteps final : public executor::StepRunner {
   }
 };
 
+// A server's SQL endpoint as the TCP probes see it: accepts and closes connections until Down(),
+// then refuses them. (The emulator's own data plane re-resolves every listener on each change,
+// which costs more CPU with hundreds of groups than the agent under test; it is off here.)
+class Endpoint {
+ public:
+  Endpoint() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(fd_, 4096) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      std::perror("endpoint");
+      std::exit(1);
+    }
+    address_ = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
+    thread_ = std::thread([this] {
+      while (!down_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0) continue;
+        int c = accept(fd_, nullptr, nullptr);
+        if (c >= 0) close(c);
+      }
+    });
+  }
+  ~Endpoint() { Down(); }
+  void Down() {
+    if (down_.exchange(true)) return;
+    thread_.join();
+    close(fd_);  // connects are refused from now on
+  }
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+  std::atomic<bool> down_{false};
+  std::thread thread_;
+};
+
 class Forward final : public probes::VerdictSink {
  public:
   void OnVerdictChange(const probes::VerdictEvent& e) override {
@@ -103,20 +153,25 @@ std::string Topology(int groups) {
   return topo.dump();
 }
 
-std::string Runbook(int i, const std::string& east, const std::string& west, int interval_ms) {
-  return absl::StrCat(R"(
+// Probes of different groups are spread evenly over the interval (as jitter would spread them),
+// so the emulator's listeners never see every group connect at the same instant.
+std::string Runbook(int i, int groups, const std::string& east, const std::string& west,
+                    int interval_ms) {
+  const int offset_ms = i * interval_ms / groups;
+  return absl::StrCat(
+      R"(
 group: {subscription_id: )",
-                      kSub, ", resource_group: ", kRg, ", name: fog-", i,
-                      R"(, primary_server: sql-east, secondary_server: sql-west}
+      kSub, ", resource_group: ", kRg, ", name: fog-", i,
+      R"(, primary_server: sql-east, secondary_server: sql-west}
 probes:
   - {name: east, target: primary, interval: )",
-                      interval_ms, "ms, timeout: ", interval_ms * 4 / 5,
-                      R"(ms, unhealthy_threshold: 1, healthy_threshold: 1, tcp: {address: ")", east,
-                      R"("}}
+      interval_ms, "ms, timeout: ", interval_ms * 4 / 5, "ms, initial_delay: ", offset_ms,
+      R"(ms, unhealthy_threshold: 1, healthy_threshold: 1, tcp: {address: ")", east,
+      R"("}}
   - {name: west, target: secondary, interval: )",
-                      interval_ms, "ms, timeout: ", interval_ms * 4 / 5,
-                      R"(ms, unhealthy_threshold: 1, healthy_threshold: 1, tcp: {address: ")", west,
-                      R"("}}
+      interval_ms, "ms, timeout: ", interval_ms * 4 / 5, "ms, initial_delay: ", offset_ms,
+      R"(ms, unhealthy_threshold: 1, healthy_threshold: 1, tcp: {address: ")", west,
+      R"("}}
   - {name: arm, target: primary, interval: 30s, timeout: 10s, jitter: 5s, arm_state: {expect_role: primary}}
 health_rules:
   - {target: primary, probes: [east, arm], quorum: any}
@@ -149,18 +204,21 @@ int Run() {
   sim_options.throttling = absl::GetFlag(FLAGS_arm_throttling);
   // ARM's front end is not the subject: enough emulator threads for one connection per group.
   sim_options.threads = groups + 64;
+  sim_options.data_plane = false;
+  sim_options.request_log_path = dir + "/requests.jsonl";
   auto sim = armsim::ArmSimServer::Start(sim_options);
   if (!sim.ok()) {
     std::fprintf(stderr, "armsim: %s\n", sim.status().ToString().c_str());
     return 1;
   }
-  const std::string east = (*sim)->ServerEndpoint("sql-east");
-  const std::string west = (*sim)->ServerEndpoint("sql-west");
+  Endpoint east_endpoint, west_endpoint;
+  const std::string east = east_endpoint.address();
+  const std::string west = west_endpoint.address();
 
   std::vector<runbooks::RunbookSource> sources;
   for (int i = 0; i < groups; ++i) {
     sources.push_back({absl::StrCat("fog-", i, ".yaml"),
-                       Runbook(i, east, west, absl::GetFlag(FLAGS_probe_interval_ms))});
+                       Runbook(i, groups, east, west, absl::GetFlag(FLAGS_probe_interval_ms))});
   }
   auto loaded = runbooks::LoadRunbookSources(sources);
   if (!loaded.ok()) {
@@ -225,7 +283,8 @@ int Run() {
 
   // Agent events arrive on the loop and worker threads; only note times here.
   absl::Mutex mu;
-  std::map<std::string, absl::Time> healthy_at, unhealthy_at;
+  std::map<std::string, absl::Time> healthy_at;
+  std::vector<std::pair<std::string, absl::Time>> unhealthy_at;  // every change to UNHEALTHY
   agent::Agent::Deps deps{clock,      loop,    *workers, **journal, actuator, runner,
                           *scheduler, tracker, notifier, logger,    metrics};
   deps.events = [&](const agent::AgentEvent& e) {
@@ -235,7 +294,7 @@ int Run() {
     }
     absl::MutexLock lock(&mu);
     if (e.detail_json.find("\"verdict\":\"VERDICT_UNHEALTHY\"") != std::string::npos) {
-      unhealthy_at.try_emplace(e.group_id, e.at);
+      unhealthy_at.push_back({e.group_id, e.at});
     } else if (e.detail_json.find("\"verdict\":\"VERDICT_HEALTHY\"") != std::string::npos) {
       healthy_at.try_emplace(e.group_id, e.at);
     }
@@ -263,8 +322,22 @@ int Run() {
     }
     absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_settle_s)));
 
+    // How late the control loop runs a task posted to it: a busy or blocked loop delays every
+    // verdict's evaluation.
+    std::atomic<bool> ticking{true};
+    std::atomic<int64_t> max_lag_us{0};
+    std::function<void()> tick = [&] {
+      const absl::Time due = absl::Now() + absl::Milliseconds(10);
+      loop.ScheduleAt(due, [&, due] {
+        const int64_t lag = absl::ToInt64Microseconds(absl::Now() - due);
+        if (lag > max_lag_us.load()) max_lag_us = lag;
+        if (ticking) tick();
+      });
+    };
+    tick();
     const absl::Time down_at = absl::Now();
     (*sim)->SetRegionDown((*sim)->emulator().ServerRegion("sql-east"), armsim::RegionOutage{});
+    east_endpoint.Down();
     std::map<std::string, absl::Time> first_post;
     int posts = 0, accepted = 0, throttled = 0;
     deadline = down_at + absl::Seconds(absl::GetFlag(FLAGS_timeout_s));
@@ -281,17 +354,32 @@ int Run() {
       if (static_cast<int>(first_post.size()) == groups) break;
       absl::SleepFor(absl::Milliseconds(250));
     }
+    ticking = false;
     std::vector<absl::Time> post_times, detect_times;
+    std::vector<double> dispatch_ms;  // per group: primary UNHEALTHY -> its failover POST
     for (const auto& [g, t] : first_post) post_times.push_back(t);
+    auto ms = [](absl::Duration d) { return absl::ToDoubleMilliseconds(d); };
     {
       absl::MutexLock lock(&mu);
-      for (const auto& [g, t] : unhealthy_at) {
-        if (t >= down_at) detect_times.push_back(t);
+      std::map<std::string, absl::Time> first;  // by group name
+      for (const auto& [id, t] : unhealthy_at) {
+        if (t >= down_at) first.try_emplace(id.substr(id.rfind('/') + 1), t);
+      }
+      for (const auto& [g, t] : first) {
+        detect_times.push_back(t);
+        if (auto it = first_post.find(g); it != first_post.end()) {
+          dispatch_ms.push_back(ms(it->second - t));
+        }
       }
     }
     std::sort(post_times.begin(), post_times.end());
     std::sort(detect_times.begin(), detect_times.end());
-    auto ms = [](absl::Duration d) { return absl::ToDoubleMilliseconds(d); };
+    std::sort(dispatch_ms.begin(), dispatch_ms.end());
+    auto pct = [&](double p) {
+      return dispatch_ms[std::min(
+          dispatch_ms.size() - 1,
+          static_cast<size_t>(p * static_cast<double>(dispatch_ms.size())))];
+    };
     std::printf("groups %d, pool %s, journal %s, emulator throttling %s, operation %d ms\n", groups,
                 elastic ? "elastic(4..1024)" : "fixed(4)", batched ? "batched" : "sync",
                 absl::GetFlag(FLAGS_arm_throttling) ? "on" : "off",
@@ -311,8 +399,22 @@ int Run() {
           ms(post_times.back() - down_at));
       std::printf("first to last failover POST: %.0f ms\n",
                   ms(post_times.back() - post_times.front()));
+      if (!dispatch_ms.empty()) {
+        std::printf(
+            "per group, primary UNHEALTHY -> failover POST: p50 %.0f ms, p90 %.0f ms, max %.0f "
+            "ms\n",
+            pct(0.5), pct(0.9), dispatch_ms.back());
+      }
       rc = static_cast<int>(post_times.size()) == groups ? 0 : 1;
     }
+    int shown = 0;
+    for (const agent::GroupSnapshot& g : agent.Groups()) {
+      if (first_post.count(g.runbook.group().name()) || shown++ >= 3) continue;
+      std::printf("no POST for %s: %s\n", g.runbook.group().name().c_str(),
+                  g.last_decision ? g.last_decision->summary.c_str() : "no decision");
+    }
+    std::printf("control loop: a task ran at most %.1f ms late during the outage\n",
+                static_cast<double>(max_lag_us.load()) / 1000);
     journal::SqliteJournal::WriterStats ws = (*journal)->writer_stats();
     std::printf("journal: %llu decision/audit records in %llu transactions so far\n",
                 static_cast<unsigned long long>(ws.committed),

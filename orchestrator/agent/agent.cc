@@ -42,6 +42,9 @@ struct Agent::GroupState {
   absl::Time eval_at = absl::InfiniteFuture();
   common::TimerId refresh_timer = 0;
   bool refresh_running = false;
+  // Bumped whenever the agent itself changes `roles` (a failover it carried out); a role read
+  // started before that is stale and is not applied.
+  std::uint64_t roles_generation = 0;
   // Shared with the runner: CancelOperation and the start of the ARM step decide under its lock.
   std::shared_ptr<executor::CancelGate> cancel_gate;
   // Roles were read from ARM in this run or restored from the journal (a change from them that
@@ -127,6 +130,9 @@ std::string ErrorCodeOf(const std::string& outcome) {
 
 constexpr char kGroupKeyPrefix[] = "group/";
 constexpr char kAbandonedPrefix[] = "abandoned after a restart: ";
+// "cancel/<operation id>": a person's acknowledged cancel, written before the answer, so a crash
+// between the answer and the runner's next safe point cannot lose it.
+constexpr char kCancelKeyPrefix[] = "cancel/";
 constexpr char kPauseKeyPrefix[] = "pause/";
 
 std::string OwnerName(PauseOwner owner) {
@@ -139,6 +145,10 @@ std::string PauseKey(PauseOwner owner, const std::string& group_id) {
 }
 
 std::string GroupKey(const std::string& group_id) { return kGroupKeyPrefix + group_id; }
+
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 bool IsAutomatic(const journal::OperationRecord& op) {
   return op.request_id.rfind("auto/", 0) == 0;
@@ -336,6 +346,37 @@ absl::Status Agent::Start() {
     for (const auto& step : steps) begun |= step.name.rfind("arm:", 0) == 0;
     arm_begun[op.id] = begun;
   }
+  // Operations whose ARM step began come first: one that may be in ARM's hands is never shadowed
+  // by an older one that never reached ARM.
+  std::stable_sort(unfinished.begin(), unfinished.end(),
+                   [&](const journal::OperationRecord& a, const journal::OperationRecord& b) {
+                     return arm_begun[a.id] && !arm_begun[b.id];
+                   });
+  // Cancels acknowledged before the restart end their operations now (the gate guaranteed that
+  // none of them reached its ARM step); their markers are then removed.
+  std::map<std::string, std::string> done_markers;
+  for (const auto& [key, value] : control_state) {
+    if (key.rfind(kCancelKeyPrefix, 0) != 0) continue;
+    const std::string op_id = key.substr(sizeof(kCancelKeyPrefix) - 1);
+    done_markers[key] = "";
+    auto it = std::find_if(unfinished.begin(), unfinished.end(),
+                           [&](const journal::OperationRecord& o) { return o.id == op_id; });
+    if (it == unfinished.end()) continue;
+    if (arm_begun[op_id]) {
+      deps_.logger.Error("a cancelled operation shows an ARM step; resuming it",
+                         {{"operation", op_id}});
+      continue;
+    }
+    nlohmann::json j = nlohmann::json::parse(value, nullptr, false);
+    const std::string who = j.is_object() && j.contains("who") && j["who"].is_string()
+                                ? j["who"].get<std::string>()
+                                : std::string("a person");
+    RETURN_IF_ERROR(deps_.journal.UpdateOperation(
+        op_id, journal::OperationState::kCancelled,
+        absl::StrCat("cancelled by ", who, " before the ARM failover")));
+    unfinished.erase(it);
+  }
+  if (!done_markers.empty()) RETURN_IF_ERROR(deps_.journal.PutControlState(done_markers));
   absl::MutexLock lock(&mu_);
   for (auto& [id, g] : groups_) {
     auto last = deps_.journal.LastSucceededFailover(id);
@@ -363,7 +404,18 @@ absl::Status Agent::Start() {
                         {{"operation", op.id}, {"group", op.group_id}});
       continue;
     }
-    if (!g->in_flight_op.empty()) continue;
+    if (!g->in_flight_op.empty()) {
+      // One operation per group: a second unfinished one never reached ARM (begun ones sort
+      // first), so it is not carried out.
+      if (!arm_begun[op.id]) {
+        deps_.journal
+            .UpdateOperation(op.id, journal::OperationState::kAborted,
+                             absl::StrCat(kAbandonedPrefix, "operation ", g->in_flight_op,
+                                          " of the same group is resumed instead"))
+            .IgnoreError();
+      }
+      continue;
+    }
     if (arm_begun[op.id]) {
       // The failover may be in ARM's hands: continue through the idempotent client (poll the
       // journaled URL, read the group), never a fresh POST decision.
@@ -371,6 +423,9 @@ absl::Status Agent::Start() {
                                                {"group", op.group_id},
                                                {"kind", op.kind},
                                                {"target", op.target_server}});
+      // The ARM step began before the restart: the gate is closed before anyone can cancel.
+      g->cancel_gate = std::make_shared<executor::CancelGate>();
+      g->cancel_gate->BeginArmStep();
       LaunchOperation(*g, op, /*journaled=*/true);
       continue;
     }
@@ -581,7 +636,8 @@ void Agent::Evaluate(GroupState& g) {
     for (int i = 0; i < 8; ++i) {
       auto prior = deps_.journal.FindByRequestId(op.request_id);
       if (!prior.ok() || !prior->has_value() ||
-          (*prior)->outcome.rfind(kAbandonedPrefix, 0) != 0) {
+          ((*prior)->outcome.rfind(kAbandonedPrefix, 0) != 0 &&
+           (*prior)->state != journal::OperationState::kCancelled)) {
         break;
       }
       op.request_id = absl::StrCat(op.request_id, "/after-", (*prior)->id);
@@ -764,6 +820,7 @@ void Agent::OnOperationDone(const std::string& group_id, absl::StatusOr<journal:
       g->last_failover_at = now;
       if (op->target_server == g->roles.secondary_server) {
         std::swap(g->roles.primary_server, g->roles.secondary_server);
+        ++g->roles_generation;
       }
       g->approval.reset();
       g->primary_down_observed_at = absl::InfinitePast();
@@ -774,7 +831,11 @@ void Agent::OnOperationDone(const std::string& group_id, absl::StatusOr<journal:
     }
     if (op->state != journal::OperationState::kSucceeded) {
       // Not retried automatically within the same outage (see Evaluate).
-      if (IsAutomatic(*op)) g->finished_auto_requests.insert(op->request_id);
+      // A cancelled one is the person's to decide: after their resume the engine may decide it
+      // afresh (new request id, see Evaluate); the cancel hold stops it until then.
+      if (IsAutomatic(*op) && op->state != journal::OperationState::kCancelled) {
+        g->finished_auto_requests.insert(op->request_id);
+      }
       // Only a planned failover ARM ran and failed moves the ladder on; a cancel, a veto or an
       // abort before the ARM step is not a failed attempt.
       if (kind == v1::FAILOVER_KIND_PLANNED && arm_failed) {
@@ -800,6 +861,7 @@ void Agent::ScheduleRoleRefresh(GroupState& g, absl::Duration after) {
 
 void Agent::RefreshRoles(const std::string& group_id) {
   std::vector<arm::FailoverGroupId> ids;
+  std::uint64_t generation = 0;
   {
     absl::MutexLock lock(&mu_);
     GroupState* g = Find(group_id);
@@ -807,6 +869,7 @@ void Agent::RefreshRoles(const std::string& group_id) {
     g->refresh_timer = 0;
     if (g->refresh_running || stopped_) return;
     g->refresh_running = true;
+    generation = g->roles_generation;
     const v1::FailoverGroupRef& ref = g->runbook.group();
     // Ask the current secondary first: in a regional outage it is the side still answering.
     for (const std::string& server : {g->roles.secondary_server, g->roles.primary_server}) {
@@ -820,7 +883,7 @@ void Agent::RefreshRoles(const std::string& group_id) {
   }
   std::weak_ptr<bool> alive = alive_;
   common::WorkerPool& pool = deps_.read_workers != nullptr ? *deps_.read_workers : deps_.workers;
-  bool submitted = pool.Submit([this, alive, group_id, ids] {
+  bool submitted = pool.Submit([this, alive, group_id, ids, generation] {
     if (alive.expired()) return;
     std::optional<decision::Roles> roles;
     absl::Status last_error;
@@ -846,13 +909,19 @@ void Agent::RefreshRoles(const std::string& group_id) {
     GroupState* g = Find(group_id);
     if (g == nullptr) return;
     g->refresh_running = false;
+    if (generation != g->roles_generation) {
+      roles.reset();  // read before the agent's own failover changed the roles: stale
+      last_error = absl::OkStatus();
+    }
     if (roles && !roles->primary_server.empty() && !roles->secondary_server.empty()) {
       const bool changed = roles->primary_server != g->roles.primary_server;
       if (changed) {
         deps_.logger.Info("roles changed", {{"group", group_id},
                                             {"primary", roles->primary_server},
                                             {"secondary", roles->secondary_server}});
-        if (g->roles_known && !g->in_flight) NoticeExternalFailover(*g, *roles);
+        // Only an operation of ours whose ARM step began can explain the change.
+        const bool ours_in_flight = g->in_flight && g->cancel_gate && g->cancel_gate->arm_begun();
+        if (g->roles_known && !ours_in_flight) NoticeExternalFailover(*g, *roles);
       }
       g->roles = *roles;
       g->roles_from_arm = true;
@@ -1105,14 +1174,24 @@ absl::Status Agent::CancelOperation(const std::string& operation_id, const std::
       g->in_flight.reset();
       g->in_flight_op.clear();
       g->cancel_gate.reset();
-      if (IsAutomatic(op)) g->finished_auto_requests.insert(op.request_id);
       ScheduleEvaluation(*g, deps_.clock.Now());
       finished_here = true;
     }
   }
-  absl::Status durable = FlushControlState();
+  // Durable before it is acknowledged: after a crash, Start() ends the operation as cancelled.
+  absl::Status durable = deps_.journal.PutControlState(
+      {{kCancelKeyPrefix + operation_id, Dump({{"who", who}, {"why", why}})}});
+  if (durable.ok()) durable = FlushControlState();
   if (!durable.ok()) {
-    deps_.logger.Error("cannot journal control state", {{"error", durable.ToString()}});
+    deps_.logger.Error("cannot journal a cancel", {{"error", durable.ToString()}});
+    deps_.journal
+        .Audit({0, absl::InfinitePast(), who, "CancelOperation", operation_id, why,
+                durable.ToString()})
+        .IgnoreError();
+    return absl::UnavailableError(absl::StrCat(
+        "operation ", operation_id,
+        " is cancelled in this agent but the cancel could not be journaled (", durable.message(),
+        "); it would be forgotten by a restart: retry"));
   }
   return deps_.journal.Audit({0, absl::InfinitePast(), who, "CancelOperation", operation_id, why,
                               finished_here ? "cancelled" : "requested"});
@@ -1122,6 +1201,8 @@ absl::Status Agent::Approve(const std::string& group_id, bool approve, bool allo
                             const std::string& who, const std::string& why) {
   // The group's running operation waits at an approval step: this answer is for that step.
   if (step_gates_.Pending(group_id)) return AnswerStepApproval(group_id, approve, who, why);
+  std::optional<decision::Approval> previous_approval;
+  std::string previous_by;
   {
     absl::MutexLock lock(&mu_);
     GroupState* g = Find(group_id);
@@ -1130,6 +1211,8 @@ absl::Status Agent::Approve(const std::string& group_id, bool approve, bool allo
       return absl::FailedPreconditionError(absl::StrCat(group_id, " is not waiting for approval"));
     }
     const absl::Time now = deps_.clock.Now();
+    previous_approval = g->approval;
+    previous_by = g->approval_by;
     if (approve) {
       g->approval = decision::Approval{g->last_decision->intended, now,
                                        now + g->policy.approval_ttl, allow_over_budget};
@@ -1142,7 +1225,23 @@ absl::Status Agent::Approve(const std::string& group_id, bool approve, bool allo
     ScheduleEvaluation(*g, now);
   }
   // Durable before it is acknowledged: a restart must not forget an approval (or a rejection).
-  RETURN_IF_ERROR(FlushControlState());
+  // An approval that cannot be journaled does not take effect.
+  absl::Status durable = FlushControlState();
+  if (!durable.ok()) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (GroupState* g = Find(group_id)) {
+        g->approval = previous_approval;
+        g->approval_by = previous_by;
+        MarkDirty(GroupKey(group_id));
+      }
+    }
+    deps_.journal
+        .Audit({0, absl::InfinitePast(), who, approve ? "Approve" : "Reject", group_id, why,
+                durable.ToString()})
+        .IgnoreError();
+    return durable;
+  }
   return deps_.journal.Audit(
       {0, absl::InfinitePast(), who, approve ? "Approve" : "Reject", group_id, why, "ok"});
 }
@@ -1196,16 +1295,13 @@ void Agent::Observe(GroupState& g, absl::Time now) {
 
 std::pair<absl::Time, std::string> Agent::EffectivePause(const GroupState& g) const {
   std::pair<absl::Time, std::string> out{absl::InfinitePast(), ""};
-  auto consider = [&](const std::map<PauseOwner, PauseEntry>& pauses, bool global) {
+  auto consider = [&](const std::map<PauseOwner, PauseEntry>& pauses) {
     for (const auto& [owner, p] : pauses) {
-      if (p.until > out.first) {
-        out = {p.until, absl::StrCat(global ? "all groups: " : "", p.reason, " (",
-                                     OwnerName(owner), " ", p.who, ")")};
-      }
+      if (p.until > out.first) out = {p.until, p.reason};
     }
   };
-  consider(g.pauses, false);
-  consider(global_pauses_, true);
+  consider(g.pauses);
+  consider(global_pauses_);
   return out;
 }
 
@@ -1246,7 +1342,11 @@ std::string Agent::GroupStateJson(const GroupState& g) const {
     j["roles"] = {{"primary", g.roles.primary_server}, {"secondary", g.roles.secondary_server}};
   }
   if (g.outage_began != absl::InfinitePast()) {
-    j["outage"] = {{"began_us", g.outage_id_us}, {"seen_us", WallMicros(c, g.outage_seen_at)}};
+    // Every time is converted at flush time, with one wall offset, so a wall-clock step between
+    // the outage's start and this write cannot move the restored start (id_us is only a name).
+    j["outage"] = {{"id_us", g.outage_id_us},
+                   {"began_us", WallMicros(c, g.outage_began)},
+                   {"seen_us", WallMicros(c, g.outage_seen_at)}};
   }
   if (g.last_lag) {
     j["lag"] = {{"lag_us", absl::ToInt64Microseconds(g.last_lag->lag)},
@@ -1265,10 +1365,11 @@ std::string Agent::GroupStateJson(const GroupState& g) const {
     j["approval"] = {{"kind", static_cast<int>(g.approval->kind)},
                      {"granted_us", WallMicros(c, g.approval->granted_at)},
                      {"expires_us", WallMicros(c, g.approval->expires_at)},
-                     {"over_budget", g.approval->allow_data_loss_over_budget}};
+                     {"over_budget", g.approval->allow_data_loss_over_budget},
+                     {"by", g.approval_by}};
   }
   if (!g.cancel_hold.empty()) j["cancel_hold"] = g.cancel_hold;
-  return j.dump();
+  return Dump(j);
 }
 
 absl::Status Agent::FlushControlState() {
@@ -1279,6 +1380,7 @@ absl::Status Agent::FlushControlState() {
     flush_queued_ = false;
     for (const std::string& key : dirty_) {
       std::string value;
+      if (key.rfind(kCancelKeyPrefix, 0) == 0) continue;  // written directly
       if (key.rfind(kGroupKeyPrefix, 0) == 0) {
         GroupState* g = Find(key.substr(sizeof(kGroupKeyPrefix) - 1));
         if (g == nullptr) continue;  // a group no runbook names keeps its last record
@@ -1303,7 +1405,7 @@ absl::Status Agent::FlushControlState() {
             } else {
               j["until_us"] = WallMicros(deps_.clock, it->second.until);
             }
-            value = j.dump();
+            value = Dump(j);
           }
         }
       }
@@ -1325,10 +1427,14 @@ void Agent::RestoreControlState(const std::map<std::string, std::string>& state)
   const absl::Time now = c.Now();
   for (const auto& [key, value] : state) {
     // The journal is ours, but a damaged row must not stop the agent: skip it, loudly.
+    if (key.rfind(kCancelKeyPrefix, 0) == 0) continue;  // handled by Start()
     nlohmann::json j = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object()) {
-      deps_.logger.Error("ignoring unreadable control state", {{"key", key}});
-      continue;
+      deps_.logger.Error("unreadable control state", {{"key", key}});
+      if (key.rfind(kPauseKeyPrefix, 0) != 0) continue;
+      // A pause we cannot read is kept, not dropped: the safe side, until someone resumes.
+      j = {{"reason", "a pause whose journal record is unreadable; resume to clear it"},
+           {"who", "journal"}};
     }
     auto num = [&](const nlohmann::json& o, const char* name) -> std::optional<std::int64_t> {
       auto it = o.find(name);
@@ -1343,6 +1449,7 @@ void Agent::RestoreControlState(const std::map<std::string, std::string>& state)
       const std::string rest = key.substr(sizeof(kPauseKeyPrefix) - 1);
       const std::string owner_name = rest.substr(0, rest.find('/'));
       const std::string target = rest.substr(rest.find('/') + 1);
+      if (owner_name != "drill" && owner_name != "operator") continue;
       if (owner_name == "drill") {
         // A drill interrupted by the restart is aborted, not resumed: its pause ends with it.
         deps_.logger.Info("a drill's pause ended with the restart", {{"group", target}});
@@ -1377,10 +1484,11 @@ void Agent::RestoreControlState(const std::map<std::string, std::string>& state)
     if (auto o = j.find("outage"); o != j.end() && o->is_object()) {
       auto began = num(*o, "began_us");
       auto seen = num(*o, "seen_us");
-      if (began && seen &&
+      auto id = num(*o, "id_us");
+      if (began && seen && *began <= *seen &&
           c.WallNow() - absl::FromUnixMicros(*seen) <= options_.outage_restore_window) {
         g->outage_began = FromWallMicros(c, *began);
-        g->outage_id_us = *began;
+        g->outage_id_us = id ? *id : *began;
         g->outage_seen_at = FromWallMicros(c, *seen);
         g->cancel_hold = str(j, "cancel_hold");
       }
@@ -1388,7 +1496,7 @@ void Agent::RestoreControlState(const std::map<std::string, std::string>& state)
     if (auto l = j.find("lag"); l != j.end() && l->is_object()) {
       auto lag = num(*l, "lag_us");
       auto at = num(*l, "sampled_us");
-      if (lag && at) {
+      if (lag && at && *lag >= 0) {
         g->last_lag = decision::LagSample{absl::Microseconds(*lag), FromWallMicros(c, *at)};
         g->lag_persisted_at = now;
       }
@@ -1411,12 +1519,15 @@ void Agent::RestoreControlState(const std::map<std::string, std::string>& state)
       auto granted = num(*a, "granted_us");
       auto expires = num(*a, "expires_us");
       auto over = a->find("over_budget");
+      // An approval lives at most its policy's TTL from its grant, whatever the row says.
       if (kind && granted && expires && v1::FailoverKind_IsValid(static_cast<int>(*kind)) &&
           FromWallMicros(c, *expires) > now) {
+        const absl::Time granted_at = FromWallMicros(c, *granted);
         g->approval = decision::Approval{
-            static_cast<v1::FailoverKind>(*kind), FromWallMicros(c, *granted),
-            FromWallMicros(c, *expires),
+            static_cast<v1::FailoverKind>(*kind), granted_at,
+            std::min(FromWallMicros(c, *expires), granted_at + g->policy.approval_ttl),
             over != a->end() && over->is_boolean() && over->get<bool>()};
+        g->approval_by = str(*a, "by");
       }
     }
   }
@@ -1455,19 +1566,13 @@ void Agent::DecideResume(GroupState& g, absl::Time now) {
                            " failover now: ", d.summary);
       }
     } else {
-      // A person's request: the holds that bind manual requests still apply, and a data-losing
+      // A person's request: every hold the engine knows still applies (an override given with
+      // the request is not carried across a restart; the person asks again), and a data-losing
       // kind is not sent against a primary that has recovered.
       std::vector<std::string> holds;
-      if (view.secondary.verdict != v1::VERDICT_HEALTHY) {
-        holds.push_back(absl::StrCat("secondary ", g.roles.secondary_server, " is ",
-                                     v1::Verdict_Name(view.secondary.verdict)));
+      for (const decision::Reason& r : decision::Holds(view, g.policy, now, kind)) {
+        if (r.code != decision::ReasonCode::kOperatorCancelled) holds.push_back(r.text);
       }
-      if (now < view.paused_until) holds.push_back("automation is paused");
-      if (view.last_failover_at != absl::InfinitePast() &&
-          now < view.last_failover_at + g.policy.cooldown) {
-        holds.push_back("within the cooldown of the last failover");
-      }
-      if (g.policy.approval_mode == v1::APPROVAL_MODE_OBSERVE_ONLY) holds.push_back("observe-only");
       if (kind != v1::FAILOVER_KIND_PLANNED && view.primary.verdict == v1::VERDICT_HEALTHY) {
         holds.push_back(absl::StrCat("primary ", g.roles.primary_server, " is healthy again"));
       }
@@ -1517,17 +1622,32 @@ void Agent::Abandon(GroupState& g, const journal::OperationRecord& op, const std
 
 void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles) {
   const absl::Time now = deps_.clock.Now();
-  // A failover this agent journaled may have completed just before a restart (its control
-  // state not yet flushed): that one is ours, not external.
-  auto recent = deps_.journal.ListOperations(g.id, 1);
-  if (recent.ok() && !recent->empty() && recent->front().target_server == now_roles.primary_server &&
-      executor::ParseOperationKind(recent->front().kind).ok() &&
-      recent->front().state != journal::OperationState::kCancelled &&
-      deps_.clock.WallNow() - recent->front().updated_at <= g.policy.cooldown) {
-    g.last_failover_at =
-        std::max(g.last_failover_at, deps_.clock.FromWall(recent->front().updated_at));
-    MarkDirty(GroupKey(g.id));
-    return;
+  // A drill moves the primary and back while it holds its pause: those are not external.
+  if (g.pauses.count(PauseOwner::kDrill) != 0) return;
+  // A recent operation of ours may explain it: a drill (running, or finished a moment ago), or a
+  // failover whose ARM step ran and whose outcome this agent has not applied (it completed just
+  // before a restart, or its verification could not read the group).
+  auto recent = deps_.journal.ListOperations(g.id, 5);
+  if (recent.ok()) {
+    for (const journal::OperationRecord& op : *recent) {
+      const absl::Duration age = deps_.clock.WallNow() - op.updated_at;
+      if (op.kind == "drill" && (!journal::IsFinished(op.state) || age <= absl::Minutes(10))) {
+        return;
+      }
+      if (!executor::ParseOperationKind(op.kind).ok() ||
+          op.target_server != now_roles.primary_server || age > g.policy.cooldown) {
+        continue;
+      }
+      auto steps = deps_.journal.Steps(op.id);
+      bool arm_ran = false;
+      if (steps.ok()) {
+        for (const auto& st : *steps) arm_ran |= st.name.rfind("arm:", 0) == 0;
+      }
+      if (!arm_ran) continue;
+      g.last_failover_at = std::max(g.last_failover_at, deps_.clock.FromWall(op.updated_at));
+      MarkDirty(GroupKey(g.id));
+      return;
+    }
   }
   const std::string summary =
       absl::StrCat("external failover of ", g.id, ": ", now_roles.primary_server,

@@ -1,3 +1,4 @@
+#include "orchestrator/common/state_dir.h"
 #include "orchestrator/agent/config_check.h"
 
 #include <arpa/inet.h>
@@ -189,6 +190,11 @@ void CheckStateDir(Problems& problems, const std::string& state_dir) {
   }
   if (access(dir.c_str(), W_OK | X_OK) != 0) {
     problems.Add("state_dir", absl::StrCat(state_dir, " is not writable"));
+    return;
+  }
+  // An existing directory must be ours and writable by nobody else (common/state_dir.h).
+  if (absl::Status s = common::PrepareStateDir(state_dir); !s.ok()) {
+    problems.Add("state_dir", std::string(s.message()));
     return;
   }
   const fs::path journal = dir / "journal.db";

@@ -32,6 +32,7 @@
 #include "orchestrator/common/clock.h"
 #include "orchestrator/common/log.h"
 #include "orchestrator/common/metrics.h"
+#include "orchestrator/common/state_dir.h"
 #include "orchestrator/common/thread_executor.h"
 #include "orchestrator/common/worker_pool.h"
 #include "orchestrator/drill/agent_knowledge.h"
@@ -72,6 +73,18 @@ class VerdictForwarder final : public probes::VerdictSink {
   agent::Agent* agent = nullptr;
 };
 
+// Files holding secrets named by the config (API tokens, the ARM token), for a permission check.
+std::vector<std::string> SecretFiles(const v1::AgentConfig& config) {
+  std::vector<std::string> out;
+  for (const auto& t : config.api().tokens()) {
+    if (!t.token_file().empty()) out.push_back(t.token_file());
+  }
+  if (!config.arm().credentials().token_file().empty()) {
+    out.push_back(config.arm().credentials().token_file());
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<v1::Runbook>> LoadRunbooks(const v1::AgentConfig& config) {
   auto files = agent::RunbookFiles(config);
   if (!files.ok()) return files.status();
@@ -89,6 +102,8 @@ int Fail(const std::string& what, const absl::Status& s) {
 }
 
 int Main(int argc, char** argv) {
+  // Everything the agent creates (journal, reports, logs) is private to its user.
+  umask(077);
   absl::SetProgramUsageMessage(
       "foghornd --config agent.yaml [--check]\n"
       "The foghorn on-call agent: watches failover groups and fails them over per runbook.");
@@ -155,17 +170,25 @@ int Main(int argc, char** argv) {
   common::Logger logger(*sink, redactor, clock, log_options);
   common::MetricsRegistry metrics;
 
-  std::error_code ec;
-  std::filesystem::create_directories(config->state_dir(), ec);
-  if (ec) {
-    return Fail("state dir",
-                absl::UnavailableError(absl::StrCat(config->state_dir(), ": ", ec.message())));
+  // Private (0700), ours, and writable by nobody else: whoever can write it can plant an
+  // operation; whoever can read it reads the audit trail.
+  if (absl::Status s = common::PrepareStateDir(config->state_dir()); !s.ok()) {
+    return Fail("state dir", s);
+  }
+  for (const std::string& secret_file : SecretFiles(*config)) {
+    if (absl::Status s = common::CheckSecretFileMode(secret_file); !s.ok()) {
+      logger.Warn("secret file readable by others", {{"error", std::string(s.message())}});
+    }
   }
   // Decisions and audit records are committed in batches off the caller's thread (sqlite_journal.h).
   auto sqlite = journal::SqliteJournal::Open(
       config->state_dir() + "/journal.db", clock,
       {.logger = logger.With({{"component", "journal"}}), .metrics = &metrics});
   if (!sqlite.ok()) return Fail("journal", sqlite.status());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    // An existing journal from an older release may still be 0644.
+    (void)common::PrivateFile(config->state_dir() + "/journal.db" + suffix);
+  }
   std::unique_ptr<journal::Journal> journal = std::move(sqlite).value();
   // Crash tests: die by SIGKILL right after the Nth durable journal write.
   if (const char* crash = std::getenv("FOGHORN_JOURNAL_CRASH_AFTER_WRITE")) {

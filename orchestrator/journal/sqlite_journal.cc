@@ -717,7 +717,11 @@ absl::Status SqliteJournal::PutControlState(const std::map<std::string, std::str
       return s;
     }
   }
-  return Exec(db_, "COMMIT", {});
+  absl::Status committed = Exec(db_, "COMMIT", {});
+  // A failed COMMIT leaves the transaction open: roll it back, or later writes would report OK
+  // without being durable.
+  if (!committed.ok()) Exec(db_, "ROLLBACK", {}).IgnoreError();
+  return committed;
 }
 
 absl::StatusOr<std::map<std::string, std::string>> SqliteJournal::ControlState() {

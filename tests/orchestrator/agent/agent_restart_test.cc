@@ -424,7 +424,9 @@ TEST_F(AgentRestartTest, ACancelledAutomaticPlannedFailoverHoldsInsteadOfEscalat
   Run(absl::Seconds(10));
   prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
   // Run until the automatic planned failover sits in its pre step.
-  for (int i = 0; i < 120 && !steps_.entered.HasBeenNotified(); ++i) {
+  // Advance until the automatic operation is launched, then let its worker reach the pre step
+  // (the clock stands still meanwhile).
+  for (int i = 0; i < 120 && agent_->Group(kGroup)->in_flight_operation.empty(); ++i) {
     loop_.Advance(absl::Seconds(1));
     loop_.RunUntilIdle();
   }
@@ -460,6 +462,108 @@ TEST_F(AgentRestartTest, AVetoedPlannedFailoverIsNotAFailedPlannedAttempt) {
   ASSERT_EQ(ops.size(), 1u);
   EXPECT_EQ(ops[0].state, journal::OperationState::kAborted);
   EXPECT_FALSE(Last().HasReason(decision::ReasonCode::kPlannedAttemptFailed)) << Last().summary;
+}
+
+TEST_F(AgentRestartTest, AResumeAfterACancelLetsThePlannedFailoverGoWithinTheGrace) {
+  prober_.SetMetric("lag", 3);
+  absl::Notification gate;
+  steps_.gate = &gate;
+  Boot(MakeRunbook("automatic", "1h", "pre_steps:\n  - {name: page, wait: {duration: 1m}}\n"));
+  Run(absl::Seconds(10));
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  // Advance until the automatic operation is launched, then let its worker reach the pre step
+  // (the clock stands still meanwhile).
+  for (int i = 0; i < 120 && agent_->Group(kGroup)->in_flight_operation.empty(); ++i) {
+    loop_.Advance(absl::Seconds(1));
+    loop_.RunUntilIdle();
+  }
+  ASSERT_TRUE(steps_.entered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  const std::string op_id = agent_->Group(kGroup)->in_flight_operation;
+  ASSERT_THAT(agent_->CancelOperation(op_id, "dave", "checking first"), IsOk());
+  steps_.gate = nullptr;
+  gate.Notify();
+  Run(absl::Seconds(5));
+  ASSERT_THAT(agent_->Resume(kGroup, "dave"), IsOk());
+  Run(absl::Seconds(10));  // well within the data-loss grace: the planned failover, not forced
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned)) << Last().summary;
+}
+
+TEST_F(AgentRestartTest, AnAcknowledgedCancelSurvivesACrashBeforeTheRunnerSawIt) {
+  prober_.SetMetric("lag", 3);
+  const std::string id = JournalInterrupted("planned", "req-c", "carol");
+  {
+    // What CancelOperation journals before it answers OK.
+    auto j = journal::SqliteJournal::Open(dir_.File("journal.db"), clock_);
+    ASSERT_THAT(j, IsOk());
+    ASSERT_THAT((*j)->PutControlState({{"cancel/" + id, R"({"who":"dave","why":"no"})"}}), IsOk());
+  }
+  Boot();
+  Run(absl::Seconds(20));
+  auto op = journal_->GetOperation(id);
+  EXPECT_EQ(op->state, journal::OperationState::kCancelled);
+  EXPECT_THAT(op->outcome, HasSubstr("cancelled by dave"));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_EQ(journal_->ControlState()->count("cancel/" + id), 0u);  // the marker is cleared
+}
+
+TEST_F(AgentRestartTest, ACancelIsJournaledBeforeItIsAcknowledged) {
+  prober_.SetMetric("lag", 3);
+  absl::Notification gate;
+  steps_.gate = &gate;
+  Boot(MakeRunbook("automatic", "1h", "pre_steps:\n  - {name: page, wait: {duration: 1m}}\n"));
+  Run(absl::Seconds(10));
+  FailoverRequest req;
+  req.group_id = kGroup;
+  req.kind = v1::FAILOVER_KIND_PLANNED;
+  req.requested_by = "carol";
+  req.reason = "patching";
+  auto started = agent_->RequestFailover(req);
+  ASSERT_THAT(started, IsOk());
+  ASSERT_TRUE(steps_.entered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_THAT(agent_->CancelOperation(started->operation.id, "dave", "wrong group"), IsOk());
+  EXPECT_EQ(journal_->ControlState()->count("cancel/" + started->operation.id), 1u);
+  steps_.gate = nullptr;
+  gate.Notify();
+  Run(absl::Seconds(5));
+  EXPECT_EQ(journal_->GetOperation(started->operation.id)->state,
+            journal::OperationState::kCancelled);
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+}
+
+TEST_F(AgentRestartTest, AWallClockStepBeforeARestartDoesNotMoveTheOutageStart) {
+  prober_.SetMetric("lag", 3);
+  Boot();
+  Run(absl::Seconds(10));
+  PrimaryRegionDown();
+  Run(absl::Seconds(45));
+  clock_.StepWall(absl::Minutes(30));
+  Run(absl::Seconds(35));  // the outage is journaled again after the step
+  Restart();
+  Run(absl::Seconds(20));  // about 100 s into the outage: the 2 min grace has not passed
+  EXPECT_THAT(arm_.Accepted(), IsEmpty()) << Last().summary;
+  Run(absl::Seconds(40));
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kForcedAllowDataLoss))
+      << Last().summary;
+}
+
+TEST_F(AgentRestartTest, ADrillsRoleChangesAreNotExternalFailovers) {
+  prober_.SetMetric("lag", 3);
+  Boot();
+  Run(absl::Seconds(10));
+  ASSERT_THAT(agent_->Pause(kGroup, absl::InfiniteFuture(), "drill d-1", "drill",
+                            PauseOwner::kDrill),
+              IsOk());
+  arm_.ExternalFailover();  // the drill's failover
+  Run(absl::Seconds(40));
+  arm_.ExternalFailover();  // and its fail-back
+  Run(absl::Seconds(40));
+  ASSERT_THAT(agent_->Resume(kGroup, "drill", PauseOwner::kDrill), IsOk());
+  auto trail = journal_->AuditTrail(0);
+  ASSERT_THAT(trail, IsOk());
+  for (const auto& a : *trail) {
+    EXPECT_NE(a.action, "ExternalFailover") << a.detail << " at " << a.at;
+  }
+  EXPECT_FALSE(Last().HasReason(decision::ReasonCode::kCooldown));
 }
 
 // --- The cooldown --------------------------------------------------------------------------
