@@ -1,5 +1,7 @@
 #include "tools/cli/cli.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -51,7 +53,9 @@ Connection flags (or environment):
   --addr host:port            FOGHORN_ADDR (default 127.0.0.1:7443)
   --token T                   FOGHORN_TOKEN (bearer token)
   --token-file F              FOGHORN_TOKEN_FILE
-  --ca F                      FOGHORN_CA (enables TLS; trust this CA)
+  --ca F                      FOGHORN_CA (TLS trusting this CA; without it a non-loopback
+                              --addr uses TLS with the system CA store: tokens never travel
+                              in clear text beyond this machine)
   --cert F --key F            FOGHORN_CERT, FOGHORN_KEY (client certificate for mutual TLS)
   --tls-server-name N         FOGHORN_TLS_SERVER_NAME (override the name checked in the cert)
   --timeout D                 FOGHORN_TIMEOUT (per call, default 30s)
@@ -212,6 +216,7 @@ const std::set<std::string>& SwitchNames() {
       "help", "dry-run", "no-wait", "all", "allow-data-loss-over-budget", "wait", "html"};
   return *s;
 }
+
 
 // Accepts --flag value, --flag=value and -o value; anything unknown is a usage error.
 bool ParseArgs(const std::vector<std::string>& in, Args* out, std::string* error) {
@@ -423,8 +428,14 @@ class Cli {
       creds = grpc::SslCredentials(ssl);
       std::string server_name = Flag("tls-server-name", "FOGHORN_TLS_SERVER_NAME", "");
       if (!server_name.empty()) channel_args.SetSslTargetNameOverride(server_name);
-    } else {
+    } else if (IsLoopbackTarget(addr_)) {
       creds = grpc::InsecureChannelCredentials();
+    } else {
+      // Beyond loopback the bearer token must not travel in clear text: TLS with the system's
+      // CA store (no --ca given).
+      creds = grpc::SslCredentials(grpc::SslCredentialsOptions());
+      std::string server_name = Flag("tls-server-name", "FOGHORN_TLS_SERVER_NAME", "");
+      if (!server_name.empty()) channel_args.SetSslTargetNameOverride(server_name);
     }
     stub_ = v1::ControlService::NewStub(grpc::CreateCustomChannel(addr_, creds, channel_args));
     return kExitOk;
@@ -1217,6 +1228,26 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
            const Getenv& getenv) {
   Cli cli(out, err, getenv);
   return cli.Run(args);
+}
+
+// (cli.h) `target` ("host:port", "[v6]:port", "unix:...", "dns:///host:port") stays on this
+// machine: a loopback IP literal, "localhost", or a unix socket.
+bool IsLoopbackTarget(std::string target) {
+  if (target.rfind("unix:", 0) == 0 || target.rfind("unix-abstract:", 0) == 0) return true;
+  if (target.rfind("dns:///", 0) == 0) target = target.substr(7);
+  if (target.rfind("ipv4:", 0) == 0) target = target.substr(5);
+  if (target.rfind("ipv6:", 0) == 0) target = target.substr(5);
+  std::string host;
+  if (!target.empty() && target.front() == '[') {
+    size_t end = target.find(']');
+    if (end == std::string::npos) return false;
+    host = target.substr(1, end - 1);
+  } else {
+    host = target.substr(0, target.rfind(':'));
+  }
+  if (host == "localhost" || host == "::1") return true;
+  in_addr v4{};
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 }  // namespace foghorn::cli

@@ -39,6 +39,11 @@ using Getenv = std::function<std::string(const std::string&)>;
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
            const Getenv& getenv);
 
+// True when `target` ("host:port", "[v6]:port", "unix:...", "dns:///host:port") stays on this
+// machine: a loopback IP literal, "localhost", or a unix socket. Elsewhere the CLI never sends a
+// bearer token without TLS.
+bool IsLoopbackTarget(std::string target);
+
 }  // namespace foghorn::cli
 
 #endif  // FOGHORN_TOOLS_CLI_CLI_H_

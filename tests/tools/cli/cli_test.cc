@@ -301,5 +301,16 @@ TEST_F(CliTest, WatchPrintsEventsAsJsonLines) {
   EXPECT_EQ(j["group_id"], "sub/rg/fog");
 }
 
+TEST(CliTargetTest, OnlyLoopbackTargetsGoWithoutTls) {
+  for (const char* t : {"127.0.0.1:7443", "127.1.2.3:1", "localhost:7443", "[::1]:7443",
+                        "unix:/run/foghorn.sock", "dns:///127.0.0.1:7443"}) {
+    EXPECT_TRUE(IsLoopbackTarget(t)) << t;
+  }
+  for (const char* t : {"10.0.0.5:7443", "foghorn.internal:7443", "[2001:db8::1]:7443",
+                        "127.0.0.1.evil.example:7443", "0.0.0.0:7443"}) {
+    EXPECT_FALSE(IsLoopbackTarget(t)) << t;
+  }
+}
+
 }  // namespace
 }  // namespace foghorn::cli
