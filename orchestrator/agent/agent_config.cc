@@ -1,11 +1,14 @@
 #include "orchestrator/agent/agent_config.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runbooks/diagnostic.h"
@@ -13,6 +16,60 @@
 
 namespace foghorn::agent {
 namespace {
+
+// The ARM endpoint is parsed, not prefix-matched ("http://127.0.0.1.evil.example" is not
+// loopback): https to any host, plain http only to a loopback IP literal (the emulator), never
+// userinfo, a query or a fragment.
+absl::Status CheckArmEndpoint(const std::string& url) {
+  std::string rest;
+  bool https = false;
+  if (absl::StartsWithIgnoreCase(url, "https://")) {
+    https = true;
+    rest = url.substr(8);
+  } else if (absl::StartsWithIgnoreCase(url, "http://")) {
+    rest = url.substr(7);
+  } else {
+    return absl::InvalidArgumentError("must be an https URL");
+  }
+  const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+  const std::string tail = rest.substr(authority.size());
+  if (authority.find('@') != std::string::npos) {
+    return absl::InvalidArgumentError("must not carry credentials (user@host)");
+  }
+  if (tail.find_first_of("?#") != std::string::npos) {
+    return absl::InvalidArgumentError("must not carry a query or a fragment");
+  }
+  std::string host = authority;
+  std::string port;
+  if (!host.empty() && host.front() == '[') {
+    const size_t end = host.find(']');
+    if (end == std::string::npos) return absl::InvalidArgumentError("has an unclosed [ipv6]");
+    port = host.substr(end + 1);
+    host = host.substr(1, end - 1);
+  } else if (const size_t colon = host.rfind(':'); colon != std::string::npos) {
+    port = host.substr(colon);
+    host = host.substr(0, colon);
+  }
+  if (host.empty()) return absl::InvalidArgumentError("has no host");
+  if (!port.empty()) {
+    int n = 0;
+    if (port.front() != ':' || !absl::SimpleAtoi(port.substr(1), &n) || n < 1 || n > 65535) {
+      return absl::InvalidArgumentError("has a bad port");
+    }
+  }
+  if (https) return absl::OkStatus();
+  in_addr v4{};
+  in6_addr v6{};
+  const bool loopback = (inet_pton(AF_INET, host.c_str(), &v4) == 1 &&
+                         (ntohl(v4.s_addr) >> 24) == 127) ||
+                        (inet_pton(AF_INET6, host.c_str(), &v6) == 1 &&
+                         IN6_IS_ADDR_LOOPBACK(&v6));
+  if (!loopback) {
+    return absl::InvalidArgumentError(
+        "must be https (plain http only to a loopback IP literal such as 127.0.0.1)");
+  }
+  return absl::OkStatus();
+}
 
 namespace fs = std::filesystem;
 
@@ -88,10 +145,8 @@ absl::StatusOr<v1::AgentConfig> ParseAgentConfig(const std::string& file, const 
       problem("metrics.listen", std::string(s.message()));
     }
   }
-  if (config.arm().endpoint().rfind("https://", 0) != 0 &&
-      config.arm().endpoint().rfind("http://127.0.0.1", 0) != 0 &&
-      config.arm().endpoint().rfind("http://localhost", 0) != 0) {
-    problem("arm.endpoint", "must be https (plain http only on loopback)");
+  if (absl::Status s = CheckArmEndpoint(config.arm().endpoint()); !s.ok()) {
+    problem("arm.endpoint", std::string(s.message()));
   }
   for (int i = 0; i < config.api().tokens_size(); ++i) {
     const v1::ApiToken& t = config.api().tokens(i);

@@ -67,6 +67,24 @@ TEST(AgentConfigTest, RequiresAStateDirAndRunbooksAndRefusesPlainHttpArmOffLoopb
                     HasSubstr("arm.endpoint: must be https")));
 }
 
+TEST(AgentConfigTest, ParsesTheArmEndpointInsteadOfMatchingAPrefix) {
+  auto endpoint_error = [](const std::string& url) {
+    auto c = ParseAgentConfig("a.yaml",
+                              "state_dir: s\nrunbooks: [r.yaml]\narm: {endpoint: \"" + url + "\"}\n",
+                              "/x");
+    return c.ok() ? std::string() : std::string(c.status().message());
+  };
+  for (const char* bad : {"http://127.0.0.1.evil.example", "http://localhost:8443",
+                          "http://127.0.0.1@evil.example", "https://user:pw@management.azure.com",
+                          "ftp://x", "https://", "http://10.0.0.1:80", "https://h:99999"}) {
+    EXPECT_THAT(endpoint_error(bad), HasSubstr("arm.endpoint")) << bad;
+  }
+  for (const char* good : {"https://management.azure.com", "https://management.azure.com/",
+                           "http://127.0.0.1:8443", "http://[::1]:8443", "https://[::1]:1"}) {
+    EXPECT_EQ(endpoint_error(good), "") << good;
+  }
+}
+
 TEST(AgentConfigTest, ExpandsRunbookDirectoriesToTheirYamlFilesInOrder) {
   foghorn::testing::TempDir dir;
   dir.Write("rb/b.yaml", "x");
