@@ -416,9 +416,12 @@ int Run() {
     std::printf("control loop: a task ran at most %.1f ms late during the outage\n",
                 static_cast<double>(max_lag_us.load()) / 1000);
     journal::SqliteJournal::WriterStats ws = (*journal)->writer_stats();
-    std::printf("journal: %llu decision/audit records in %llu transactions so far\n",
-                static_cast<unsigned long long>(ws.committed),
-                static_cast<unsigned long long>(ws.batches));
+    std::printf(
+        "journal: %llu decision/audit records in %llu transactions, %llu operation/step writes in "
+        "%llu transactions so far\n",
+        static_cast<unsigned long long>(ws.committed), static_cast<unsigned long long>(ws.batches),
+        static_cast<unsigned long long>(ws.sync_writes),
+        static_cast<unsigned long long>(ws.sync_transactions));
   }
   std::fflush(stdout);
   // No orderly shutdown: the ARM-state probe reads of the lost region queued on the read pool

@@ -572,6 +572,11 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     if (req.request_id().size() > kMaxRequestIdLength) {
       return absl::InvalidArgumentError("request_id is longer than 128 characters");
     }
+    if (absl::StartsWith(req.request_id(), "auto/")) {
+      // The agent's own ids: a person must not pre-claim (then cancel) the operation an outage
+      // would start, to suppress the automatic failover.
+      return absl::InvalidArgumentError("request ids starting with auto/ are reserved for the agent");
+    }
     ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(req.group_id()));
     agent::FailoverRequest fr;
     fr.group_id = g.id;

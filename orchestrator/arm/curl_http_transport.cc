@@ -24,10 +24,17 @@ void GlobalInit() {
 
 struct Collected {
   HttpResponse* response;
+  size_t max_body = 0;
+  bool too_large = false;
 };
 
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* c = static_cast<Collected*>(user);
+  if (c->response->body.size() + size * n > c->max_body) {
+    // A hostile or broken peer must not stream gigabytes into the agent: abort the transfer.
+    c->too_large = true;
+    return 0;
+  }
   c->response->body.append(data, size * n);
   return size * n;
 }
@@ -136,7 +143,7 @@ absl::StatusOr<HttpResponse> CurlHttpTransport::Send(const HttpRequest& request)
   // curl_easy_reset keeps live connections, the TLS session cache and the DNS cache.
   curl_easy_reset(h);
   HttpResponse response;
-  Collected collected{&response};
+  Collected collected{&response, request.max_response_bytes, false};
   char errbuf[CURL_ERROR_SIZE] = {0};
 
   curl_slist* headers = nullptr;
@@ -203,6 +210,14 @@ absl::StatusOr<HttpResponse> CurlHttpTransport::Send(const HttpRequest& request)
   curl_slist_free_all(headers);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
 
+  if (rc != CURLE_OK && collected.too_large) {
+    curl_easy_cleanup(h);
+    // The request was answered (the status line and headers came): not a transport failure to
+    // retry blindly, an answer the agent refuses to read.
+    return absl::ResourceExhaustedError(absl::StrCat(request.method, " ", UrlForLog(request),
+                                                     ": response body larger than ",
+                                                     request.max_response_bytes, " bytes"));
+  }
   if (rc != CURLE_OK) {
     // A failed handle may hold a broken connection; drop it rather than pool it.
     curl_easy_cleanup(h);

@@ -57,6 +57,9 @@ struct HttpRequest {
   // The URL's path and query are a secret (Slack, Teams and Discord webhooks carry their token
   // there): errors and logs name only its scheme and host.
   bool secret_url = false;
+  // The most body bytes read from the answer; a longer body ends the exchange with
+  // RESOURCE_EXHAUSTED. ARM answers are small (a page of a list is well under 1 MiB).
+  size_t max_response_bytes = 16u << 20;
 };
 
 // request.idempotent if set, else true for GET, HEAD, OPTIONS, PUT and DELETE and false for any

@@ -188,6 +188,7 @@ absl::Status SystemStepRunner::RunNotify(const v1::Step& step, const journal::Op
   req.method = "POST";
   req.url = step.notify().url();
   req.secret_url = true;  // webhook tokens live in the path: errors name scheme and host only
+  req.max_response_bytes = 64 << 10;  // a webhook's answer is read for its status only
   req.timeout = StepTimeout(step);
   req.headers.Set("Content-Type", "application/json");
   for (const auto& [k, v] : step.notify().headers()) req.headers.Set(k, v);

@@ -96,6 +96,7 @@ void WebhookNotifier::Deliver(const Notification& n) {
     req.method = "POST";
     req.url = target.url;
     req.secret_url = true;
+    req.max_response_bytes = 64 << 10;
     req.body = body;
     req.timeout = options_.timeout;
     req.headers.Set("Content-Type", "application/json");

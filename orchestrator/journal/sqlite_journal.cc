@@ -271,6 +271,21 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const std::st
   }
   RETURN_IF_ERROR(Exec(db, "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
                        {std::to_string(kSchemaVersion)}));
+  {
+    // Reads use their own connection: under WAL they see every committed write without waiting
+    // for a commit (an fsync) in progress on the write connection. With many operations writing
+    // at once, a read on the control loop would otherwise queue behind their fsyncs.
+    absl::MutexLock read_lock(&j->read_mu_);
+    rc = sqlite3_open_v2(path.c_str(), &j->read_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+                         nullptr);
+    if (rc != SQLITE_OK) {
+      return absl::UnavailableError(absl::StrCat(
+          "journal: cannot open ", path,
+          " for reading: ", j->read_db_ ? sqlite3_errmsg(j->read_db_) : "out of memory"));
+    }
+    sqlite3_busy_timeout(j->read_db_, 5000);
+    RETURN_IF_ERROR(Exec(j->read_db_, "PRAGMA query_only=ON"));
+  }
   if (j->options_.background_writer) j->writer_ = std::thread([p = j.get()] { p->WriterLoop(); });
   return j;
 }
@@ -297,6 +312,79 @@ SqliteJournal::~SqliteJournal() {
     }
   }
   sqlite3_close_v2(db_);
+  absl::MutexLock read_lock(&read_mu_);
+  sqlite3_close_v2(read_db_);  // a null handle (Open failed before it) is a no-op
+}
+
+// --- operations and steps: synchronous writes with group commit ---
+
+absl::Status SqliteJournal::RunSynchronous(absl::FunctionRef<absl::Status()> write) {
+  SyncWriter self{write, absl::OkStatus(), false, false};
+  std::vector<SyncWriter*> group;
+  {
+    absl::MutexLock lock(&writers_mu_);
+    self.leader = writers_.empty();
+    writers_.push_back(&self);
+    writers_mu_.Await(absl::Condition(
+        +[](SyncWriter* w) ABSL_NO_THREAD_SAFETY_ANALYSIS { return w->done || w->leader; }, &self));
+    if (self.done) return self.status;  // a leader committed this write with its group
+    // Leader: every write queued behind this one joins its transaction.
+    const std::size_t n = std::min(writers_.size(), kMaxGroupWrites);
+    group.assign(writers_.begin(), writers_.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    CommitGroupLocked(group);
+  }
+  absl::MutexLock lock(&writers_mu_);
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    writers_.front()->done = true;
+    writers_.pop_front();
+  }
+  if (!writers_.empty()) writers_.front()->leader = true;
+  return self.status;
+}
+
+void SqliteJournal::CommitGroupLocked(const std::vector<SyncWriter*>& group) {
+  if (absl::Status s = Exec(db_, "BEGIN IMMEDIATE"); !s.ok()) {
+    for (SyncWriter* w : group) w->status = s;
+    return;
+  }
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    SyncWriter* w = group[i];
+    // A savepoint per write: one that fails (e.g. an unknown operation id) undoes only itself.
+    absl::Status s = Exec(db_, "SAVEPOINT write");
+    if (s.ok()) s = w->write();
+    if (s.ok()) {
+      s = Exec(db_, "RELEASE write");
+    } else {
+      Exec(db_, "ROLLBACK TO write").IgnoreError();
+      Exec(db_, "RELEASE write").IgnoreError();
+    }
+    w->status = s;
+    if (sqlite3_get_autocommit(db_) != 0) {
+      // SQLite ended the whole transaction (an I/O error, a full disk): nothing of this group is
+      // written.
+      const absl::Status lost =
+          s.ok() ? absl::UnavailableError("journal: transaction ended unexpectedly") : s;
+      for (SyncWriter* other : group) {
+        if (other->status.ok() || other == w) other->status = lost;
+      }
+      for (std::size_t j = i + 1; j < group.size(); ++j) group[j]->status = lost;
+      return;
+    }
+  }
+  if (absl::Status commit = Exec(db_, "COMMIT"); !commit.ok()) {
+    Exec(db_, "ROLLBACK").IgnoreError();
+    // Not durable: the writes that had succeeded fail now, and their callers must not act.
+    for (SyncWriter* w : group) {
+      if (w->status.ok()) w->status = commit;
+    }
+    return;
+  }
+  absl::MutexLock q(&queue_mu_);
+  ++stats_.sync_transactions;
+  for (SyncWriter* w : group) stats_.sync_writes += w->status.ok() ? 1 : 0;
 }
 
 // --- decisions and audit: the batch writer ---
@@ -468,7 +556,11 @@ absl::StatusOr<Journal::Created> SqliteJournal::CreateOperation(OperationRecord 
   if (op.group_id.empty() || op.kind.empty()) {
     return absl::InvalidArgumentError("journal: an operation needs a group_id and a kind");
   }
-  absl::MutexLock lock(&mu_);
+  return Synchronously<Created>(
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return CreateOperationLocked(std::move(op)); });
+}
+
+absl::StatusOr<Journal::Created> SqliteJournal::CreateOperationLocked(OperationRecord op) {
   if (!op.request_id.empty()) {
     ASSIGN_OR_RETURN(auto existing,
                      QueryOperations("request_id = ?", {op.request_id}, /*limit=*/1));
@@ -494,7 +586,12 @@ absl::StatusOr<Journal::Created> SqliteJournal::CreateOperation(OperationRecord 
 
 absl::Status SqliteJournal::UpdateOperation(const std::string& id, OperationState state,
                                             const std::string& outcome) {
-  absl::MutexLock lock(&mu_);
+  return RunSynchronous(
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return UpdateOperationLocked(id, state, outcome); });
+}
+
+absl::Status SqliteJournal::UpdateOperationLocked(const std::string& id, OperationState state,
+                                                  const std::string& outcome) {
   ASSIGN_OR_RETURN(OperationRecord op, GetOperationLocked(id));
   if (IsFinished(op.state)) {
     return absl::FailedPreconditionError(
@@ -505,15 +602,18 @@ absl::Status SqliteJournal::UpdateOperation(const std::string& id, OperationStat
 }
 
 absl::Status SqliteJournal::SetArmOperationUrl(const std::string& id, const std::string& url) {
-  absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(GetOperationLocked(id).status());
-  return Exec(db_, "UPDATE operations SET arm_operation_url = ?, updated_us = ? WHERE id = ?",
-              {url, ToMicros(clock_.WallNow()), id});
+  return RunSynchronous([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    RETURN_IF_ERROR(GetOperationLocked(id).status());
+    return Exec(db_, "UPDATE operations SET arm_operation_url = ?, updated_us = ? WHERE id = ?",
+                {url, ToMicros(clock_.WallNow()), id});
+  });
 }
 
 absl::StatusOr<OperationRecord> SqliteJournal::GetOperation(const std::string& id) {
-  absl::MutexLock lock(&mu_);
-  return GetOperationLocked(id);
+  absl::MutexLock lock(&read_mu_);
+  ASSIGN_OR_RETURN(auto ops, QueryOperationsOn(read_db_, "id = ?", {id}, 1));
+  if (ops.empty()) return absl::NotFoundError(absl::StrCat("journal: no operation ", id));
+  return ops.front();
 }
 
 absl::StatusOr<OperationRecord> SqliteJournal::GetOperationLocked(const std::string& id) {
@@ -525,34 +625,40 @@ absl::StatusOr<OperationRecord> SqliteJournal::GetOperationLocked(const std::str
 absl::StatusOr<std::optional<OperationRecord>> SqliteJournal::FindByRequestId(
     const std::string& request_id) {
   if (request_id.empty()) return std::optional<OperationRecord>();
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(auto ops, QueryOperations("request_id = ?", {request_id}, 1));
+  absl::MutexLock lock(&read_mu_);
+  ASSIGN_OR_RETURN(auto ops, QueryOperationsOn(read_db_, "request_id = ?", {request_id}, 1));
   if (ops.empty()) return std::optional<OperationRecord>();
   return std::optional<OperationRecord>(ops.front());
 }
 
 absl::StatusOr<std::vector<OperationRecord>> SqliteJournal::ListOperations(
     const std::string& group_id, int limit) {
-  absl::MutexLock lock(&mu_);
-  if (group_id.empty()) return QueryOperations("", {}, limit);
-  return QueryOperations("group_id = ?", {group_id}, limit);
+  absl::MutexLock lock(&read_mu_);
+  if (group_id.empty()) return QueryOperationsOn(read_db_, "", {}, limit);
+  return QueryOperationsOn(read_db_, "group_id = ?", {group_id}, limit);
 }
 
 absl::StatusOr<std::vector<OperationRecord>> SqliteJournal::UnfinishedOperations() {
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(auto ops, QueryOperations("state IN ('pending', 'running')", {}, 0));
+  absl::MutexLock lock(&read_mu_);
+  ASSIGN_OR_RETURN(auto ops, QueryOperationsOn(read_db_, "state IN ('pending', 'running')", {}, 0));
   std::reverse(ops.begin(), ops.end());
   return ops;
 }
 
 absl::StatusOr<std::vector<OperationRecord>> SqliteJournal::QueryOperations(
     const std::string& where_sql, const std::vector<std::string>& where_args, int limit) {
+  return QueryOperationsOn(db_, where_sql, where_args, limit);
+}
+
+absl::StatusOr<std::vector<OperationRecord>> SqliteJournal::QueryOperationsOn(
+    sqlite3* db, const std::string& where_sql, const std::vector<std::string>& where_args,
+    int limit) {
   std::string sql = absl::StrCat("SELECT ", kOperationColumns, " FROM operations");
   std::vector<Arg> args(where_args.begin(), where_args.end());
   if (!where_sql.empty()) absl::StrAppend(&sql, " WHERE ", where_sql);
   absl::StrAppend(&sql, " ORDER BY created_us DESC, rowid DESC");
   if (limit > 0) absl::StrAppend(&sql, " LIMIT ", limit);
-  Statement st(db_, sql);
+  Statement st(db, sql);
   RETURN_IF_ERROR(st.Bind(args));
   std::vector<OperationRecord> out;
   for (;;) {
@@ -566,7 +672,13 @@ absl::StatusOr<std::vector<OperationRecord>> SqliteJournal::QueryOperations(
 absl::StatusOr<StepRecord> SqliteJournal::BeginStep(const std::string& operation_id,
                                                     const std::string& name,
                                                     const std::string& detail) {
-  absl::MutexLock lock(&mu_);
+  return Synchronously<StepRecord>(
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return BeginStepLocked(operation_id, name, detail); });
+}
+
+absl::StatusOr<StepRecord> SqliteJournal::BeginStepLocked(const std::string& operation_id,
+                                                          const std::string& name,
+                                                          const std::string& detail) {
   ASSIGN_OR_RETURN(OperationRecord op, GetOperationLocked(operation_id));
   if (IsFinished(op.state)) {
     return absl::FailedPreconditionError(absl::StrCat("journal: operation ", operation_id,
@@ -597,20 +709,21 @@ absl::Status SqliteJournal::EndStep(std::int64_t step_id, StepState state,
   if (state == StepState::kIntent) {
     return absl::InvalidArgumentError("journal: a step ends done, failed or skipped");
   }
-  absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(Exec(db_,
-                       "UPDATE steps SET state = ?, detail = ?, finished_us = ? "
-                       "WHERE id = ? AND state = 'intent'",
-                       {StepStateName(state), detail, ToMicros(clock_.WallNow()), step_id}));
-  if (sqlite3_changes(db_) == 0) {
-    return absl::NotFoundError(absl::StrCat("journal: no open step ", step_id));
-  }
-  return absl::OkStatus();
+  return RunSynchronous([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    RETURN_IF_ERROR(Exec(db_,
+                         "UPDATE steps SET state = ?, detail = ?, finished_us = ? "
+                         "WHERE id = ? AND state = 'intent'",
+                         {StepStateName(state), detail, ToMicros(clock_.WallNow()), step_id}));
+    if (sqlite3_changes(db_) == 0) {
+      return absl::NotFoundError(absl::StrCat("journal: no open step ", step_id));
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::vector<StepRecord>> SqliteJournal::Steps(const std::string& operation_id) {
-  absl::MutexLock lock(&mu_);
-  Statement st(db_,
+  absl::MutexLock lock(&read_mu_);
+  Statement st(read_db_,
                "SELECT id, operation_id, seq, name, state, detail, started_us, finished_us "
                "FROM steps WHERE operation_id = ? ORDER BY seq");
   RETURN_IF_ERROR(st.Bind({operation_id}));
@@ -641,13 +754,13 @@ absl::Status SqliteJournal::RecordDecision(DecisionRecord d) {
 
 absl::StatusOr<std::vector<DecisionRecord>> SqliteJournal::Decisions(const std::string& group_id,
                                                                      int limit) {
-  absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(FlushLocked());
+  RETURN_IF_ERROR(Flush());  // read-your-writes: what was accepted before this call is committed
+  absl::MutexLock lock(&read_mu_);
   std::string sql =
       "SELECT id, group_id, at_us, state, action, reasons_json, summary FROM decisions "
       "WHERE group_id = ? ORDER BY id DESC";
   if (limit > 0) absl::StrAppend(&sql, " LIMIT ", limit);
-  Statement st(db_, sql);
+  Statement st(read_db_, sql);
   RETURN_IF_ERROR(st.Bind({group_id}));
   std::vector<DecisionRecord> out;
   for (;;) {
@@ -668,12 +781,12 @@ absl::Status SqliteJournal::Audit(AuditRecord a) {
 }
 
 absl::StatusOr<std::vector<AuditRecord>> SqliteJournal::AuditTrail(int limit) {
-  absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(FlushLocked());
+  RETURN_IF_ERROR(Flush());  // read-your-writes: what was accepted before this call is committed
+  absl::MutexLock lock(&read_mu_);
   std::string sql =
       "SELECT id, at_us, actor, action, target, detail, outcome FROM audit ORDER BY id DESC";
   if (limit > 0) absl::StrAppend(&sql, " LIMIT ", limit);
-  Statement st(db_, sql);
+  Statement st(read_db_, sql);
   RETURN_IF_ERROR(st.Bind({}));
   std::vector<AuditRecord> out;
   for (;;) {
@@ -687,8 +800,8 @@ absl::StatusOr<std::vector<AuditRecord>> SqliteJournal::AuditTrail(int limit) {
 
 absl::StatusOr<std::optional<absl::Time>> SqliteJournal::LastSucceededFailover(
     const std::string& group_id) {
-  absl::MutexLock lock(&mu_);
-  Statement st(db_,
+  absl::MutexLock lock(&read_mu_);
+  Statement st(read_db_,
                "SELECT MAX(updated_us) FROM operations WHERE group_id = ? AND state = 'succeeded' "
                "AND kind != 'drill'");
   RETURN_IF_ERROR(st.Bind({group_id}));

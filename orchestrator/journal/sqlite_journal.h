@@ -9,6 +9,10 @@
 //   transaction, one fsync, per batch), so a mass outage's thousands of decisions cost the control
 //   loop no fsync each. OK means accepted; a crash loses what was accepted and not yet committed
 //   (normally the last few milliseconds), an orderly destruction commits everything.
+//
+// Reads run on a second connection: under WAL a read sees every write that returned and never
+// waits for a commit (an fsync) in progress, so the control loop's reads do not queue behind the
+// durable writes of many operations running at once.
 #ifndef FOGHORN_ORCHESTRATOR_JOURNAL_SQLITE_JOURNAL_H_
 #define FOGHORN_ORCHESTRATOR_JOURNAL_SQLITE_JOURNAL_H_
 
@@ -23,6 +27,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "orchestrator/common/clock.h"
 #include "orchestrator/common/log.h"
@@ -53,11 +59,13 @@ class SqliteJournal final : public Journal {
     common::MetricsRegistry* metrics = nullptr;  // not owned; must outlive the journal
   };
 
-  // What the batch writer has done (for tests and diagnostics).
+  // What the writers have done (for tests and diagnostics).
   struct WriterStats {
-    std::uint64_t queued = 0;          // records waiting now
-    std::uint64_t committed = 0;       // records committed by batches
-    std::uint64_t batches = 0;         // batch transactions committed
+    std::uint64_t sync_writes = 0;        // synchronous writes (operations, steps) committed
+    std::uint64_t sync_transactions = 0;  // transactions (fsyncs) that committed them
+    std::uint64_t queued = 0;             // records waiting now
+    std::uint64_t committed = 0;          // records committed by batches
+    std::uint64_t batches = 0;            // batch transactions committed
     std::uint64_t failed_batches = 0;  // batch transactions that failed (their records stay queued)
     std::uint64_t refused = 0;         // records refused because the queue was full and stuck
     std::uint64_t lost = 0;            // records the destructor could not commit
@@ -108,8 +116,43 @@ class SqliteJournal final : public Journal {
  private:
   using Pending = std::variant<DecisionRecord, AuditRecord>;
 
+  // A synchronous write waiting for its transaction (see RunSynchronous).
+  struct SyncWriter {
+    absl::FunctionRef<absl::Status()> write;  // runs on the leader's thread with mu_ held
+    absl::Status status;                      // set by the leader before `done`
+    bool done = false;                        // guarded by writers_mu_
+    bool leader = false;                      // guarded by writers_mu_
+  };
+  static constexpr std::size_t kMaxGroupWrites = 128;
+
   SqliteJournal(sqlite3* db, const common::Clock& clock, Options options)
       : options_(std::move(options)), db_(db), clock_(clock) {}
+  // Runs `write` (a synchronous write: operations, steps) durably and returns its status once the
+  // transaction that holds it committed. Writes from threads that arrive while another commits
+  // share the next transaction (group commit, as leveldb's DBImpl::Write): each in its own
+  // savepoint, so a failing write undoes only itself, and one fsync for all of them. Still
+  // durable when it returns OK; a failed commit fails every write of the group.
+  absl::Status RunSynchronous(absl::FunctionRef<absl::Status()> write)
+      ABSL_LOCKS_EXCLUDED(mu_, writers_mu_);
+  template <typename T>
+  absl::StatusOr<T> Synchronously(absl::FunctionRef<absl::StatusOr<T>()> write) {
+    std::optional<absl::StatusOr<T>> out;
+    absl::Status s = RunSynchronous([&] {
+      out = write();
+      return out->status();
+    });
+    if (!s.ok()) return s;
+    return *std::move(out);
+  }
+  void CommitGroupLocked(const std::vector<SyncWriter*>& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Created> CreateOperationLocked(OperationRecord op)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status UpdateOperationLocked(const std::string& id, OperationState state,
+                                     const std::string& outcome) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<StepRecord> BeginStepLocked(const std::string& operation_id,
+                                             const std::string& name, const std::string& detail)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Queues a validated, stamped record for the writer (see Options::max_queued when full).
   absl::Status Enqueue(Pending record) ABSL_LOCKS_EXCLUDED(mu_, queue_mu_);
   // Takes the oldest batch off the queue and commits it in one transaction; on failure puts it
@@ -126,6 +169,9 @@ class SqliteJournal final : public Journal {
                                                                const std::vector<std::string>& args,
                                                                int limit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // On `db`, whose mutex the caller holds.
+  static absl::StatusOr<std::vector<OperationRecord>> QueryOperationsOn(
+      sqlite3* db, const std::string& where_sql, const std::vector<std::string>& args, int limit);
 
   const Options options_;
   // Lock order: mu_ before queue_mu_.
@@ -133,6 +179,16 @@ class SqliteJournal final : public Journal {
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
   const common::Clock& clock_;
   std::uint64_t id_counter_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // The read connection (WAL: reads never wait for a commit on db_). Taken without mu_, or
+  // after it.
+  absl::Mutex read_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  sqlite3* read_db_ ABSL_GUARDED_BY(read_mu_) = nullptr;
+
+  // Synchronous writers waiting for a transaction, oldest first; the front one leads. Never held
+  // together with mu_.
+  absl::Mutex writers_mu_;
+  std::deque<SyncWriter*> writers_ ABSL_GUARDED_BY(writers_mu_);
 
   absl::Mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);

@@ -205,6 +205,11 @@ TEST_F(ApiServerTest, RequestFailoverRefusesWithTheStandardCodes) {
   req.set_request_id(std::string(200, 'x'));
   EXPECT_THAT(stub_->RequestFailover(Ctx().get(), req, &resp),
               GrpcCode(grpc::StatusCode::INVALID_ARGUMENT));
+  // The agent's automatic ids cannot be pre-claimed by a person.
+  grpc::Status reserved =
+      Failover(v1::FAILOVER_KIND_PLANNED, "auto/" + AgentHarness::GroupId(0) + "/0/planned", &resp);
+  EXPECT_THAT(reserved, GrpcCode(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_THAT(reserved.error_message(), HasSubstr("reserved"));
   EXPECT_THAT(Failover(v1::FAILOVER_KIND_PLANNED, "", &resp, false, "sub/rg/none"),
               GrpcCode(grpc::StatusCode::NOT_FOUND));
   // AUTO while healthy: the engine would not fail over; the message says why.
@@ -236,7 +241,8 @@ TEST_F(ApiServerTest, RequestFailoverRefusesWithTheStandardCodes) {
     }
   }
   EXPECT_THAT(refusals,
-              ::testing::UnorderedElementsAre("INVALID_ARGUMENT", "INVALID_ARGUMENT", "NOT_FOUND",
+              ::testing::UnorderedElementsAre("INVALID_ARGUMENT", "INVALID_ARGUMENT",
+                                              "INVALID_ARGUMENT", "NOT_FOUND",
                                               "FAILED_PRECONDITION", "ABORTED", "ALREADY_EXISTS",
                                               "FAILED_PRECONDITION"));
 }

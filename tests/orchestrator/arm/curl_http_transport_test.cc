@@ -53,6 +53,7 @@ class RefusingPort {
 
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
+using ::testing::HasSubstr;
 
 // A minimal HTTP/1.1 server on a raw loopback socket, one thread per connection. GETs are answered
 // "200 ok" with keep-alive; any other request is read in full, counted, and answered by resetting
@@ -180,6 +181,17 @@ class CurlHttpTransportTest : public ::testing::Test {
     server_.Put("/body", body_echo);
     server_.Patch("/body", body_echo);
     server_.Delete("/body", body_echo);
+    server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+      // 8 MiB streamed in chunks: a hostile webhook or a broken proxy.
+      res.set_chunked_content_provider("text/plain", [](size_t, httplib::DataSink& sink) {
+        const std::string chunk(64 << 10, 'x');
+        for (int i = 0; i < 128; ++i) {
+          if (!sink.write(chunk.data(), chunk.size())) return false;
+        }
+        sink.done();
+        return true;
+      });
+    });
     server_.Get("/hang", [this](const httplib::Request&, httplib::Response& res) {
       release_.WaitForNotificationWithTimeout(absl::Seconds(30));
       res.set_content("late", "text/plain");
@@ -221,6 +233,20 @@ TEST_F(CurlHttpTransportTest, ReturnsStatusHeadersAndBodyWithTheFoghornUserAgent
   EXPECT_EQ(r->headers.Find("x-ms-request-id"), "rid-1");
   EXPECT_EQ(r->headers.Find("retry-after"), "3");
   EXPECT_EQ(user_agent_, "foghorn/" + FoghornVersion());
+}
+
+TEST_F(CurlHttpTransportTest, AResponseBodyBeyondTheLimitIsRefusedNotBuffered) {
+  CurlHttpTransport t;
+  HttpRequest req;
+  req.url = Url("/big");
+  req.max_response_bytes = 1 << 20;
+  auto r = t.Send(req);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("larger than 1048576 bytes"));
+  req.max_response_bytes = 16 << 20;
+  auto whole = t.Send(req);
+  ASSERT_THAT(whole, IsOk());
+  EXPECT_EQ(whole->body.size(), 8u << 20);
 }
 
 TEST_F(CurlHttpTransportTest, ReusesOneConnectionAcrossSequentialCalls) {

@@ -1,10 +1,13 @@
-// The batch writer of SqliteJournal: decisions and audit records are queued and committed in
+// How SqliteJournal shares its fsyncs. Decisions and audit records are queued and committed in
 // batches, yet every read sees what was written before it and nothing accepted is lost on an
-// orderly shutdown.
+// orderly shutdown. Synchronous writes (operations, steps) from concurrent threads share
+// transactions (group commit), yet each returns only once durable and a failing one undoes only
+// itself.
 #include <sqlite3.h>
 
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -232,6 +235,73 @@ TEST_F(SqliteJournalBatchingTest, OperationsAndStepsStayDurableWhenTheCallReturn
   EXPECT_EQ(count("SELECT COUNT(*) FROM steps"), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM decisions"), 0);  // still queued
   sqlite3_close(db);
+}
+
+TEST_F(SqliteJournalBatchingTest, ConcurrentSynchronousWritesShareTransactionsAndKeepTheirOrder) {
+  auto j = OpenJournal(SqliteJournal::Options{});
+  constexpr int kThreads = 16;
+  constexpr int kSteps = 10;
+  std::vector<std::string> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      OperationRecord op;
+      op.group_id = absl::StrCat("g", t);
+      op.kind = "planned";
+      auto created = j->CreateOperation(op);
+      ASSERT_THAT(created, IsOk());
+      ids[t] = created->operation.id;
+      for (int i = 0; i < kSteps; ++i) {
+        auto step = j->BeginStep(ids[t], absl::StrCat("step", i), "");
+        ASSERT_THAT(step, IsOk());
+        ASSERT_THAT(j->EndStep(step->id, StepState::kDone, ""), IsOk());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int t = 0; t < kThreads; ++t) {
+    auto steps = j->Steps(ids[t]);
+    ASSERT_THAT(steps, IsOk());
+    ASSERT_THAT(*steps, SizeIs(kSteps));
+    for (int i = 0; i < kSteps; ++i) {
+      EXPECT_EQ((*steps)[i].seq, i + 1);
+      EXPECT_EQ((*steps)[i].name, absl::StrCat("step", i));
+      EXPECT_EQ((*steps)[i].state, StepState::kDone);
+    }
+  }
+  SqliteJournal::WriterStats stats = j->writer_stats();
+  EXPECT_EQ(stats.sync_writes, static_cast<std::uint64_t>(kThreads * (1 + 2 * kSteps)));
+  // Sixteen threads writing at once: writes that arrive during a commit share the next one.
+  EXPECT_LT(stats.sync_transactions, stats.sync_writes);
+}
+
+TEST_F(SqliteJournalBatchingTest, AFailingSynchronousWriteUndoesOnlyItself) {
+  auto j = OpenJournal(SqliteJournal::Options{});
+  constexpr int kThreads = 16;
+  std::vector<absl::Status> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      if (t % 2 == 0) {
+        OperationRecord op;
+        op.group_id = absl::StrCat("g", t);
+        op.kind = "planned";
+        results[t] = j->CreateOperation(op).status();
+      } else {
+        results[t] =
+            j->UpdateOperation(absl::StrCat("op-unknown-", t), OperationState::kFailed, "");
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int t = 0; t < kThreads; ++t) {
+    if (t % 2 == 0) {
+      EXPECT_THAT(results[t], IsOk()) << t;
+    } else {
+      EXPECT_THAT(results[t], StatusIs(absl::StatusCode::kNotFound)) << t;
+    }
+  }
+  EXPECT_THAT(*j->ListOperations("", 0), SizeIs(kThreads / 2));
 }
 
 }  // namespace
