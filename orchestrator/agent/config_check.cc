@@ -285,6 +285,13 @@ void CheckMetrics(Problems& problems, const v1::AgentConfig& config) {
     problems.Add("metrics.listen", std::string(metrics.status().message()));
     return;
   }
+  if (!metrics->loopback && !config.metrics().allow_non_loopback()) {
+    problems.Add("metrics.listen",
+                 absl::StrCat(listen,
+                              " is not a loopback address: /metrics is plain HTTP without "
+                              "authentication; set metrics.allow_non_loopback: true to serve it "
+                              "there anyway"));
+  }
   absl::StatusOr<ListenAddress> api = ParseListenAddress(config.api().listen());
   if (api.ok() && api->port != 0 && api->port == metrics->port &&
       (api->host == metrics->host || IsWildcard(api->host) || IsWildcard(metrics->host))) {

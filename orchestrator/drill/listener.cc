@@ -1,5 +1,7 @@
 #include "orchestrator/drill/listener.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -55,7 +57,9 @@ std::string ConnectOne(const addrinfo* ai, absl::Time deadline) {
       error = absl::StrCat("connect: ", std::strerror(errno));
     } else {
       pollfd p{fd, POLLOUT, 0};
-      int left_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+      // Bounded before the cast: poll() takes an int of milliseconds.
+      const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
+      int left_ms = static_cast<int>(std::min<int64_t>(left, 3600 * 1000));
       int r = left_ms > 0 ? poll(&p, 1, left_ms) : 0;
       if (r == 0) {
         error = "connect: timed out";

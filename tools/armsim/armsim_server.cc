@@ -14,6 +14,7 @@
 #include <csignal>
 #include <deque>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <set>
 #include <thread>
@@ -984,10 +985,13 @@ absl::StatusOr<std::unique_ptr<ArmSimServer>> ArmSimServer::Start(ArmSimOptions 
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // Debian's cpp-httplib leaves TCP_NODELAY off; accepted sockets inherit the listener's option,
   // and without it delayed ACKs cap a keep-alive client at ~25 requests/s.
-  http.set_socket_options([](int sock) {
+  // The listening socket (the only one this callback sees), to raise its backlog below.
+  auto listen_fd = std::make_shared<int>(-1);
+  http.set_socket_options([listen_fd](int sock) {
     int one = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    *listen_fd = sock;
   });
   http.set_payload_max_length(options.max_body_bytes);
   http.set_keep_alive_max_count(100000);
@@ -1026,6 +1030,11 @@ absl::StatusOr<std::unique_ptr<ArmSimServer>> ArmSimServer::Start(ArmSimOptions 
   if (p->port <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot bind ", options.host, ":", options.port));
   }
+  // cpp-httplib listens with a backlog of 5: a burst of new connections (hundreds of groups
+  // failing over at once, each POST on a fresh connection) overflows it and the kernel drops
+  // SYNs, which clients retry after a second. ARM's front end has no such limit; listen() again
+  // raises the backlog of the listening socket.
+  if (*listen_fd >= 0) ::listen(*listen_fd, 4096);
   if (options.data_plane) {
     auto dp = DataPlane::Start(p->emulator.get());
     if (!dp.ok()) return dp.status();

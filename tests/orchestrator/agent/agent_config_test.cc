@@ -261,6 +261,13 @@ TEST_F(ConfigCheckTest, RefusesMetricsThatAreMalformedOrTakeTheApiPort) {
   EXPECT_THAT(Check(Config("metrics: {listen: \"off\"}\n")), IsOk());
 }
 
+TEST_F(ConfigCheckTest, MetricsOffLoopbackNeedAnExplicitOptIn) {
+  EXPECT_THAT(Message(Config("metrics: {listen: \"0.0.0.0:9464\"}\n")),
+              HasSubstr("metrics.listen: 0.0.0.0:9464 is not a loopback address"));
+  EXPECT_THAT(Check(Config("metrics: {listen: \"0.0.0.0:9464\", allow_non_loopback: true}\n")),
+              IsOk());
+}
+
 TEST_F(ConfigCheckTest, RefusesAStateDirThatIsAFileOrUnderOne) {
   dir_.Write("state", "a file");
   EXPECT_THAT(Message(Config("")),
