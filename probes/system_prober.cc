@@ -18,9 +18,9 @@
 #include <optional>
 #include <utility>
 
-#include "orchestrator/common/child_env.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "orchestrator/common/child_env.h"
 #include "probes/probe_config.h"
 #include "probes/result_checks.h"
 

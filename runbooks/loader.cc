@@ -1,4 +1,3 @@
-#include "orchestrator/common/child_env.h"
 #include "runbooks/loader.h"
 
 #include <fstream>
@@ -10,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "orchestrator/common/child_env.h"
 #include "orchestrator/decision/policy.h"
 #include "runbooks/duration.h"
 #include "runbooks/yaml_to_proto.h"

@@ -126,8 +126,8 @@ class Walker {
     exhausted_ = true;
     const Location loc = At(node);
     diags_->push_back({file_, loc.line, loc.column, path,
-                       absl::StrCat("the document expands to more than ", kMaxNodes,
-                                    " values or ", kMaxScalarBytes >> 20,
+                       absl::StrCat("the document expands to more than ", kMaxNodes, " values or ",
+                                    kMaxScalarBytes >> 20,
                                     " MiB of text (YAML aliases are expanded once per use); "
                                     "refusing it")});
     return false;

@@ -58,7 +58,7 @@ ABSL_FLAG(std::string, journal, "batched",
           "decisions and audit: batched (background writer) or sync (one fsync per record on the "
           "caller's thread)");
 ABSL_FLAG(int, operation_ms, 2000, "how long ARM takes to fail a planned failover");
-ABSL_FLAG(int, probe_interval_ms, 1000,
+ABSL_FLAG(int, probe_interval_ms, 250,
           "TCP probe interval and timeout (unhealthy after one failure)");
 ABSL_FLAG(int, settle_s, 15, "seconds between start-up and the outage (ARM buckets refill)");
 ABSL_FLAG(int, timeout_s, 400, "give up waiting for the last POST after this long");

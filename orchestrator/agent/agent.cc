@@ -790,8 +790,9 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
   }
 }
 
-void Agent::OnOperationDone(const std::string& group_id, absl::StatusOr<journal::OperationRecord> op,
-                            bool arm_failed, bool completed) {
+void Agent::OnOperationDone(const std::string& group_id,
+                            absl::StatusOr<journal::OperationRecord> op, bool arm_failed,
+                            bool completed) {
   absl::MutexLock lock(&mu_);
   GroupState* g = Find(group_id);
   if (g == nullptr) return;
@@ -1064,8 +1065,8 @@ absl::StatusOr<FailoverResponse> Agent::RequestFailover(const FailoverRequest& r
   resp.created = created->created;
   deps_.journal
       .Audit({0, absl::InfinitePast(), request.requested_by, "RequestFailover", g->id,
-              absl::StrCat(op.kind, ": ", request.reason, cleared.empty() ? "" : " (",
-                           cleared, cleared.empty() ? "" : ")"),
+              absl::StrCat(op.kind, ": ", request.reason, cleared.empty() ? "" : " (", cleared,
+                           cleared.empty() ? "" : ")"),
               "operation " + resp.operation.id})
       .IgnoreError();
   LaunchOperation(*g, resp.operation, /*journaled=*/true);
@@ -1112,8 +1113,7 @@ absl::Status Agent::Pause(const std::string& group_id, absl::Time until, const s
   // Durable before it is acknowledged: a restart must not silently re-enable automation.
   absl::Status durable = FlushControlState();
   absl::Status audited = deps_.journal.Audit(
-      {0, absl::InfinitePast(), who, resume ? "Resume" : "Pause",
-       group_id.empty() ? "*" : group_id,
+      {0, absl::InfinitePast(), who, resume ? "Resume" : "Pause", group_id.empty() ? "*" : group_id,
        resume ? absl::StrCat(OwnerName(owner), " pause ended")
               : absl::StrCat(OwnerName(owner), " pause: ", reason, " until ",
                              until == absl::InfiniteFuture()
@@ -1188,10 +1188,10 @@ absl::Status Agent::CancelOperation(const std::string& operation_id, const std::
         .Audit({0, absl::InfinitePast(), who, "CancelOperation", operation_id, why,
                 durable.ToString()})
         .IgnoreError();
-    return absl::UnavailableError(absl::StrCat(
-        "operation ", operation_id,
-        " is cancelled in this agent but the cancel could not be journaled (", durable.message(),
-        "); it would be forgotten by a restart: retry"));
+    return absl::UnavailableError(
+        absl::StrCat("operation ", operation_id,
+                     " is cancelled in this agent but the cancel could not be journaled (",
+                     durable.message(), "); it would be forgotten by a restart: retry"));
   }
   return deps_.journal.Audit({0, absl::InfinitePast(), who, "CancelOperation", operation_id, why,
                               finished_here ? "cancelled" : "requested"});
@@ -1507,11 +1507,12 @@ void Agent::RestoreControlState(const std::map<std::string, std::string>& state)
     if (auto a = j.find("planned_attempt"); a != j.end() && a->is_object()) {
       if (auto at = num(*a, "finished_us")) {
         auto f = a->find("failed");
-        g->last_planned_attempt = decision::PlannedAttempt{
-            FromWallMicros(c, *at),
-            f != a->end() && f->is_boolean() && f->get<bool>() ? decision::AttemptOutcome::kFailed
-                                                               : decision::AttemptOutcome::kSucceeded,
-            str(*a, "error_code")};
+        g->last_planned_attempt =
+            decision::PlannedAttempt{FromWallMicros(c, *at),
+                                     f != a->end() && f->is_boolean() && f->get<bool>()
+                                         ? decision::AttemptOutcome::kFailed
+                                         : decision::AttemptOutcome::kSucceeded,
+                                     str(*a, "error_code")};
       }
     }
     if (auto a = j.find("approval"); a != j.end() && a->is_object()) {
@@ -1649,12 +1650,10 @@ void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_rol
       return;
     }
   }
-  const std::string summary =
-      absl::StrCat("external failover of ", g.id, ": ", now_roles.primary_server,
-                   " is primary (was ", g.roles.primary_server,
-                   ") without a foghorn operation; noticed at ",
-                   absl::FormatTime(deps_.clock.WallNow(), absl::UTCTimeZone()),
-                   "; cooldown started");
+  const std::string summary = absl::StrCat(
+      "external failover of ", g.id, ": ", now_roles.primary_server, " is primary (was ",
+      g.roles.primary_server, ") without a foghorn operation; noticed at ",
+      absl::FormatTime(deps_.clock.WallNow(), absl::UTCTimeZone()), "; cooldown started");
   g.last_failover_at = now;
   g.outage_began = absl::InfinitePast();
   g.outage_id_us = 0;

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runbooks/diagnostic.h"
@@ -60,10 +60,9 @@ absl::Status CheckArmEndpoint(const std::string& url) {
   if (https) return absl::OkStatus();
   in_addr v4{};
   in6_addr v6{};
-  const bool loopback = (inet_pton(AF_INET, host.c_str(), &v4) == 1 &&
-                         (ntohl(v4.s_addr) >> 24) == 127) ||
-                        (inet_pton(AF_INET6, host.c_str(), &v6) == 1 &&
-                         IN6_IS_ADDR_LOOPBACK(&v6));
+  const bool loopback =
+      (inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
+      (inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
   if (!loopback) {
     return absl::InvalidArgumentError(
         "must be https (plain http only to a loopback IP literal such as 127.0.0.1)");

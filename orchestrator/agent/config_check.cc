@@ -1,4 +1,3 @@
-#include "orchestrator/common/state_dir.h"
 #include "orchestrator/agent/config_check.h"
 
 #include <arpa/inet.h>
@@ -21,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "orchestrator/common/state_dir.h"
 #include "runbooks/diagnostic.h"
 
 namespace foghorn::agent {

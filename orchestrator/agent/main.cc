@@ -180,7 +180,8 @@ int Main(int argc, char** argv) {
       logger.Warn("secret file readable by others", {{"error", std::string(s.message())}});
     }
   }
-  // Decisions and audit records are committed in batches off the caller's thread (sqlite_journal.h).
+  // Decisions and audit records are committed in batches off the caller's thread
+  // (sqlite_journal.h).
   auto sqlite = journal::SqliteJournal::Open(
       config->state_dir() + "/journal.db", clock,
       {.logger = logger.With({{"component", "journal"}}), .metrics = &metrics});
@@ -318,24 +319,23 @@ int Main(int argc, char** argv) {
   drill::AgentKnowledge drill_knowledge(agent, *scheduler);
   drill::ReportStore drill_reports(drill::ReportStore::DirFor(config->state_dir()));
   drill::DrillRunner drill_runner(
-      drill::DrillRunner::Deps{clock, sleeper, actuator, drill_dialer, drill_journal,
-                               logger.With({{"component", "drill"}}), &drill_knowledge,
-                               [&]() -> std::unique_ptr<drill::ListenerSampler> {
-                                 return std::make_unique<drill::ThreadListenerSampler>(
-                                     drill_dialer, clock, absl::Milliseconds(200),
-                                     absl::Seconds(1));
-                               },
-                               /*run_command=*/{}, &drill_reports,
-                               [&agent](const std::string& group, const std::string& drill_id) {
-                                 absl::Status s = agent.Pause(group, absl::InfiniteFuture(),
-                                                              "drill " + drill_id, "drill",
-                                                              agent::PauseOwner::kDrill);
-                                 (void)s;
-                               },
-                               [&agent](const std::string& group, const std::string&) {
-                                 absl::Status s = agent.Resume(group, "drill", agent::PauseOwner::kDrill);
-                                 (void)s;
-                               }},
+      drill::DrillRunner::Deps{
+          clock, sleeper, actuator, drill_dialer, drill_journal,
+          logger.With({{"component", "drill"}}), &drill_knowledge,
+          [&]() -> std::unique_ptr<drill::ListenerSampler> {
+            return std::make_unique<drill::ThreadListenerSampler>(
+                drill_dialer, clock, absl::Milliseconds(200), absl::Seconds(1));
+          },
+          /*run_command=*/{}, &drill_reports,
+          [&agent](const std::string& group, const std::string& drill_id) {
+            absl::Status s = agent.Pause(group, absl::InfiniteFuture(), "drill " + drill_id,
+                                         "drill", agent::PauseOwner::kDrill);
+            (void)s;
+          },
+          [&agent](const std::string& group, const std::string&) {
+            absl::Status s = agent.Resume(group, "drill", agent::PauseOwner::kDrill);
+            (void)s;
+          }},
       drill::DrillRunner::Options{});
   drill::DrillLauncher drill_launcher(drill::DrillLauncher::Deps{
       drill_runner, drill_journal, &drill_reports, clock, logger.With({{"component", "drill"}})});

@@ -575,7 +575,8 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     if (absl::StartsWith(req.request_id(), "auto/")) {
       // The agent's own ids: a person must not pre-claim (then cancel) the operation an outage
       // would start, to suppress the automatic failover.
-      return absl::InvalidArgumentError("request ids starting with auto/ are reserved for the agent");
+      return absl::InvalidArgumentError(
+          "request ids starting with auto/ are reserved for the agent");
     }
     ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(req.group_id()));
     agent::FailoverRequest fr;

@@ -1,6 +1,5 @@
 #include "orchestrator/arm/http_transport.h"
 
-
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 

@@ -14,7 +14,8 @@ absl::Time Clock::ToWall(absl::Time t) const {
   return WallNow() + (t - Now());
 }
 
-RealClock::RealClock() : anchor_wall_(absl::Now()), anchor_steady_(std::chrono::steady_clock::now()) {}
+RealClock::RealClock()
+    : anchor_wall_(absl::Now()), anchor_steady_(std::chrono::steady_clock::now()) {}
 
 absl::Time RealClock::Now() const {
   return anchor_wall_ + absl::FromChrono(std::chrono::steady_clock::now() - anchor_steady_);

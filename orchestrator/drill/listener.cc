@@ -1,14 +1,14 @@
 #include "orchestrator/drill/listener.h"
 
-#include <algorithm>
-#include <cstdint>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 

@@ -1,8 +1,7 @@
 #include "orchestrator/drill/report.h"
 
-#include <cctype>
-
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

@@ -104,8 +104,10 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
         static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 3600 * 1000));
     int n = poll(fds, 3, wait_ms);
     if (n < 0 && errno != EINTR) break;
-    if (out_open && (fds[1].revents & (POLLIN | POLLHUP))) drain(out_pipe[0], result.stdout_text, out_open);
-    if (err_open && (fds[2].revents & (POLLIN | POLLHUP))) drain(err_pipe[0], result.stderr_text, err_open);
+    if (out_open && (fds[1].revents & (POLLIN | POLLHUP)))
+      drain(out_pipe[0], result.stdout_text, out_open);
+    if (err_open && (fds[2].revents & (POLLIN | POLLHUP)))
+      drain(err_pipe[0], result.stderr_text, err_open);
     if (fds[0].revents & POLLIN) exited = true;
   }
   int wstatus = 0;
@@ -169,9 +171,9 @@ absl::Status SystemStepRunner::RunExec(const v1::Step& step, const journal::Oper
   if (!r.ok()) return r.status();
   if (!r->stderr_text.empty()) {
     // Through the logger, whose redactor masks secrets a hook may print.
-    logger_.Warn("hook wrote to stderr", {{"step", step.name()},
-                                          {"operation", op.id},
-                                          {"stderr", r->stderr_text.substr(0, 4096)}});
+    logger_.Warn(
+        "hook wrote to stderr",
+        {{"step", step.name()}, {"operation", op.id}, {"stderr", r->stderr_text.substr(0, 4096)}});
   }
   if (r->timed_out) {
     return absl::DeadlineExceededError(absl::StrCat("hook ", step.name(), " timed out"));

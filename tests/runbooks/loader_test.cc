@@ -70,9 +70,9 @@ TEST(LoaderTest, RefusesACommandThatWouldInheritTheAgentsCredentials) {
   std::string text = std::string(kBase) +
                      "pre_steps:\n  - name: hook\n    exec:\n      argv: [/bin/true]\n"
                      "      inherit_env: [SITE, AZURE_CLIENT_SECRET]\n";
-  EXPECT_THAT(Errors(text), ElementsAre(HasSubstr(
-                                "x.yaml:18:27: pre_steps[0].exec.inherit_env[1]: "
-                                "AZURE_CLIENT_SECRET holds the agent's credentials")));
+  EXPECT_THAT(Errors(text),
+              ElementsAre(HasSubstr("x.yaml:18:27: pre_steps[0].exec.inherit_env[1]: "
+                                    "AZURE_CLIENT_SECRET holds the agent's credentials")));
 }
 
 TEST(LoaderTest, ReportsAtMostAHundredErrorsPerDocument) {

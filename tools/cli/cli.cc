@@ -217,7 +217,6 @@ const std::set<std::string>& SwitchNames() {
   return *s;
 }
 
-
 // Accepts --flag value, --flag=value and -o value; anything unknown is a usage error.
 bool ParseArgs(const std::vector<std::string>& in, Args* out, std::string* error) {
   static const std::set<std::string> kValueFlags = {

@@ -69,9 +69,8 @@ TEST(AgentConfigTest, RequiresAStateDirAndRunbooksAndRefusesPlainHttpArmOffLoopb
 
 TEST(AgentConfigTest, ParsesTheArmEndpointInsteadOfMatchingAPrefix) {
   auto endpoint_error = [](const std::string& url) {
-    auto c = ParseAgentConfig("a.yaml",
-                              "state_dir: s\nrunbooks: [r.yaml]\narm: {endpoint: \"" + url + "\"}\n",
-                              "/x");
+    auto c = ParseAgentConfig(
+        "a.yaml", "state_dir: s\nrunbooks: [r.yaml]\narm: {endpoint: \"" + url + "\"}\n", "/x");
     return c.ok() ? std::string() : std::string(c.status().message());
   };
   for (const char* bad : {"http://127.0.0.1.evil.example", "http://localhost:8443",

@@ -299,13 +299,12 @@ TEST_F(AgentRestartTest, AnAbandonedOperationDoesNotBlockALaterFreshDecisionInTh
     auto j = journal::SqliteJournal::Open(dir_.File("journal.db"), clock_);
     ASSERT_THAT(j, IsOk());
     ASSERT_THAT((*j)->PutControlState(
-                    {{"group/sub/rg/fog",
-                      "{\"outage\":{\"began_us\":" + std::to_string(began_us) +
-                          ",\"seen_us\":" + std::to_string(began_us) + "}}"}}),
+                    {{"group/sub/rg/fog", "{\"outage\":{\"began_us\":" + std::to_string(began_us) +
+                                              ",\"seen_us\":" + std::to_string(began_us) + "}}"}}),
                 IsOk());
   }
   Agent::Options options;
-  options.resume_verdict_wait = absl::ZeroDuration();  // no time for fresh verdicts: abandoned
+  options.resume_verdict_wait = absl::ZeroDuration();    // no time for fresh verdicts: abandoned
   prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);  // the outage goes on
   Boot(MakeRunbook(), options);
   Run(absl::Seconds(1));
@@ -370,10 +369,13 @@ TEST_F(AgentRestartTest, FrequentReloadsDoNotPreventAForcedFailover) {
   Boot();
   Run(absl::Seconds(10));
   PrimaryRegionDown();
-  // A reload every 20 s, alternately with a changed policy and with the same runbook.
+  // A reload every 20 s: a changed policy (probes kept), the same runbook, and a changed probe
+  // (probes re-registered: their failure streak starts again, the agent's outage does not).
   for (int i = 0; i < 12; ++i) {
     Run(absl::Seconds(20));
-    ASSERT_THAT(agent_->SetRunbooks({MakeRunbook("automatic", i % 2 == 0 ? "2h" : "1h")}), IsOk());
+    v1::Runbook rb = MakeRunbook("automatic", i % 3 == 0 ? "2h" : "1h");
+    if (i % 3 == 2) rb.mutable_probes(0)->mutable_interval()->set_seconds(4 + i % 2);
+    ASSERT_THAT(agent_->SetRunbooks({rb}), IsOk());
   }
   EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kForcedAllowDataLoss))
       << Last().summary;
@@ -550,9 +552,9 @@ TEST_F(AgentRestartTest, ADrillsRoleChangesAreNotExternalFailovers) {
   prober_.SetMetric("lag", 3);
   Boot();
   Run(absl::Seconds(10));
-  ASSERT_THAT(agent_->Pause(kGroup, absl::InfiniteFuture(), "drill d-1", "drill",
-                            PauseOwner::kDrill),
-              IsOk());
+  ASSERT_THAT(
+      agent_->Pause(kGroup, absl::InfiniteFuture(), "drill d-1", "drill", PauseOwner::kDrill),
+      IsOk());
   arm_.ExternalFailover();  // the drill's failover
   Run(absl::Seconds(40));
   arm_.ExternalFailover();  // and its fail-back

@@ -240,11 +240,10 @@ TEST_F(ApiServerTest, RequestFailoverRefusesWithTheStandardCodes) {
       refusals.push_back(a.outcome.substr(0, a.outcome.find(':')));
     }
   }
-  EXPECT_THAT(refusals,
-              ::testing::UnorderedElementsAre("INVALID_ARGUMENT", "INVALID_ARGUMENT",
-                                              "INVALID_ARGUMENT", "NOT_FOUND",
-                                              "FAILED_PRECONDITION", "ABORTED", "ALREADY_EXISTS",
-                                              "FAILED_PRECONDITION"));
+  EXPECT_THAT(refusals, ::testing::UnorderedElementsAre("INVALID_ARGUMENT", "INVALID_ARGUMENT",
+                                                        "INVALID_ARGUMENT", "NOT_FOUND",
+                                                        "FAILED_PRECONDITION", "ABORTED",
+                                                        "ALREADY_EXISTS", "FAILED_PRECONDITION"));
 }
 
 TEST_F(ApiServerTest, OperationsAreListedAndReadWithTheirSteps) {

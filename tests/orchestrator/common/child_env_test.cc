@@ -26,9 +26,9 @@ TEST(ChildEnvironmentTest, PassesTheAllowListTheNamedAndTheSetVariablesOnly) {
 }
 
 TEST(ChildEnvironmentTest, KnowsTheAgentsCredentialVariables) {
-  for (const char* name : {"AZURE_CLIENT_SECRET", "FOGHORN_ARM_TOKEN", "FOGHORN_ARM_TOKEN_FILE",
-                           "IDENTITY_HEADER", "MSI_SECRET", "FOGHORN_API_TOKENS", "HTTPS_PROXY",
-                           "http_proxy", "FOGHORN_TOKEN_FILE"}) {
+  for (const char* name :
+       {"AZURE_CLIENT_SECRET", "FOGHORN_ARM_TOKEN", "FOGHORN_ARM_TOKEN_FILE", "IDENTITY_HEADER",
+        "MSI_SECRET", "FOGHORN_API_TOKENS", "HTTPS_PROXY", "http_proxy", "FOGHORN_TOKEN_FILE"}) {
     EXPECT_TRUE(IsAgentSecretEnv(name)) << name;
   }
   for (const char* name : {"PATH", "SITE", "AZURE_SUBSCRIPTION_ID", "FOGHORN_GROUP"}) {

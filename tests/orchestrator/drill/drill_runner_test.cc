@@ -45,10 +45,10 @@ class DrillRunnerTest : public ::testing::Test {
                              nullptr, {},       {},   nullptr, {},        {}};
       deps.knowledge = &knowledge_;
       deps.reports = &store_;
-      deps.run_command = [this](const std::vector<std::string>& argv,
-                                const std::map<std::string, std::string>& env, absl::Duration,
-                                const std::vector<std::string>&)
-          -> absl::StatusOr<executor::CommandResult> {
+      deps.run_command =
+          [this](const std::vector<std::string>& argv,
+                 const std::map<std::string, std::string>& env, absl::Duration,
+                 const std::vector<std::string>&) -> absl::StatusOr<executor::CommandResult> {
         hook_calls_.push_back(env.at("FOGHORN_DRILL_PHASE") + ":" +
                               env.at("FOGHORN_PRIMARY_SERVER"));
         executor::CommandResult r;
