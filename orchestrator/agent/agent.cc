@@ -1314,8 +1314,9 @@ void Agent::ScheduleFlush() {
   if (flush_queued_ || !started_) return;
   flush_queued_ = true;
   std::weak_ptr<bool> alive = alive_;
-  common::WorkerPool& pool = deps_.read_workers != nullptr ? *deps_.read_workers : deps_.workers;
-  bool submitted = pool.Submit([this, alive] {
+  // On the operations pool (elastic in foghornd): in a region outage the read pool is busy with
+  // slow ARM reads, and what a flush records should not wait behind them.
+  bool submitted = deps_.workers.Submit([this, alive] {
     if (alive.expired()) return;
     absl::Status s = FlushControlState();
     if (!s.ok()) deps_.logger.Error("cannot journal control state", {{"error", s.ToString()}});
