@@ -1270,13 +1270,11 @@ void Agent::Observe(GroupState& g, absl::Time now) {
       g.outage_seen_at = now;
       MarkDirty(GroupKey(g.id));
     }
-  } else if (verdict == v1::VERDICT_HEALTHY && g.outage_began != absl::InfinitePast()) {
+  } else if (verdict == v1::VERDICT_HEALTHY &&
+             (g.outage_began != absl::InfinitePast() || !g.cancel_hold.empty())) {
     // The primary answered again: this outage is over (and a cancel's hold with it).
     g.outage_began = absl::InfinitePast();
     g.outage_id_us = 0;
-    g.cancel_hold.clear();
-    MarkDirty(GroupKey(g.id));
-  } else if (verdict == v1::VERDICT_HEALTHY && !g.cancel_hold.empty()) {
     g.cancel_hold.clear();
     MarkDirty(GroupKey(g.id));
   }

@@ -190,6 +190,16 @@ class AgentRestartTest : public ::testing::Test {
     }
   }
   decision::Decision Last() { return *agent_->Group(kGroup)->last_decision; }
+  // Advances until an automatic operation is launched, then (the clock standing still) lets its
+  // worker reach the gated pre step. Returns the operation's id, empty if it never got there.
+  std::string AdvanceUntilInPreStep() {
+    for (int i = 0; i < 120 && agent_->Group(kGroup)->in_flight_operation.empty(); ++i) {
+      loop_.Advance(absl::Seconds(1));
+      loop_.RunUntilIdle();
+    }
+    if (!steps_.entered.WaitForNotificationWithTimeout(absl::Seconds(30))) return "";
+    return agent_->Group(kGroup)->in_flight_operation;
+  }
   std::vector<journal::OperationRecord> Operations() { return *journal_->ListOperations("", 0); }
   void PrimaryRegionDown() {
     prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
@@ -425,15 +435,8 @@ TEST_F(AgentRestartTest, ACancelledAutomaticPlannedFailoverHoldsInsteadOfEscalat
   Boot(MakeRunbook("automatic", "1h", "pre_steps:\n  - {name: page, wait: {duration: 1m}}\n"));
   Run(absl::Seconds(10));
   prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
-  // Run until the automatic planned failover sits in its pre step.
-  // Advance until the automatic operation is launched, then let its worker reach the pre step
-  // (the clock stands still meanwhile).
-  for (int i = 0; i < 120 && agent_->Group(kGroup)->in_flight_operation.empty(); ++i) {
-    loop_.Advance(absl::Seconds(1));
-    loop_.RunUntilIdle();
-  }
-  ASSERT_TRUE(steps_.entered.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  const std::string op_id = agent_->Group(kGroup)->in_flight_operation;
+  const std::string op_id = AdvanceUntilInPreStep();
+  ASSERT_FALSE(op_id.empty());
   ASSERT_THAT(agent_->CancelOperation(op_id, "dave", "investigating"), IsOk());
   gate.Notify();
   Run(absl::Minutes(5));  // far past the data-loss grace
@@ -473,14 +476,8 @@ TEST_F(AgentRestartTest, AResumeAfterACancelLetsThePlannedFailoverGoWithinTheGra
   Boot(MakeRunbook("automatic", "1h", "pre_steps:\n  - {name: page, wait: {duration: 1m}}\n"));
   Run(absl::Seconds(10));
   prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
-  // Advance until the automatic operation is launched, then let its worker reach the pre step
-  // (the clock stands still meanwhile).
-  for (int i = 0; i < 120 && agent_->Group(kGroup)->in_flight_operation.empty(); ++i) {
-    loop_.Advance(absl::Seconds(1));
-    loop_.RunUntilIdle();
-  }
-  ASSERT_TRUE(steps_.entered.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  const std::string op_id = agent_->Group(kGroup)->in_flight_operation;
+  const std::string op_id = AdvanceUntilInPreStep();
+  ASSERT_FALSE(op_id.empty());
   ASSERT_THAT(agent_->CancelOperation(op_id, "dave", "checking first"), IsOk());
   steps_.gate = nullptr;
   gate.Notify();
