@@ -12,11 +12,23 @@ if(FOGHORN_SANITIZE)
 endif()
 target_include_directories(foghorn_build_flags INTERFACE ${PROJECT_SOURCE_DIR})
 
-# foghorn_library(NAME SRCS a.cc b.cc DEPS x y)
+# foghorn_library(NAME SRCS a.cc b.cc [PUBLIC x y] [PRIVATE z] [DEPS x y])
+# PUBLIC: what the library's headers include (its users get it too). PRIVATE: what only its .cc
+# files use (still linked into its users, but never on their include path or in their interface).
+# DEPS is the old spelling of PUBLIC. A dependency no public header includes (e.g.
+# nlohmann_json, libcurl, SQLite, yaml-cpp) belongs in PRIVATE; except a header-only one whose
+# compile definitions must agree across a binary (cpp-httplib's CPPHTTPLIB_OPENSSL_SUPPORT) when
+# the library's users include it too (foghorn_armsim's tests and benchmarks).
 function(foghorn_library name)
-  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS;PUBLIC;PRIVATE" ${ARGN})
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "foghorn_library(${name}): unexpected arguments ${ARG_UNPARSED_ARGUMENTS}")
+  endif()
   add_library(${name} STATIC ${ARG_SRCS})
-  target_link_libraries(${name} PUBLIC foghorn_build_flags ${ARG_DEPS})
+  target_link_libraries(${name} PUBLIC foghorn_build_flags ${ARG_DEPS} ${ARG_PUBLIC})
+  if(ARG_PRIVATE)
+    target_link_libraries(${name} PRIVATE ${ARG_PRIVATE})
+  endif()
 endfunction()
 
 # foghorn_executable(NAME SRCS main.cc DEPS x y)
@@ -31,7 +43,7 @@ function(foghorn_executable name)
 endfunction()
 
 # foghorn_test(NAME SRCS x_test.cc DEPS x [LABELS l])
-# Tests run from the build dir and find fixtures through FOGHORN_SOURCE_DIR / FOGHORN_SHARED_DIR.
+# Tests run from the build dir and find fixtures under FOGHORN_SOURCE_DIR (tests/fixtures).
 function(foghorn_test name)
   cmake_parse_arguments(ARG "" "" "SRCS;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SRCS})
@@ -55,13 +67,15 @@ function(foghorn_benchmark name)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bench)
 endfunction()
 
-# foghorn_add_subdirectories(a b c): adds each listed subdirectory that has a CMakeLists.txt, so
-# parts can land independently.
+# foghorn_add_subdirectories(a b c): adds each listed subdirectory, in order. Every one must have
+# a CMakeLists.txt: a missing part fails configure instead of silently building without it.
 function(foghorn_add_subdirectories)
   foreach(d ${ARGN})
-    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${d}/CMakeLists.txt)
-      add_subdirectory(${d})
+    if(NOT EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${d}/CMakeLists.txt)
+      message(FATAL_ERROR "${CMAKE_CURRENT_SOURCE_DIR}/${d}/CMakeLists.txt is missing: every "
+                          "listed part is required")
     endif()
+    add_subdirectory(${d})
   endforeach()
 endfunction()
 
@@ -81,6 +95,7 @@ function(foghorn_fuzz_target name)
              COMMAND ${name} -runs=20000 -max_total_time=60 -rss_limit_mb=2048 ${ARG_CORPUS})
   else()
     target_sources(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cc)
+    target_link_libraries(${name} PRIVATE foghorn_common)
     add_test(NAME fuzz.${name}.corpus COMMAND ${name} ${ARG_CORPUS})
   endif()
 endfunction()

@@ -1,114 +1,165 @@
 #include "probes/probe_config.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <utility>
 
-#include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "orchestrator/common/status_macros.h"
+#include "absl/strings/str_join.h"
+#include "orchestrator/common/child_env.h"
+#include "orchestrator/common/durations.h"
+#include "orchestrator/common/host_port.h"
 
 namespace foghorn::probes {
 namespace {
 
-absl::Duration FromProto(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+using common::FormatDurationText;
+using common::FromProtoDuration;
+
+constexpr char kMissing[] = "missing required field";
+
+void TimingProblems(const ProbeTiming& t, std::vector<ProbeSpecProblem>* out) {
+  if (t.interval <= absl::ZeroDuration()) {
+    out->push_back({"interval", "must be greater than 0"});
+  } else if (t.timeout <= absl::ZeroDuration()) {
+    out->push_back({"timeout", "must be greater than 0"});
+  } else if (t.timeout >= t.interval) {
+    out->push_back(
+        {"timeout", absl::StrCat("timeout ", FormatDurationText(t.timeout),
+                                 " must be less than interval ", FormatDurationText(t.interval))});
+  }
+  if (t.jitter < absl::ZeroDuration()) {
+    out->push_back({"jitter", "must not be negative"});
+  } else if (t.jitter >= t.interval && t.interval > absl::ZeroDuration()) {
+    out->push_back({"jitter", absl::StrCat("jitter must be less than interval ",
+                                           FormatDurationText(t.interval))});
+  }
+  if (t.initial_delay < absl::ZeroDuration()) {
+    out->push_back({"initial_delay", "must not be negative"});
+  }
+  if (t.unhealthy_threshold < 1) {
+    out->push_back(
+        {"unhealthy_threshold", absl::StrCat("must be at least 1, got ", t.unhealthy_threshold)});
+  }
+  if (t.healthy_threshold < 1) {
+    out->push_back(
+        {"healthy_threshold", absl::StrCat("must be at least 1, got ", t.healthy_threshold)});
+  }
 }
 
-absl::Status Invalid(const v1::ProbeSpec& spec, absl::string_view field, absl::string_view why) {
+absl::Status ToStatus(const v1::ProbeSpec& spec, const std::vector<ProbeSpecProblem>& problems) {
+  if (problems.empty()) return absl::OkStatus();
+  std::vector<std::string> parts;
+  for (const ProbeSpecProblem& p : problems) {
+    parts.push_back(p.field.empty() ? p.message : absl::StrCat("field ", p.field, ": ", p.message));
+  }
   return absl::InvalidArgumentError(
-      absl::StrCat("probe '", spec.name(), "': field ", field, ": ", why));
+      absl::StrCat("probe '", spec.name(), "': ", absl::StrJoin(parts, "; ")));
 }
 
 }  // namespace
 
-absl::StatusOr<ProbeTiming> ResolveTiming(const v1::ProbeSpec& spec) {
+ProbeTiming TimingWithDefaults(const v1::ProbeSpec& spec) {
   ProbeTiming t;
-  if (spec.has_interval()) t.interval = FromProto(spec.interval());
-  if (spec.has_timeout()) t.timeout = FromProto(spec.timeout());
-  if (spec.has_jitter()) t.jitter = FromProto(spec.jitter());
-  if (spec.has_initial_delay()) t.initial_delay = FromProto(spec.initial_delay());
+  if (spec.has_interval()) t.interval = FromProtoDuration(spec.interval());
+  // The default timeout stays below a short interval.
+  t.timeout = spec.has_timeout() ? FromProtoDuration(spec.timeout())
+                                 : std::min(kDefaultProbeTimeout, t.interval / 2);
+  if (spec.has_jitter()) t.jitter = FromProtoDuration(spec.jitter());
+  if (spec.has_initial_delay()) t.initial_delay = FromProtoDuration(spec.initial_delay());
   if (spec.unhealthy_threshold() != 0) t.unhealthy_threshold = spec.unhealthy_threshold();
   if (spec.healthy_threshold() != 0) t.healthy_threshold = spec.healthy_threshold();
-  if (t.interval <= absl::ZeroDuration()) return Invalid(spec, "interval", "must be positive");
-  if (t.timeout <= absl::ZeroDuration()) return Invalid(spec, "timeout", "must be positive");
-  if (t.timeout >= t.interval) return Invalid(spec, "timeout", "must be below the interval");
-  if (t.jitter < absl::ZeroDuration()) return Invalid(spec, "jitter", "must not be negative");
-  if (t.initial_delay < absl::ZeroDuration()) {
-    return Invalid(spec, "initial_delay", "must not be negative");
-  }
-  if (t.unhealthy_threshold < 1) return Invalid(spec, "unhealthy_threshold", "must be >= 1");
-  if (t.healthy_threshold < 1) return Invalid(spec, "healthy_threshold", "must be >= 1");
   return t;
 }
 
-absl::Status SplitHostPort(const std::string& address, std::string* host, int* port) {
-  std::string h;
-  std::string p;
-  if (!address.empty() && address[0] == '[') {
-    size_t close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
-      return absl::InvalidArgumentError(absl::StrCat("bad address '", address, "'"));
-    }
-    h = address.substr(1, close - 1);
-    p = address.substr(close + 2);
-  } else {
-    size_t colon = address.rfind(':');
-    if (colon == std::string::npos || colon == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("address '", address, "' needs host:port"));
-    }
-    h = address.substr(0, colon);
-    p = address.substr(colon + 1);
-  }
-  int n = 0;
-  if (!absl::SimpleAtoi(p, &n) || n < 1 || n > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("bad port in address '", address, "'"));
-  }
-  *host = h;
-  *port = n;
-  return absl::OkStatus();
+absl::StatusOr<ProbeTiming> ResolveTiming(const v1::ProbeSpec& spec) {
+  ProbeTiming t = TimingWithDefaults(spec);
+  std::vector<ProbeSpecProblem> problems;
+  TimingProblems(t, &problems);
+  if (!problems.empty()) return ToStatus(spec, problems);
+  return t;
 }
 
-absl::Status ValidateProbeSpec(const v1::ProbeSpec& spec) {
+std::vector<ProbeSpecProblem> ProbeSpecProblems(const v1::ProbeSpec& spec) {
+  std::vector<ProbeSpecProblem> out;
   if (spec.name().empty()) {
-    return absl::InvalidArgumentError("probe: field name: must not be empty");
+    out.push_back({"name", kMissing});
+  } else if (spec.name().find('/') != std::string::npos) {
+    // Probe ids are "<group id>/<name>" (and a group id holds '/' already).
+    out.push_back({"name", "must not contain '/'"});
   }
-  if (spec.name().find('/') != std::string::npos) {
-    return Invalid(spec, "name", "must not contain '/'");
-  }
-  RETURN_IF_ERROR(ResolveTiming(spec).status());
+  TimingProblems(TimingWithDefaults(spec), &out);
   switch (spec.kind_case()) {
     case v1::ProbeSpec::kTcp:
+      // Empty: the target's SQL endpoint (ProbeContext::default_address).
       if (!spec.tcp().address().empty()) {
-        std::string host;
-        int port = 0;
-        absl::Status s = SplitHostPort(spec.tcp().address(), &host, &port);
-        if (!s.ok()) return Invalid(spec, "tcp.address", s.message());
-      }
-      break;
-    case v1::ProbeSpec::kHttp:
-      if (spec.http().url().empty()) return Invalid(spec, "http.url", "must not be empty");
-      for (const auto& r : spec.http().expected_statuses()) {
-        if (r.start() < 100 || r.end() > 599 || r.start() > r.end()) {
-          return Invalid(spec, "http.expected_statuses", "need 100 <= start <= end <= 599");
+        if (auto a = common::ParseHostPort(spec.tcp().address()); !a.ok()) {
+          out.push_back({"tcp.address", std::string(a.status().message())});
         }
       }
-      if (spec.http().json_field().empty() != spec.http().json_field_value().empty()) {
-        return Invalid(spec, "http.json_field", "json_field and json_field_value go together");
+      break;
+    case v1::ProbeSpec::kHttp: {
+      const v1::HttpProbe& h = spec.http();
+      if (h.url().empty()) {
+        out.push_back({"http.url", kMissing});
+      } else if (!absl::StartsWith(h.url(), "https://") && !absl::StartsWith(h.url(), "http://")) {
+        out.push_back({"http.url", absl::StrCat("must be an http(s) URL, got \"", h.url(), "\"")});
+      }
+      for (int i = 0; i < h.expected_statuses_size(); ++i) {
+        const v1::StatusRange& r = h.expected_statuses(i);
+        if (r.start() < 100 || r.end() > 599 || r.start() > r.end()) {
+          out.push_back({absl::StrCat("http.expected_statuses[", i, "]"),
+                         absl::StrCat("invalid status range [", r.start(), ", ", r.end(),
+                                      "] (100 <= start <= end <= 599)")});
+        }
+      }
+      // Both or neither: an empty json_field_value cannot be told from an unset one.
+      if (!h.json_field().empty() && h.json_field_value().empty()) {
+        out.push_back({"http.json_field_value", "must not be empty when json_field is set"});
+      } else if (h.json_field().empty() && !h.json_field_value().empty()) {
+        out.push_back({"http.json_field", "must be set with json_field_value"});
       }
       break;
+    }
     case v1::ProbeSpec::kDns:
-      if (spec.dns().name().empty()) return Invalid(spec, "dns.name", "must not be empty");
+      if (spec.dns().name().empty()) out.push_back({"dns.name", kMissing});
       break;
     case v1::ProbeSpec::kArmState:
       break;
-    case v1::ProbeSpec::kExec:
-      if (spec.exec().argv().empty() || spec.exec().argv(0).empty()) {
-        return Invalid(spec, "exec.argv", "must name a command");
+    case v1::ProbeSpec::kExec: {
+      const v1::ExecProbe& e = spec.exec();
+      if (e.argv().empty()) {
+        out.push_back({"exec.argv", kMissing});
+      } else if (e.argv(0).empty()) {
+        out.push_back({"exec.argv", "must name a command"});
+      }
+      for (int i = 0; i < e.inherit_env_size(); ++i) {
+        if (common::IsAgentSecretEnv(e.inherit_env(i))) {
+          out.push_back({absl::StrCat("exec.inherit_env[", i, "]"),
+                         absl::StrCat(e.inherit_env(i),
+                                      " holds the agent's credentials and is never passed to a "
+                                      "command")});
+        }
       }
       break;
+    }
     case v1::ProbeSpec::KIND_NOT_SET:
-      return Invalid(spec, "kind", "one of tcp, http, dns, arm_state, exec is required");
+      out.push_back({"", "missing one of tcp, http, dns, arm_state, exec"});
+      break;
   }
-  return absl::OkStatus();
+  if (spec.metric_kind() == v1::METRIC_KIND_REPLICATION_LAG_SECONDS &&
+      !(spec.has_http() && !spec.http().metric_json_field().empty()) &&
+      !(spec.has_exec() && spec.exec().metric_from_stdout())) {
+    out.push_back({"metric_kind",
+                   "replication_lag_seconds needs http.metric_json_field or "
+                   "exec.metric_from_stdout"});
+  }
+  return out;
+}
+
+absl::Status ValidateProbeSpec(const v1::ProbeSpec& spec) {
+  return ToStatus(spec, ProbeSpecProblems(spec));
 }
 
 absl::Status ValidateHealthRule(const v1::HealthRule& rule) {

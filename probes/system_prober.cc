@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "orchestrator/common/child_env.h"
+#include "orchestrator/common/host_port.h"
 #include "probes/probe_config.h"
 #include "probes/result_checks.h"
 
@@ -302,12 +303,13 @@ void SystemProber::StartDns(std::shared_ptr<Attempt> a) {
 void SystemProber::StartTcp(std::shared_ptr<Attempt> a) {
   std::string address =
       a->spec.tcp().address().empty() ? a->context.default_address : a->spec.tcp().address();
-  std::string host;
-  int port = 0;
-  if (absl::Status s = SplitHostPort(address, &host, &port); !s.ok()) {
-    a->Finish(ProbeOutcome::kUnknown, std::string(s.message()));
+  absl::StatusOr<common::HostPort> target = common::ParseHostPort(address);
+  if (!target.ok()) {
+    a->Finish(ProbeOutcome::kUnknown, std::string(target.status().message()));
     return;
   }
+  const std::string host = target->host;
+  const int port = target->port;
   a->timer = loop_.AddTimer(a->deadline, [this, a]() {
     a->timer = 0;
     // Still resolving: our resolver is slow, not the target.

@@ -1,30 +1,27 @@
 #include "runbooks/loader.h"
 
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "orchestrator/common/child_env.h"
+#include "orchestrator/common/durations.h"
+#include "orchestrator/common/files.h"
 #include "orchestrator/decision/policy.h"
-#include "runbooks/duration.h"
+#include "probes/probe_config.h"
 #include "runbooks/yaml_to_proto.h"
 
 namespace foghorn::runbooks {
 namespace {
 
 namespace v1 = foghorn::v1;
+using common::FormatDurationText;
+using common::FromProtoDuration;
+using common::ToProtoDuration;
 using google::protobuf::Duration;
 
-// Probe defaults (docs/runbooks.md).
-constexpr absl::Duration kDefaultProbeInterval = absl::Seconds(5);
-constexpr absl::Duration kDefaultProbeTimeout = absl::Seconds(2);
-constexpr int kDefaultUnhealthyThreshold = 3;
-constexpr int kDefaultHealthyThreshold = 2;
 // Step and drill defaults.
 constexpr absl::Duration kDefaultStepTimeout = absl::Minutes(5);
 constexpr absl::Duration kDefaultApprovalStepTimeout = absl::Hours(1);
@@ -57,8 +54,8 @@ void DefaultSteps(google::protobuf::RepeatedPtrField<v1::Step>* steps) {
     if (!s.has_timeout()) {
       absl::Duration t = kDefaultStepTimeout;
       if (s.has_approval()) t = kDefaultApprovalStepTimeout;
-      if (s.has_wait()) t = FromProto(s.wait().duration()) + kWaitStepSlack;
-      ToProto(t, s.mutable_timeout());
+      if (s.has_wait()) t = FromProtoDuration(s.wait().duration()) + kWaitStepSlack;
+      ToProtoDuration(t, s.mutable_timeout());
     }
     if (s.on_failure() == v1::ON_FAILURE_UNSPECIFIED) s.set_on_failure(v1::ON_FAILURE_ABORT);
   }
@@ -115,11 +112,8 @@ class Validator {
     for (int i = 0; i < rb.probes_size(); ++i) {
       const v1::ProbeSpec& p = rb.probes(i);
       const std::string path = absl::StrCat("probes[", i, "]");
-      if (p.name().empty()) Missing(path + ".name");
+      // The name and the kind are checked with the rest of the probe (CheckProbe).
       if (p.target() == v1::PROBE_TARGET_UNSPECIFIED) Missing(path + ".target");
-      if (p.kind_case() == v1::ProbeSpec::KIND_NOT_SET) {
-        Err(path, "missing one of tcp, http, dns, arm_state, exec");
-      }
       // 0 would otherwise be mistaken for "unset" and silently become the default.
       for (const char* field : {"unhealthy_threshold", "healthy_threshold"}) {
         const std::string fpath = absl::StrCat(path, ".", field);
@@ -206,7 +200,7 @@ class Validator {
     for (int i = 0; i < drill.verify_probes_size(); ++i) {
       check_ref(drill.verify_probes(i), absl::StrCat("drill.verify_probes[", i, "]"));
     }
-    if (FromProto(drill.verify_timeout()) <= absl::ZeroDuration()) {
+    if (FromProtoDuration(drill.verify_timeout()) <= absl::ZeroDuration()) {
       Err("drill.verify_timeout", "must be greater than 0");
     }
     if (drill.has_check_hook() && drill.check_hook().argv().empty()) {
@@ -284,97 +278,29 @@ class Validator {
     }
   }
 
+  // The rules of one probe are probes::ProbeSpecProblems, the ones the agent applies.
   void CheckProbe(const v1::ProbeSpec& p, const std::string& path) {
-    const absl::Duration interval = FromProto(p.interval());
-    const absl::Duration timeout = FromProto(p.timeout());
-    if (interval <= absl::ZeroDuration()) {
-      Err(path + ".interval", "must be greater than 0");
-    } else if (timeout <= absl::ZeroDuration()) {
-      Err(path + ".timeout", "must be greater than 0");
-    } else if (timeout >= interval) {
-      Err(path + ".timeout",
-          absl::StrCat("timeout ", FormatRunbookDuration(timeout),
-                       Written(path + ".timeout") ? "" : " (default)",
-                       " must be less than interval ", FormatRunbookDuration(interval)));
-    }
-    if (FromProto(p.jitter()) >= interval && interval > absl::ZeroDuration()) {
-      Err(path + ".jitter",
-          absl::StrCat("jitter must be less than interval ", FormatRunbookDuration(interval)));
-    }
-    if (p.unhealthy_threshold() < 1) {
-      Err(path + ".unhealthy_threshold",
-          absl::StrCat("must be at least 1, got ", p.unhealthy_threshold()));
-    }
-    if (p.healthy_threshold() < 1) {
-      Err(path + ".healthy_threshold",
-          absl::StrCat("must be at least 1, got ", p.healthy_threshold()));
-    }
-    switch (p.kind_case()) {
-      case v1::ProbeSpec::kTcp: {
-        const std::string& a = p.tcp().address();
-        const size_t colon = a.rfind(':');
-        int port = 0;
-        if (!a.empty() &&
-            (colon == std::string::npos || colon == 0 ||
-             !absl::SimpleAtoi(a.substr(colon + 1), &port) || port < 1 || port > 65535)) {
-          Err(path + ".tcp.address", absl::StrCat("expected host:port, got \"", a, "\""));
-        }
-        break;
-      }
-      case v1::ProbeSpec::kHttp: {
-        const v1::HttpProbe& h = p.http();
-        if (h.url().empty()) {
-          Missing(path + ".http.url");
-        } else if (!IsHttpUrl(h.url())) {
-          Err(path + ".http.url", absl::StrCat("must be an http(s) URL, got \"", h.url(), "\""));
-        }
-        for (int i = 0; i < h.expected_statuses_size(); ++i) {
-          const v1::StatusRange& r = h.expected_statuses(i);
-          if (r.start() < 100 || r.end() > 599 || r.start() > r.end()) {
-            Err(absl::StrCat(path, ".http.expected_statuses[", i, "]"),
-                absl::StrCat("invalid status range [", r.start(), ", ", r.end(),
-                             "] (100 <= start <= end <= 599)"));
-          }
-        }
-        if (!h.json_field().empty() && !Written(path + ".http.json_field_value")) {
-          Missing(path + ".http.json_field_value");
-        }
-        break;
-      }
-      case v1::ProbeSpec::kDns:
-        if (p.dns().name().empty()) Missing(path + ".dns.name");
-        break;
-      case v1::ProbeSpec::kExec:
-        if (p.exec().argv().empty()) Missing(path + ".exec.argv");
-        CheckInherit(p.exec().inherit_env(), path + ".exec.inherit_env");
-        break;
-      default:
-        break;
-    }
-    if (p.metric_kind() == v1::METRIC_KIND_REPLICATION_LAG_SECONDS &&
-        !(p.has_http() && !p.http().metric_json_field().empty()) &&
-        !(p.has_exec() && p.exec().metric_from_stdout())) {
-      Err(path + ".metric_kind",
-          "replication_lag_seconds needs http.metric_json_field or exec.metric_from_stdout");
+    for (const probes::ProbeSpecProblem& problem : probes::ProbeSpecProblems(p)) {
+      Err(problem.field.empty() ? path : absl::StrCat(path, ".", problem.field), problem.message);
     }
   }
 
   void CheckPolicy(const v1::Policy& p) {
-    const absl::Duration planned = FromProto(p.planned_grace());
-    const absl::Duration data_loss = FromProto(p.data_loss_grace());
+    const absl::Duration planned = FromProtoDuration(p.planned_grace());
+    const absl::Duration data_loss = FromProtoDuration(p.data_loss_grace());
     if (planned > data_loss) {
       Err(Written("policy.planned_grace") ? "policy.planned_grace" : "policy.data_loss_grace",
-          absl::StrCat("planned_grace ", FormatRunbookDuration(planned),
-                       " must not exceed data_loss_grace ", FormatRunbookDuration(data_loss)));
+          absl::StrCat("planned_grace ", FormatDurationText(planned),
+                       " must not exceed data_loss_grace ", FormatDurationText(data_loss)));
     }
     if (p.blast_radius_cap() < 0) {
       Err("policy.blast_radius_cap",
           absl::StrCat("must be 0 (no cap) or more, got ", p.blast_radius_cap()));
     }
-    if (FromProto(p.reevaluate_interval()) <= absl::ZeroDuration()) {
+    if (FromProtoDuration(p.reevaluate_interval()) <= absl::ZeroDuration()) {
       Err("policy.reevaluate_interval", "must be greater than 0");
     }
-    if (FromProto(p.approval_ttl()) <= absl::ZeroDuration()) {
+    if (FromProtoDuration(p.approval_ttl()) <= absl::ZeroDuration()) {
       Err("policy.approval_ttl", "must be greater than 0");
     }
     for (int i = 0; i < p.maintenance_windows_size(); ++i) {
@@ -389,10 +315,10 @@ class Validator {
       if (!w.start().empty() && !decision::ParseTimeOfDay(w.start())) {
         Err(path + ".start", absl::StrCat("invalid time of day \"", w.start(), "\" (HH:MM, UTC)"));
       }
-      const absl::Duration d = FromProto(w.duration());
+      const absl::Duration d = FromProtoDuration(w.duration());
       if (w.has_duration() && (d <= absl::ZeroDuration() || d > absl::Hours(24 * 7))) {
         Err(path + ".duration",
-            absl::StrCat("duration ", FormatRunbookDuration(d), " out of range (0 < d <= 7d)"));
+            absl::StrCat("duration ", FormatDurationText(d), " out of range (0 < d <= 7d)"));
       }
     }
   }
@@ -409,7 +335,7 @@ class Validator {
         Err(path + ".name", absl::StrCat("duplicate step name \"", s.name(), "\" (first is ", list,
                                          "[", it->second, "])"));
       }
-      const absl::Duration timeout = FromProto(s.timeout());
+      const absl::Duration timeout = FromProtoDuration(s.timeout());
       if (timeout <= absl::ZeroDuration()) Err(path + ".timeout", "must be greater than 0");
       if (s.retries() < 0 || s.retries() > kMaxStepRetries) {
         Err(path + ".retries",
@@ -423,13 +349,13 @@ class Validator {
           }
           break;
         case v1::Step::kWait: {
-          const absl::Duration d = FromProto(s.wait().duration());
+          const absl::Duration d = FromProtoDuration(s.wait().duration());
           if (s.wait().has_duration() && d <= absl::ZeroDuration()) {
             Err(path + ".wait.duration", "must be greater than 0");
           } else if (d >= timeout && timeout > absl::ZeroDuration()) {
             Err(path + ".timeout",
-                absl::StrCat("timeout ", FormatRunbookDuration(timeout),
-                             " must exceed the wait of ", FormatRunbookDuration(d)));
+                absl::StrCat("timeout ", FormatDurationText(timeout), " must exceed the wait of ",
+                             FormatDurationText(d)));
           }
           break;
         }
@@ -480,13 +406,14 @@ void ApplyDefaults(v1::Runbook* rb) {
   }
 
   for (v1::ProbeSpec& p : *rb->mutable_probes()) {
-    if (!p.has_interval()) ToProto(kDefaultProbeInterval, p.mutable_interval());
-    if (!p.has_timeout())
-      ToProto(std::min(kDefaultProbeTimeout, FromProto(p.interval()) / 2), p.mutable_timeout());
-    if (!p.has_jitter()) ToProto(absl::ZeroDuration(), p.mutable_jitter());
-    if (!p.has_initial_delay()) ToProto(absl::ZeroDuration(), p.mutable_initial_delay());
-    if (p.unhealthy_threshold() == 0) p.set_unhealthy_threshold(kDefaultUnhealthyThreshold);
-    if (p.healthy_threshold() == 0) p.set_healthy_threshold(kDefaultHealthyThreshold);
+    // The probes' own defaults, written out so the runbook shows what runs.
+    const probes::ProbeTiming t = probes::TimingWithDefaults(p);
+    if (!p.has_interval()) ToProtoDuration(t.interval, p.mutable_interval());
+    if (!p.has_timeout()) ToProtoDuration(t.timeout, p.mutable_timeout());
+    if (!p.has_jitter()) ToProtoDuration(t.jitter, p.mutable_jitter());
+    if (!p.has_initial_delay()) ToProtoDuration(t.initial_delay, p.mutable_initial_delay());
+    p.set_unhealthy_threshold(t.unhealthy_threshold);
+    p.set_healthy_threshold(t.healthy_threshold);
     if (p.has_http()) {
       v1::HttpProbe* h = p.mutable_http();
       if (h->method().empty()) h->set_method("GET");
@@ -515,26 +442,30 @@ void ApplyDefaults(v1::Runbook* rb) {
   }
 
   v1::Policy* p = rb->mutable_policy();
-  if (!p->has_confirm_after()) ToProto(decision::kDefaultConfirmAfter, p->mutable_confirm_after());
-  if (!p->has_planned_grace()) ToProto(decision::kDefaultPlannedGrace, p->mutable_planned_grace());
+  if (!p->has_confirm_after())
+    ToProtoDuration(decision::kDefaultConfirmAfter, p->mutable_confirm_after());
+  if (!p->has_planned_grace())
+    ToProtoDuration(decision::kDefaultPlannedGrace, p->mutable_planned_grace());
   if (!p->has_data_loss_grace())
-    ToProto(decision::kDefaultDataLossGrace, p->mutable_data_loss_grace());
+    ToProtoDuration(decision::kDefaultDataLossGrace, p->mutable_data_loss_grace());
   if (!p->has_data_loss_budget())
-    ToProto(decision::kDefaultDataLossBudget, p->mutable_data_loss_budget());
+    ToProtoDuration(decision::kDefaultDataLossBudget, p->mutable_data_loss_budget());
   if (p->approval_mode() == v1::APPROVAL_MODE_UNSPECIFIED) {
     p->set_approval_mode(decision::kDefaultApprovalMode);
   }
-  if (!p->has_cooldown()) ToProto(decision::kDefaultCooldown, p->mutable_cooldown());
+  if (!p->has_cooldown()) ToProtoDuration(decision::kDefaultCooldown, p->mutable_cooldown());
   if (!p->has_reevaluate_interval())
-    ToProto(decision::kDefaultReevaluateInterval, p->mutable_reevaluate_interval());
-  if (!p->has_approval_ttl()) ToProto(decision::kDefaultApprovalTtl, p->mutable_approval_ttl());
+    ToProtoDuration(decision::kDefaultReevaluateInterval, p->mutable_reevaluate_interval());
+  if (!p->has_approval_ttl())
+    ToProtoDuration(decision::kDefaultApprovalTtl, p->mutable_approval_ttl());
 
   DefaultSteps(rb->mutable_pre_steps());
   DefaultSteps(rb->mutable_post_steps());
 
   v1::Drill* d = rb->mutable_drill();
-  if (!d->has_hold()) ToProto(kDefaultDrillHold, d->mutable_hold());
-  if (!d->has_verify_timeout()) ToProto(kDefaultDrillVerifyTimeout, d->mutable_verify_timeout());
+  if (!d->has_hold()) ToProtoDuration(kDefaultDrillHold, d->mutable_hold());
+  if (!d->has_verify_timeout())
+    ToProtoDuration(kDefaultDrillVerifyTimeout, d->mutable_verify_timeout());
   if (!d->has_fail_back()) d->set_fail_back(true);
   if (d->verify_probes().empty()) {
     for (const v1::ProbeSpec& probe : rb->probes()) {
@@ -583,14 +514,12 @@ LoadResult LoadRunbookFiles(const std::vector<std::string>& paths) {
   std::vector<RunbookSource> sources;
   std::vector<Diagnostic> read_errors;
   for (const std::string& path : paths) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    absl::StatusOr<std::string> text = common::ReadFile(path);
+    if (!text.ok()) {
       read_errors.push_back({path, 0, 0, "", "cannot read file"});
       continue;
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    sources.push_back({path, text.str()});
+    sources.push_back({path, *std::move(text)});
   }
   LoadResult result = LoadRunbookSources(sources);
   result.diagnostics.insert(result.diagnostics.begin(), read_errors.begin(), read_errors.end());

@@ -3,11 +3,10 @@
 //
 //   foghorn_replay [--all] [--until <RFC 3339>] --runbook <runbook.yaml> <timeline.jsonl>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 
+#include "orchestrator/common/files.h"
 #include "orchestrator/decision/policy.h"
 #include "orchestrator/decision/replay.h"
 #include "runbooks/loader.h"
@@ -52,14 +51,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   options.policy = *policy;
-  std::ifstream in(timeline_path, std::ios::binary);
-  if (!in) {
-    std::cerr << "foghorn_replay: cannot read " << timeline_path << "\n";
+  absl::StatusOr<std::string> text = foghorn::common::ReadFile(timeline_path);
+  if (!text.ok()) {
+    std::cerr << "foghorn_replay: " << text.status().message() << "\n";
     return 1;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  auto decisions = foghorn::decision::Replay(text.str(), options);
+  auto decisions = foghorn::decision::Replay(*text, options);
   if (!decisions.ok()) {
     std::cerr << timeline_path << ": " << decisions.status().message() << "\n";
     return 1;

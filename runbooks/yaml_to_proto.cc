@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
-#include "runbooks/duration.h"
+#include "orchestrator/common/durations.h"
 #include "yaml-cpp/yaml.h"
 
 namespace foghorn::runbooks {
@@ -283,7 +283,7 @@ class Walker {
     const std::string text = node.Scalar();
     const bool rep = fd->is_repeated();
     if (IsDuration(*fd)) {
-      std::optional<absl::Duration> d = ParseRunbookDuration(text);
+      std::optional<absl::Duration> d = common::ParseDurationText(text);
       if (!d) {
         Error(loc, path,
               absl::StrCat("invalid duration \"", text, "\" (write e.g. 30s, 5m, 1h, 1h30m)"));
@@ -294,9 +294,7 @@ class Walker {
         return;
       }
       Message* out = rep ? refl->AddMessage(msg, fd) : refl->MutableMessage(msg, fd);
-      google::protobuf::Duration proto;
-      ToProto(*d, &proto);
-      out->CopyFrom(proto);
+      out->CopyFrom(common::ToProtoDuration(*d));
       return;
     }
     auto bad = [&](absl::string_view what) {

@@ -10,10 +10,15 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "runbooks/diagnostic.h"
 
 namespace foghorn::runbooks {
+
+// The longest duration a runbook or the agent config may hold (text as common::ParseDurationText
+// reads it; a longer one is refused with a diagnostic).
+inline constexpr absl::Duration kMaxRunbookDuration = absl::Hours(24 * 365);
 
 // Parses `yaml` (named `file` in diagnostics) into `message`, which should be empty. Records the
 // position of every field written in `source_map` and appends problems to `diagnostics`. Returns

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -113,10 +114,9 @@ absl::Duration RunOnce(const v1::Runbook& runbook, const std::string& dir) {
   agent::Agent::Deps deps{clock,      loop,    workers,  **journal, actuator, runner,
                           *scheduler, tracker, notifier, logger,    metrics};
   deps.events = [&](const agent::AgentEvent& e) {
-    if (e.kind == agent::AgentEvent::Kind::kVerdict &&
-        e.detail_json.find("\"PROBE_TARGET_PRIMARY\"") != std::string::npos &&
-        e.detail_json.find("\"verdict\":\"VERDICT_UNHEALTHY\"") != std::string::npos &&
-        !crossed.HasBeenNotified()) {
+    const auto* v = std::get_if<agent::VerdictChanged>(&e.detail);
+    if (v != nullptr && v->target == v1::PROBE_TARGET_PRIMARY &&
+        v->verdict == v1::VERDICT_UNHEALTHY && !crossed.HasBeenNotified()) {
       crossed_at_ns = absl::ToUnixNanos(e.at);
       crossed.Notify();
     }

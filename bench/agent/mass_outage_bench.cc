@@ -30,6 +30,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -291,14 +292,12 @@ int Run() {
   agent::Agent::Deps deps{clock,      loop,    *workers, **journal, actuator, runner,
                           *scheduler, tracker, notifier, logger,    metrics};
   deps.events = [&](const agent::AgentEvent& e) {
-    if (e.kind != agent::AgentEvent::Kind::kVerdict ||
-        e.detail_json.find("\"PROBE_TARGET_PRIMARY\"") == std::string::npos) {
-      return;
-    }
+    const auto* v = std::get_if<agent::VerdictChanged>(&e.detail);
+    if (v == nullptr || v->target != v1::PROBE_TARGET_PRIMARY) return;
     absl::MutexLock lock(&mu);
-    if (e.detail_json.find("\"verdict\":\"VERDICT_UNHEALTHY\"") != std::string::npos) {
+    if (v->verdict == v1::VERDICT_UNHEALTHY) {
       unhealthy_at.push_back({e.group_id, e.at});
-    } else if (e.detail_json.find("\"verdict\":\"VERDICT_HEALTHY\"") != std::string::npos) {
+    } else if (v->verdict == v1::VERDICT_HEALTHY) {
       healthy_at.try_emplace(e.group_id, e.at);
     }
   };

@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   fr.set_request_id("bench-fanout");
   if (!stub->RequestFailover(Ctx().get(), fr, &started).ok()) return 1;
   foghorn::agent::AgentEvent e;
-  e.kind = foghorn::agent::AgentEvent::Kind::kOperationStep;
+  e.detail = foghorn::agent::OperationStepChanged{};
   e.group_id = AgentHarness::GroupId(0);
   e.summary = "bench";
   for (int i = 0; i < events; ++i) {

@@ -12,9 +12,9 @@
 #include "nlohmann/json.hpp"
 #include "orchestrator/agent/agent_steps.h"
 #include "orchestrator/agent/manual_request.h"
+#include "orchestrator/common/durations.h"
 #include "orchestrator/common/status_macros.h"
 #include "probes/probe_config.h"
-#include "runbooks/duration.h"
 
 namespace foghorn::agent {
 
@@ -175,6 +175,17 @@ std::string GroupId(const v1::FailoverGroupRef& ref) {
   return absl::StrCat(ref.subscription_id(), "/", ref.resource_group(), "/", ref.name());
 }
 
+AgentEvent::Kind AgentEvent::kind() const {
+  struct KindOf {
+    Kind operator()(const VerdictChanged&) const { return Kind::kVerdict; }
+    Kind operator()(const DecisionMade&) const { return Kind::kDecision; }
+    Kind operator()(const OperationStepChanged&) const { return Kind::kOperationStep; }
+    Kind operator()(const OperationChanged&) const { return Kind::kOperation; }
+    Kind operator()(const ExternalFailoverNoticed&) const { return Kind::kOperation; }
+  };
+  return std::visit(KindOf{}, detail);
+}
+
 Agent::Agent(Deps deps, Options options) : deps_(std::move(deps)), options_(options) {}
 
 void Agent::Emit(AgentEvent e) const {
@@ -321,18 +332,14 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
 
 absl::Status Agent::Start() {
   std::weak_ptr<bool> alive_for_steps = alive_;
-  deps_.runner.SetStepObserver([this, alive_for_steps](const journal::OperationRecord& op,
-                                                       const journal::StepRecord& step) {
-    if (alive_for_steps.expired()) return;
-    Emit({AgentEvent::Kind::kOperationStep, op.group_id, step.operation_id, absl::InfinitePast(),
-          absl::StrCat(step.name, " ", journal::StepStateName(step.state),
-                       step.detail.empty() ? "" : ": ", step.detail),
-          nlohmann::json{{"step", step.name},
-                         {"seq", step.seq},
-                         {"state", journal::StepStateName(step.state)},
-                         {"detail", step.detail}}
-              .dump()});
-  });
+  deps_.runner.SetStepObserver(
+      [this, alive_for_steps](const journal::OperationRecord& op, const journal::StepRecord& step) {
+        if (alive_for_steps.expired()) return;
+        Emit({op.group_id, step.operation_id, absl::InfinitePast(),
+              absl::StrCat(step.name, " ", journal::StepStateName(step.state),
+                           step.detail.empty() ? "" : ": ", step.detail),
+              OperationStepChanged{step, op.kind, op.request_id}});
+      });
   ASSIGN_OR_RETURN(std::vector<journal::OperationRecord> unfinished,
                    deps_.journal.UnfinishedOperations());
   // What people said (pauses, approvals) and what the agent must not forget (outage start, lag,
@@ -469,14 +476,10 @@ void Agent::OnVerdictChange(const probes::VerdictEvent& event) {
                                  {{"group", event.group},
                                   {"target", v1::ProbeTarget_Name(event.target)},
                                   {"verdict", v1::Verdict_Name(event.verdict)}});
-  Emit({AgentEvent::Kind::kVerdict, event.group, "", event.at,
+  Emit({event.group, "", event.at,
         absl::StrCat(v1::ProbeTarget_Name(event.target), " ", v1::Verdict_Name(event.previous),
                      " -> ", v1::Verdict_Name(event.verdict), ": ", event.reason),
-        nlohmann::json{{"target", v1::ProbeTarget_Name(event.target)},
-                       {"verdict", v1::Verdict_Name(event.verdict)},
-                       {"previous", v1::Verdict_Name(event.previous)},
-                       {"reason", event.reason}}
-            .dump()});
+        VerdictChanged{event.target, event.verdict, event.previous, event.reason}});
   std::weak_ptr<bool> alive = alive_;
   std::string group = event.group;
   const bool bad = IsBad(event.verdict);
@@ -595,12 +598,7 @@ void Agent::Evaluate(GroupState& g) {
     rec.summary = d.summary;
     absl::Status s = deps_.journal.RecordDecision(rec);
     if (!s.ok()) deps_.logger.Error("cannot journal decision", {{"error", s.ToString()}});
-    Emit({AgentEvent::Kind::kDecision, g.id, "", now, d.summary,
-          nlohmann::json{{"stage", rec.state},
-                         {"action", rec.action},
-                         {"intended", v1::FailoverKind_Name(d.intended)},
-                         {"reasons", nlohmann::json::parse(rec.reasons_json)}}
-              .dump()});
+    Emit({g.id, "", now, d.summary, DecisionMade{d}});
     deps_.logger.Info(
         "decision",
         {{"group", g.id}, {"stage", rec.state}, {"action", rec.action}, {"summary", d.summary}});
@@ -706,9 +704,10 @@ executor::FailoverPlan Agent::PlanFor(const GroupState& g,
     has_listener_rule |= rule.target() == v1::PROBE_TARGET_LISTENER_READ_WRITE;
   }
   if (has_listener_rule) {
-    const absl::Duration timeout = g.runbook.drill().has_verify_timeout()
-                                       ? runbooks::FromProto(g.runbook.drill().verify_timeout())
-                                       : options_.listener_verify_timeout;
+    const absl::Duration timeout =
+        g.runbook.drill().has_verify_timeout()
+            ? common::FromProtoDuration(g.runbook.drill().verify_timeout())
+            : options_.listener_verify_timeout;
     std::string group_id = g.id;
     std::weak_ptr<bool> alive = alive_;
     plan.verify_listeners = [this, alive, group_id, timeout]() -> absl::Status {
@@ -802,14 +801,10 @@ void Agent::OnOperationDone(const std::string& group_id,
   g->cancel_gate.reset();
   const absl::Time now = deps_.clock.Now();
   if (op.ok()) {
-    Emit({AgentEvent::Kind::kOperation, group_id, op->id, now,
+    Emit({group_id, op->id, now,
           absl::StrCat(op->kind, " failover ", journal::OperationStateName(op->state), ": ",
                        op->outcome),
-          nlohmann::json{{"kind", op->kind},
-                         {"state", journal::OperationStateName(op->state)},
-                         {"outcome", op->outcome},
-                         {"target_server", op->target_server}}
-              .dump()});
+          OperationChanged{*op}});
   }
   if (!op.ok()) {
     deps_.logger.Error("operation could not run",
@@ -1303,6 +1298,15 @@ std::pair<absl::Time, std::string> Agent::EffectivePause(const GroupState& g) co
   return out;
 }
 
+std::pair<absl::Time, std::string> Agent::GlobalPause() const {
+  absl::MutexLock lock(&mu_);
+  std::pair<absl::Time, std::string> out{absl::InfinitePast(), ""};
+  for (const auto& [owner, p] : global_pauses_) {
+    if (p.until > out.first) out = {p.until, p.reason};
+  }
+  return out;
+}
+
 void Agent::MarkDirty(const std::string& key) {
   dirty_.insert(key);
   ScheduleFlush();
@@ -1611,13 +1615,11 @@ void Agent::Abandon(GroupState& g, const journal::OperationRecord& op, const std
   n.summary = absl::StrCat(op.kind, " failover of ", g.id, " ", outcome);
   n.dedup_key = op.id + "/abandoned";
   deps_.notifier.Notify(std::move(n));
-  Emit({AgentEvent::Kind::kOperation, g.id, op.id, absl::InfinitePast(),
-        absl::StrCat(op.kind, " failover aborted: ", outcome),
-        nlohmann::json{{"kind", op.kind},
-                       {"state", "aborted"},
-                       {"outcome", outcome},
-                       {"target_server", op.target_server}}
-            .dump()});
+  journal::OperationRecord ended = op;
+  ended.state = journal::OperationState::kAborted;
+  ended.outcome = outcome;
+  Emit({g.id, op.id, absl::InfinitePast(), absl::StrCat(op.kind, " failover aborted: ", outcome),
+        OperationChanged{std::move(ended)}});
 }
 
 void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles) {
@@ -1675,12 +1677,8 @@ void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_rol
   n.dedup_key = absl::StrCat(g.id, "/external/", now_roles.primary_server, "/",
                              absl::ToUnixSeconds(deps_.clock.WallNow()));
   deps_.notifier.Notify(std::move(n));
-  Emit({AgentEvent::Kind::kOperation, g.id, "", now, summary,
-        nlohmann::json{{"kind", "external_failover"},
-                       {"state", "noticed"},
-                       {"outcome", summary},
-                       {"target_server", now_roles.primary_server}}
-            .dump()});
+  Emit({g.id, "", now, summary,
+        ExternalFailoverNoticed{now_roles.primary_server, g.roles.primary_server}});
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -85,19 +86,50 @@ struct FailoverResponse {
   decision::Decision decision;
 };
 
+// What an agent event says, one struct per kind (AgentEvent::detail).
+// A probe target's verdict changed (the health tracker's VerdictEvent).
+struct VerdictChanged {
+  v1::ProbeTarget target = v1::PROBE_TARGET_UNSPECIFIED;
+  v1::Verdict verdict = v1::VERDICT_UNSPECIFIED;
+  v1::Verdict previous = v1::VERDICT_UNSPECIFIED;
+  std::string reason;
+};
+// The engine's decision for a group changed (and was journaled).
+struct DecisionMade {
+  decision::Decision decision;
+};
+// A journaled step of an operation began (state kIntent) or ended.
+struct OperationStepChanged {
+  journal::StepRecord step;
+  // Of the step's operation: its journal kind ("planned", ..., "drill") and idempotency key.
+  std::string kind;
+  std::string request_id;
+};
+// An operation finished: the record as journaled at its end (state and outcome set).
+struct OperationChanged {
+  journal::OperationRecord operation;
+};
+// ARM reports a primary that no foghorn operation made; the cooldown started.
+struct ExternalFailoverNoticed {
+  std::string primary_server;
+  std::string previous_primary;
+};
+
 // Something that happened in the agent, for the control API's Watch stream.
 struct AgentEvent {
   enum class Kind { kVerdict, kDecision, kOperationStep, kOperation };
-  Kind kind = Kind::kDecision;
+  using Detail = std::variant<VerdictChanged, DecisionMade, OperationStepChanged, OperationChanged,
+                              ExternalFailoverNoticed>;
+
   std::string group_id;
-  std::string operation_id;  // for kOperationStep and kOperation
+  std::string operation_id;  // for step and operation events; empty for an external failover
   absl::Time at = absl::InfinitePast();
   // One line for humans.
   std::string summary;
-  // Machine-readable details (a JSON object): for kVerdict {target, verdict, previous, reason},
-  // kDecision {stage, action, intended, reasons}, kOperationStep {step, state, detail},
-  // kOperation {kind, state, outcome, target_server}.
-  std::string detail_json;
+  Detail detail;
+
+  // Derived from `detail` (an external failover is a kOperation event).
+  Kind kind() const;
 };
 
 // Receives agent events. Called from the agent's threads (loop and workers); must not block.
@@ -180,6 +212,9 @@ class Agent final : public probes::VerdictSink {
   // cannot record it (the pause still holds in memory).
   absl::Status Pause(const std::string& group_id, absl::Time until, const std::string& reason,
                      const std::string& who, PauseOwner owner = PauseOwner::kOperator);
+  // The global pause in force: the latest `until` of every owner's global pause with its reason;
+  // until = InfinitePast() when none. The API reads it here (it keeps no copy).
+  std::pair<absl::Time, std::string> GlobalPause() const;
   // Ends `owner`'s pause of one group (or its global pause); other owners' pauses stay. A resume
   // by an operator also lifts the hold an operator's cancel put on the group's current outage.
   absl::Status Resume(const std::string& group_id, const std::string& who,

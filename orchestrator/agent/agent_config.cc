@@ -1,16 +1,16 @@
 #include "orchestrator/agent/agent_config.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "orchestrator/common/durations.h"
+#include "orchestrator/common/files.h"
+#include "orchestrator/common/host_port.h"
+#include "orchestrator/common/status_macros.h"
 #include "runbooks/diagnostic.h"
 #include "runbooks/yaml_to_proto.h"
 
@@ -39,31 +39,9 @@ absl::Status CheckArmEndpoint(const std::string& url) {
   if (tail.find_first_of("?#") != std::string::npos) {
     return absl::InvalidArgumentError("must not carry a query or a fragment");
   }
-  std::string host = authority;
-  std::string port;
-  if (!host.empty() && host.front() == '[') {
-    const size_t end = host.find(']');
-    if (end == std::string::npos) return absl::InvalidArgumentError("has an unclosed [ipv6]");
-    port = host.substr(end + 1);
-    host = host.substr(1, end - 1);
-  } else if (const size_t colon = host.rfind(':'); colon != std::string::npos) {
-    port = host.substr(colon);
-    host = host.substr(0, colon);
-  }
-  if (host.empty()) return absl::InvalidArgumentError("has no host");
-  if (!port.empty()) {
-    int n = 0;
-    if (port.front() != ':' || !absl::SimpleAtoi(port.substr(1), &n) || n < 1 || n > 65535) {
-      return absl::InvalidArgumentError("has a bad port");
-    }
-  }
-  if (https) return absl::OkStatus();
-  in_addr v4{};
-  in6_addr v6{};
-  const bool loopback =
-      (inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
-      (inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
-  if (!loopback) {
+  ASSIGN_OR_RETURN(common::HostPort host,
+                   common::ParseHostPort(authority, {.default_port = https ? 443 : 80}));
+  if (!https && !common::IsLoopbackIpLiteral(host.host)) {
     return absl::InvalidArgumentError(
         "must be https (plain http only to a loopback IP literal such as 127.0.0.1)");
   }
@@ -79,19 +57,19 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
 
 }  // namespace
 
-absl::Status SplitListen(const std::string& listen, std::string* host, int* port) {
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", listen, "\" is not host:port"));
+journal::RetentionPolicy JournalRetention(const v1::AgentConfig& config) {
+  const v1::JournalSettings::Retention& r = config.journal().retention();
+  journal::RetentionPolicy out;
+  if (r.has_audit_max_age()) out.audit_max_age = common::FromProtoDuration(r.audit_max_age());
+  if (r.has_audit_max_rows()) out.audit_max_rows = r.audit_max_rows();
+  if (r.has_refusals_max_rows()) out.refusals_max_rows = r.refusals_max_rows();
+  if (r.has_decisions_max_age()) {
+    out.decisions_max_age = common::FromProtoDuration(r.decisions_max_age());
   }
-  *host = listen.substr(0, colon);
-  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
+  if (r.has_decisions_max_rows_per_group()) {
+    out.decisions_max_rows_per_group = r.decisions_max_rows_per_group();
   }
-  if (!absl::SimpleAtoi(listen.substr(colon + 1), port) || *port < 0 || *port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", listen, "\" has no valid port"));
-  }
-  return absl::OkStatus();
+  return out;
 }
 
 absl::StatusOr<v1::AgentConfig> ParseAgentConfig(const std::string& file, const std::string& text,
@@ -122,6 +100,16 @@ absl::StatusOr<v1::AgentConfig> ParseAgentConfig(const std::string& file, const 
   if (!config.arm().has_poll_interval())
     config.mutable_arm()->mutable_poll_interval()->set_seconds(1);
   if (config.impairment_fraction() == 0) config.set_impairment_fraction(0.8);
+  {
+    // Unset limits take the journal's defaults (0 written means unlimited).
+    const journal::RetentionPolicy retention = JournalRetention(config);
+    v1::JournalSettings::Retention* r = config.mutable_journal()->mutable_retention();
+    common::ToProtoDuration(retention.audit_max_age, r->mutable_audit_max_age());
+    r->set_audit_max_rows(retention.audit_max_rows);
+    r->set_refusals_max_rows(retention.refusals_max_rows);
+    common::ToProtoDuration(retention.decisions_max_age, r->mutable_decisions_max_age());
+    r->set_decisions_max_rows_per_group(retention.decisions_max_rows_per_group);
+  }
 
   // Checks.
   const std::string& level = config.log().level();
@@ -134,14 +122,28 @@ absl::StatusOr<v1::AgentConfig> ParseAgentConfig(const std::string& file, const 
   if (config.impairment_fraction() <= 0 || config.impairment_fraction() > 1) {
     problem("impairment_fraction", "must be in (0, 1]");
   }
-  std::string host;
-  int port = 0;
-  if (absl::Status s = SplitListen(config.api().listen(), &host, &port); !s.ok()) {
-    problem("api.listen", std::string(s.message()));
+  {
+    const v1::JournalSettings::Retention& r = config.journal().retention();
+    constexpr char kNotNegative[] = "must not be negative (0 means unlimited)";
+    if (common::FromProtoDuration(r.audit_max_age()) < absl::ZeroDuration()) {
+      problem("journal.retention.audit_max_age", kNotNegative);
+    }
+    if (r.audit_max_rows() < 0) problem("journal.retention.audit_max_rows", kNotNegative);
+    if (r.refusals_max_rows() < 0) problem("journal.retention.refusals_max_rows", kNotNegative);
+    if (common::FromProtoDuration(r.decisions_max_age()) < absl::ZeroDuration()) {
+      problem("journal.retention.decisions_max_age", kNotNegative);
+    }
+    if (r.decisions_max_rows_per_group() < 0) {
+      problem("journal.retention.decisions_max_rows_per_group", kNotNegative);
+    }
+  }
+  constexpr common::ParseHostPortOptions kListen{.allow_port_zero = true, .default_port = {}};
+  if (auto listen = common::ParseHostPort(config.api().listen(), kListen); !listen.ok()) {
+    problem("api.listen", std::string(listen.status().message()));
   }
   if (config.metrics().listen() != "off") {
-    if (absl::Status s = SplitListen(config.metrics().listen(), &host, &port); !s.ok()) {
-      problem("metrics.listen", std::string(s.message()));
+    if (auto listen = common::ParseHostPort(config.metrics().listen(), kListen); !listen.ok()) {
+      problem("metrics.listen", std::string(listen.status().message()));
     }
   }
   if (absl::Status s = CheckArmEndpoint(config.arm().endpoint()); !s.ok()) {
@@ -182,12 +184,12 @@ absl::StatusOr<v1::AgentConfig> ParseAgentConfig(const std::string& file, const 
 }
 
 absl::StatusOr<v1::AgentConfig> LoadAgentConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read agent config ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
+  absl::StatusOr<std::string> text = common::ReadFile(path);
+  if (!text.ok()) {
+    return absl::NotFoundError(absl::StrCat("agent config: ", text.status().message()));
+  }
   std::string base = fs::path(path).parent_path().string();
-  return ParseAgentConfig(path, ss.str(), base.empty() ? "." : base);
+  return ParseAgentConfig(path, *text, base.empty() ? "." : base);
 }
 
 absl::StatusOr<std::vector<std::string>> RunbookFiles(const v1::AgentConfig& config) {

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "foghorn/v1/agent.pb.h"
+#include "orchestrator/journal/journal.h"
 
 namespace foghorn::agent {
 
@@ -27,8 +28,9 @@ absl::StatusOr<v1::AgentConfig> ParseAgentConfig(const std::string& file, const 
 // *.yml files (sorted). NOT_FOUND for a path that does not exist.
 absl::StatusOr<std::vector<std::string>> RunbookFiles(const v1::AgentConfig& config);
 
-// Splits "host:port". INVALID_ARGUMENT when malformed.
-absl::Status SplitListen(const std::string& listen, std::string* host, int* port);
+// The journal retention `config` asks for (journal.retention): each limit as written, the
+// journal::RetentionPolicy default where it is unset. ParseAgentConfig has refused negative ones.
+journal::RetentionPolicy JournalRetention(const v1::AgentConfig& config);
 
 }  // namespace foghorn::agent
 

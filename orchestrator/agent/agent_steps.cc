@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "orchestrator/agent/agent.h"
+#include "orchestrator/common/durations.h"
 #include "probes/probe_scheduler.h"
-#include "runbooks/duration.h"
 
 namespace foghorn::agent {
 namespace {
@@ -16,7 +16,7 @@ constexpr absl::Duration kApprovalStepTimeout = absl::Hours(1);
 constexpr absl::Duration kStepTimeout = absl::Minutes(5);
 
 absl::Duration TimeoutOf(const v1::Step& step) {
-  if (step.has_timeout()) return runbooks::FromProto(step.timeout());
+  if (step.has_timeout()) return common::FromProtoDuration(step.timeout());
   return step.has_approval() ? kApprovalStepTimeout : kStepTimeout;
 }
 

@@ -1,6 +1,5 @@
 #include "orchestrator/agent/config_check.h"
 
-#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -8,18 +7,16 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "orchestrator/common/files.h"
+#include "orchestrator/common/host_port.h"
 #include "orchestrator/common/state_dir.h"
 #include "runbooks/diagnostic.h"
 
@@ -27,6 +24,9 @@ namespace foghorn::agent {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Listen addresses (api.listen, metrics.listen): port 0 picks a free port.
+constexpr common::ParseHostPortOptions kListen{.allow_port_zero = true, .default_port = {}};
 
 // The control API refuses tokens shorter than this (api/auth.h); checked here with the same rule.
 constexpr size_t kMinTokenLength = 16;
@@ -58,21 +58,15 @@ class Problems {
   std::vector<runbooks::Diagnostic> diags_;
 };
 
-// Reads a whole file; nullopt (and `error` set) when it cannot be read.
+// Reads a whole file (common::ReadFile); nullopt (and `error` set: "cannot read <path>: <why>" or
+// "<path> is a directory") when it cannot be read.
 std::optional<std::string> ReadFile(const std::string& path, std::string* error) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    *error = absl::StrCat(path, " is a directory");
+  absl::StatusOr<std::string> text = common::ReadFile(path);
+  if (!text.ok()) {
+    *error = std::string(text.status().message());
     return std::nullopt;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = absl::StrCat("cannot read ", path);
-    return std::nullopt;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return *std::move(text);
 }
 
 // A PEM passphrase callback that refuses: the agent runs unattended, so an encrypted key cannot be
@@ -119,29 +113,6 @@ PkeyPtr CheckKeyFile(Problems& problems, const std::string& field, const std::st
     problems.Add(field, absl::StrCat(path, " holds no unencrypted PEM private key"));
   }
   return key;
-}
-
-bool IsDnsName(const std::string& host) {
-  if (host.empty() || host.size() > 253) return false;
-  for (absl::string_view label : absl::StrSplit(host, '.')) {
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-      return false;
-    }
-    for (char c : label) {
-      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
-    }
-  }
-  return true;
-}
-
-bool IsIpv4(const std::string& host) {
-  in_addr a;
-  return inet_pton(AF_INET, host.c_str(), &a) == 1;
-}
-
-bool IsIpv6(const std::string& host) {
-  in6_addr a;
-  return inet_pton(AF_INET6, host.c_str(), &a) == 1;
 }
 
 bool IsWildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
@@ -205,7 +176,7 @@ void CheckStateDir(Problems& problems, const std::string& state_dir) {
 }
 
 void CheckApi(Problems& problems, const v1::ApiSettings& api, const arm::EnvLookup& env) {
-  absl::StatusOr<ListenAddress> listen = ParseListenAddress(api.listen());
+  absl::StatusOr<common::HostPort> listen = common::ParseHostPort(api.listen(), kListen);
   if (!listen.ok()) problems.Add("api.listen", std::string(listen.status().message()));
 
   const v1::ApiTls& tls = api.tls();
@@ -215,7 +186,7 @@ void CheckApi(Problems& problems, const v1::ApiSettings& api, const arm::EnvLook
   if (!has_tls && !tls.client_ca_file().empty()) {
     problems.Add("api.tls.client_ca_file", "needs cert_file and key_file");
   }
-  if (listen.ok() && !listen->loopback && (!has_tls || api.tokens().empty())) {
+  if (listen.ok() && !common::IsLoopbackHost(listen->host) && (!has_tls || api.tokens().empty())) {
     problems.Add("api.listen",
                  absl::StrCat(api.listen(),
                               " is not a loopback address: the control API then needs tls "
@@ -280,19 +251,19 @@ void CheckApi(Problems& problems, const v1::ApiSettings& api, const arm::EnvLook
 void CheckMetrics(Problems& problems, const v1::AgentConfig& config) {
   const std::string& listen = config.metrics().listen();
   if (listen == "off") return;
-  absl::StatusOr<ListenAddress> metrics = ParseListenAddress(listen);
+  absl::StatusOr<common::HostPort> metrics = common::ParseHostPort(listen, kListen);
   if (!metrics.ok()) {
     problems.Add("metrics.listen", std::string(metrics.status().message()));
     return;
   }
-  if (!metrics->loopback && !config.metrics().allow_non_loopback()) {
+  if (!common::IsLoopbackHost(metrics->host) && !config.metrics().allow_non_loopback()) {
     problems.Add("metrics.listen",
                  absl::StrCat(listen,
                               " is not a loopback address: /metrics is plain HTTP without "
                               "authentication; set metrics.allow_non_loopback: true to serve it "
                               "there anyway"));
   }
-  absl::StatusOr<ListenAddress> api = ParseListenAddress(config.api().listen());
+  absl::StatusOr<common::HostPort> api = common::ParseHostPort(config.api().listen(), kListen);
   if (api.ok() && api->port != 0 && api->port == metrics->port &&
       (api->host == metrics->host || IsWildcard(api->host) || IsWildcard(metrics->host))) {
     problems.Add("metrics.listen",
@@ -345,47 +316,6 @@ bool IsHttpUrlWithHost(const std::string& url) {
 }
 
 }  // namespace
-
-absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& listen) {
-  ListenAddress out;
-  std::string port;
-  if (absl::StartsWith(listen, "[")) {
-    const size_t close = listen.find(']');
-    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
-      return absl::InvalidArgumentError(absl::StrCat("\"", listen, "\" is not [host]:port"));
-    }
-    out.host = listen.substr(1, close - 1);
-    port = listen.substr(close + 2);
-    if (!IsIpv6(out.host)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("\"", listen, "\": ", out.host, " is not an IPv6 address"));
-    }
-  } else {
-    const size_t colon = listen.rfind(':');
-    if (colon == std::string::npos || colon == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("\"", listen, "\" is not host:port"));
-    }
-    out.host = listen.substr(0, colon);
-    port = listen.substr(colon + 1);
-    if (out.host.find(':') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("\"", listen, "\": write an IPv6 address in brackets, e.g. [::1]:7443"));
-    }
-    const bool numeric = out.host.find_first_not_of("0123456789.") == std::string::npos;
-    if (numeric ? !IsIpv4(out.host) : !IsDnsName(out.host)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("\"", listen, "\": ", out.host, " is not an IP address or host name"));
-    }
-  }
-  if (port.empty() || port.size() > 5 ||
-      port.find_first_not_of("0123456789") != std::string::npos ||
-      !absl::SimpleAtoi(port, &out.port) || out.port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", listen, "\" has no valid port (0-65535)"));
-  }
-  out.loopback = out.host == "localhost" || out.host == "::1" ||
-                 (IsIpv4(out.host) && absl::StartsWith(out.host, "127."));
-  return out;
-}
 
 absl::Status CheckAgentConfig(const std::string& file, const v1::AgentConfig& config,
                               const arm::EnvLookup& env) {

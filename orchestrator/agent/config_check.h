@@ -10,26 +10,14 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "foghorn/v1/agent.pb.h"
 #include "orchestrator/arm/credentials.h"
 
 namespace foghorn::agent {
 
-// A listen address as the control API and /metrics take it.
-struct ListenAddress {
-  std::string host;  // without the brackets of an IPv6 literal
-  int port = 0;      // 0 picks a free port
-  // 127.0.0.0/8, ::1 or localhost.
-  bool loopback = false;
-};
-
-// Parses "host:port" or "[ipv6]:port". The host is an IPv4 or bracketed IPv6 literal or a DNS name;
-// the port is decimal, 0 to 65535. INVALID_ARGUMENT naming the address and the problem.
-absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& listen);
-
 // Checks a config as LoadAgentConfig returns it (defaults filled in, paths resolved):
-//  - api.listen is well-formed; on a non-loopback address the API needs tls and at least one token;
+//  - api.listen is well-formed (common::ParseHostPort, port 0 allowed); on a non-loopback address
+//    (common::IsLoopbackHost) the API needs tls and at least one token;
 //  - api.tls: cert_file and key_file together (client_ca_file only with them), each readable PEM
 //    that parses, the key unencrypted and matching the certificate;
 //  - api.tokens: unique names, a role, exactly one source that exists (file readable, variable

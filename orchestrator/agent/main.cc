@@ -30,6 +30,8 @@
 #include "orchestrator/arm/curl_http_transport.h"
 #include "orchestrator/arm/sleeper.h"
 #include "orchestrator/common/clock.h"
+#include "orchestrator/common/durations.h"
+#include "orchestrator/common/files.h"
 #include "orchestrator/common/log.h"
 #include "orchestrator/common/metrics.h"
 #include "orchestrator/common/state_dir.h"
@@ -50,7 +52,6 @@
 #include "probes/health_tracker.h"
 #include "probes/probe_scheduler.h"
 #include "probes/system_prober.h"
-#include "runbooks/duration.h"
 #include "runbooks/loader.h"
 #ifdef FOGHORN_HAVE_API
 #include "orchestrator/api/api_server.h"
@@ -236,7 +237,7 @@ int Main(int argc, char** argv) {
   arm::RealSleeper sleeper;
   arm::ArmClientOptions arm_options;
   arm_options.endpoint = config->arm().endpoint();
-  arm_options.lro.default_interval = runbooks::FromProto(config->arm().poll_interval());
+  arm_options.lro.default_interval = common::FromProtoDuration(config->arm().poll_interval());
   arm::ArmClient arm_client(transport, *credential, clock, sleeper,
                             logger.With({{"component", "arm"}}), arm_options);
   executor::ArmClientActuator actuator(arm_client);
@@ -397,6 +398,34 @@ int Main(int argc, char** argv) {
     for (size_t i = 0; i < drill_schedules.size(); ++i) arm_drill(i, absl::InfinitePast());
   }
 
+  // Journal retention: prune the audit trail and decisions at start and every hour, on the
+  // operations pool (never the loop). The journal deletes in small transactions, so operations'
+  // step writes interleave with it; a prune still running when the next is due skips that one.
+  const journal::RetentionPolicy retention = agent::JournalRetention(*config);
+  std::atomic<bool> pruning{false};
+  auto prune = [&] {
+    if (pruning.exchange(true)) return;
+    absl::StatusOr<journal::PruneResult> pruned = journal->Prune(retention, clock.WallNow());
+    pruning = false;
+    if (!pruned.ok()) {
+      logger.Error("journal prune failed", {{"error", pruned.status().ToString()}});
+      return;
+    }
+    metrics.IncrementCounter("foghorn_journal_pruned_rows_total", {{"table", "audit"}},
+                             static_cast<double>(pruned->audit_rows));
+    metrics.IncrementCounter("foghorn_journal_pruned_rows_total", {{"table", "decisions"}},
+                             static_cast<double>(pruned->decision_rows));
+    logger.Info("journal pruned",
+                {{"audit_rows", pruned->audit_rows}, {"decision_rows", pruned->decision_rows}});
+  };
+  std::function<void(absl::Duration)> arm_prune = [&](absl::Duration after) {
+    loop.ScheduleAfter(after, [&] {
+      workers.Submit(prune);
+      arm_prune(absl::Hours(1));
+    });
+  };
+  if (exit_code == 0) arm_prune(absl::ZeroDuration());
+
   std::unique_ptr<agent::MetricsServer> metrics_server;
   if (exit_code == 0 && config->metrics().listen() != "off") {
     auto m = agent::MetricsServer::Start(config->metrics().listen(), metrics);
@@ -428,12 +457,12 @@ int Main(int argc, char** argv) {
                                      {"metrics_port", metrics_server ? metrics_server->port() : 0},
                                      {"arm_endpoint", config->arm().endpoint()}});
     if (const std::string ready = absl::GetFlag(FLAGS_ready_file); !ready.empty()) {
-      std::string tmp = ready + ".tmp";
-      if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-        std::fprintf(f, "{\"api_port\": %d, \"metrics_port\": %d, \"pid\": %d}\n", api_port,
-                     metrics_server ? metrics_server->port() : 0, static_cast<int>(getpid()));
-        std::fclose(f);
-        std::rename(tmp.c_str(), ready.c_str());
+      const std::string line =
+          absl::StrCat("{\"api_port\": ", api_port,
+                       ", \"metrics_port\": ", metrics_server ? metrics_server->port() : 0,
+                       ", \"pid\": ", static_cast<int>(getpid()), "}\n");
+      if (absl::Status s = common::WriteFileAtomically(ready, line); !s.ok()) {
+        logger.Warn("ready file not written", {{"error", std::string(s.message())}});
       }
     }
   } else {

@@ -5,15 +5,17 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "orchestrator/agent/agent_config.h"
+#include "orchestrator/common/host_port.h"
 
 namespace foghorn::agent {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     const std::string& listen, common::MetricsRegistry& metrics) {
-  std::string host;
-  int port = 0;
-  if (absl::Status s = SplitListen(listen, &host, &port); !s.ok()) return s;
+  absl::StatusOr<common::HostPort> address =
+      common::ParseHostPort(listen, {.allow_port_zero = true, .default_port = {}});
+  if (!address.ok()) return address.status();
+  const std::string& host = address->host;
+  const int port = address->port;
   std::unique_ptr<MetricsServer> m(new MetricsServer());
   m->server_ = std::make_unique<httplib::Server>();
   m->server_->Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& res) {

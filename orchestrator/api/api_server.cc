@@ -1,16 +1,23 @@
 #include "orchestrator/api/api_server.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
-#include <fstream>
+#include <cstring>
+#include <deque>
+#include <map>
 #include <optional>
 #include <set>
-#include <sstream>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "foghorn/v1/control.grpc.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -18,7 +25,12 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "orchestrator/api/auth.h"
 #include "orchestrator/api/convert.h"
+#include "orchestrator/api/refusal_audit.h"
+#include "orchestrator/api/request_limits.h"
 #include "orchestrator/api/watch_hub.h"
+#include "orchestrator/common/durations.h"
+#include "orchestrator/common/files.h"
+#include "orchestrator/common/host_port.h"
 #include "orchestrator/common/status_macros.h"
 #include "orchestrator/common/worker_pool.h"
 #include "runbooks/loader.h"
@@ -28,50 +40,89 @@ namespace {
 
 constexpr char kDefaultListen[] = "127.0.0.1:7443";
 constexpr char kServiceName[] = "foghorn.v1.ControlService";
-constexpr std::size_t kMaxRunbookBytes = 1 << 20;
 constexpr std::size_t kMaxRequestIdLength = 128;
 constexpr int kDefaultPageSize = 50;
-constexpr int kMaxPageSize = 1000;
+// Marks a handler's status as "the call is finished elsewhere".
+constexpr char kDeferredPayload[] = "type.foghorn.dev/deferred";
 
+// A TLS file named in the API settings (common::ReadFile, 1 MiB at most), NOT_FOUND naming
+// `what` when it cannot be read.
 absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", what, " ", path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  absl::StatusOr<std::string> text = common::ReadFile(path, std::size_t{1} << 20);
+  if (!text.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read ", what, " ", path, ": ", text.status().message()));
+  }
+  return text;
 }
 
-// True for 127.0.0.0/8, ::1 and localhost.
+// True for 127.0.0.0/8, ::1 and localhost (common::IsLoopbackHost).
 absl::StatusOr<bool> IsLoopbackListen(const std::string& listen) {
-  std::string host;
-  std::string port;
-  if (absl::StartsWith(listen, "[")) {
-    size_t close = listen.find(']');
-    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("api.listen \"", listen, "\" is not host:port"));
-    }
-    host = listen.substr(1, close - 1);
-    port = listen.substr(close + 2);
-  } else {
-    size_t colon = listen.rfind(':');
-    if (colon == std::string::npos || listen.find(':') != colon) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("api.listen \"", listen, "\" is not host:port"));
-    }
-    host = listen.substr(0, colon);
-    port = listen.substr(colon + 1);
+  absl::StatusOr<common::HostPort> address =
+      common::ParseHostPort(listen, {.allow_port_zero = true, .default_port = std::nullopt});
+  if (!address.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("api.listen: ", address.status().message()));
   }
-  int port_number = 0;
-  if (!absl::SimpleAtoi(port, &port_number) || port_number < 0 || port_number > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("api.listen \"", listen, "\" has a bad port"));
-  }
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+  return common::IsLoopbackHost(address->host);
 }
 
 bool IsValidKind(v1::FailoverKind kind) { return v1::FailoverKind_IsValid(kind); }
 
 int PageSize(int requested) { return requested == 0 ? kDefaultPageSize : requested; }
+
+// A worker pool that refuses work beyond `threads + max_queued` tasks in flight, so a flood of
+// calls is answered RESOURCE_EXHAUSTED instead of queueing without bound.
+class BoundedPool {
+ public:
+  enum class Submitted { kQueued, kFull, kShutDown };
+
+  BoundedPool(int threads, int max_queued)
+      : pool_(std::max(threads, 1)), limit_(std::max(threads, 1) + std::max(max_queued, 0)) {}
+
+  template <typename Fn>
+  Submitted Submit(Fn fn) {
+    if (in_flight_.fetch_add(1) >= limit_) {
+      in_flight_.fetch_sub(1);
+      return Submitted::kFull;
+    }
+    bool queued = pool_.Submit([this, fn = std::move(fn)]() mutable {
+      fn();
+      in_flight_.fetch_sub(1);
+    });
+    if (!queued) {
+      in_flight_.fetch_sub(1);
+      return Submitted::kShutDown;
+    }
+    return Submitted::kQueued;
+  }
+
+  void Shutdown() { pool_.Shutdown(); }
+
+ private:
+  common::WorkerPool pool_;
+  const int limit_;
+  std::atomic<int> in_flight_{0};
+};
+
+// The peer's address without its port ("ipv4:127.0.0.1:5000" -> "127.0.0.1"), for refusals of
+// callers that have no name.
+std::string PeerHost(const std::string& peer) {
+  // gRPC percent-encodes the brackets of IPv6 peers ("ipv6:%5B::1%5D:5000").
+  std::string p = absl::StrReplaceAll(
+      peer, {{"%5B", "["}, {"%5D", "]"}, {"%5b", "["}, {"%5d", "]"}, {"%25", "%"}});
+  for (const char* prefix : {"ipv4:", "ipv6:", "unix:"}) {
+    if (absl::StartsWith(p, prefix)) p = p.substr(std::strlen(prefix));
+  }
+  absl::StatusOr<common::HostPort> address =
+      common::ParseHostPort(p, {.allow_port_zero = true, .default_port = 0});
+  if (address.ok()) return address->host;
+  return EchoForMessage(p);
+}
+
+absl::Status Overloaded(const char* what) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("the agent is at its limit of ", what, "; retry with backoff"));
+}
 
 absl::Status CheckPageSize(int page_size) {
   if (page_size < 0 || page_size > kMaxPageSize) {
@@ -88,8 +139,18 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   Impl(ApiServerDeps deps, Authenticator auth, Options options)
       : deps_(std::move(deps)),
         auth_(std::move(auth)),
-        pool_(options.worker_threads),
-        hub_(static_cast<std::size_t>(options.watch_queue_capacity)) {}
+        options_(options),
+        pool_(options.worker_threads, options.max_queued_reads),
+        operator_pool_(options.operator_threads, options.max_queued_mutations),
+        readiness_pool_(options.readiness_threads, options.max_readiness_waiters),
+        hub_(static_cast<std::size_t>(options.watch_queue_capacity)),
+        refusals_(deps_.journal, deps_.clock, deps_.logger.With({{"component", "api-audit"}}),
+                  deps_.metrics,
+                  RefusalAuditor::Options{options.refusal_audit_queue, options.refusal_audit_burst,
+                                          options.refusal_audit_rows_per_window,
+                                          options.refusal_audit_window, absl::Seconds(5)}) {
+    fanout_thread_ = std::thread([this] { RunFanout(); });
+  }
 
   ~Impl() override { Shutdown(); }
 
@@ -129,6 +190,11 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
+    builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams);
+    builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, options_.max_metadata_bytes);
+    // Connections with no call for this long are closed (Watch streams keep theirs open).
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 10 * 60 * 1000);
     builder.AddListeningPort(listen, creds, &port_);
     builder.RegisterService(this);
     server_ = builder.BuildAndStart();
@@ -149,9 +215,21 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
 
   int port() const { return port_; }
 
+  // Called by agent threads, often under the agent's lock: only queues.
   void Publish(const agent::AgentEvent& e) {
-    hub_.Publish(EventToProto(e, 0));
-    deps_.metrics.IncrementCounter("foghorn_api_watch_events_total", {});
+    // A decision or an operation can change what readiness reports (an operation in flight, a
+    // hold): the next check runs afresh.
+    if (e.kind() == agent::AgentEvent::Kind::kDecision ||
+        e.kind() == agent::AgentEvent::Kind::kOperation) {
+      InvalidateReadiness(e.group_id);
+    }
+    absl::MutexLock lock(&fanout_mu_);
+    if (fanout_stopping_) return;
+    if (static_cast<int>(fanout_queue_.size()) >= options_.fanout_queue_capacity) {
+      ++fanout_dropped_;
+      return;
+    }
+    fanout_queue_.push_back(e);
   }
 
   std::size_t watch_subscribers() const { return hub_.subscribers(); }
@@ -162,13 +240,22 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
       if (shut_down_) return;
       shut_down_ = true;
     }
+    {
+      absl::MutexLock lock(&fanout_mu_);
+      fanout_stopping_ = true;
+    }
+    if (fanout_thread_.joinable()) fanout_thread_.join();
     hub_.Close();
+    AbandonReadiness();
     if (server_ != nullptr) {
       if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
       server_->Wait();
     }
     pool_.Shutdown();
+    operator_pool_.Shutdown();
+    readiness_pool_.Shutdown();
+    refusals_.Shutdown();
   }
 
   // --- the service ---
@@ -176,14 +263,14 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* ListGroups(grpc::CallbackServerContext* ctx,
                                        const v1::ListGroupsRequest* req,
                                        v1::ListGroupsResponse* resp) override {
-    return Unary(ctx, "ListGroups", Role::kViewer, "",
+    return Unary(ctx, "ListGroups", Role::kViewer, "", *req,
                  [this, req, resp](const Caller&) { return DoListGroups(*req, resp); });
   }
 
   grpc::ServerUnaryReactor* GetGroup(grpc::CallbackServerContext* ctx,
                                      const v1::GetGroupRequest* req,
                                      v1::GetGroupResponse* resp) override {
-    return Unary(ctx, "GetGroup", Role::kViewer, "", [this, req, resp](const Caller&) {
+    return Unary(ctx, "GetGroup", Role::kViewer, "", *req, [this, req, resp](const Caller&) {
       ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(req->group_id()));
       *resp->mutable_group() = ToProto(g);
       return absl::OkStatus();
@@ -193,7 +280,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* ListOperations(grpc::CallbackServerContext* ctx,
                                            const v1::ListOperationsRequest* req,
                                            v1::ListOperationsResponse* resp) override {
-    return Unary(ctx, "ListOperations", Role::kViewer, "", [this, req, resp](const Caller&) {
+    return Unary(ctx, "ListOperations", Role::kViewer, "", *req, [this, req, resp](const Caller&) {
       RETURN_IF_ERROR(CheckPageSize(req->page_size()));
       std::string group_id;
       if (!req->group_id().empty()) {
@@ -216,7 +303,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* GetOperation(grpc::CallbackServerContext* ctx,
                                          const v1::GetOperationRequest* req,
                                          v1::GetOperationResponse* resp) override {
-    return Unary(ctx, "GetOperation", Role::kViewer, "", [this, req, resp](const Caller&) {
+    return Unary(ctx, "GetOperation", Role::kViewer, "", *req, [this, req, resp](const Caller&) {
       if (req->operation_id().empty()) {
         return absl::InvalidArgumentError("operation_id is required");
       }
@@ -231,7 +318,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* ListDecisions(grpc::CallbackServerContext* ctx,
                                           const v1::ListDecisionsRequest* req,
                                           v1::ListDecisionsResponse* resp) override {
-    return Unary(ctx, "ListDecisions", Role::kViewer, "", [this, req, resp](const Caller&) {
+    return Unary(ctx, "ListDecisions", Role::kViewer, "", *req, [this, req, resp](const Caller&) {
       RETURN_IF_ERROR(CheckPageSize(req->page_size()));
       ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(req->group_id()));
       ASSIGN_OR_RETURN(std::vector<journal::DecisionRecord> decisions,
@@ -246,7 +333,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* RequestFailover(grpc::CallbackServerContext* ctx,
                                             const v1::RequestFailoverRequest* req,
                                             v1::RequestFailoverResponse* resp) override {
-    return Unary(ctx, "RequestFailover", Role::kOperator, req->group_id(),
+    return Unary(ctx, "RequestFailover", Role::kOperator, req->group_id(), *req,
                  [this, req, resp](const Caller& caller) {
                    absl::Status s = DoRequestFailover(caller, *req, resp);
                    // The agent audits the failovers it starts; everything else is audited here.
@@ -268,7 +355,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* CancelOperation(grpc::CallbackServerContext* ctx,
                                             const v1::CancelOperationRequest* req,
                                             v1::CancelOperationResponse* resp) override {
-    return Unary(ctx, "CancelOperation", Role::kOperator, req->operation_id(),
+    return Unary(ctx, "CancelOperation", Role::kOperator, req->operation_id(), *req,
                  [this, req, resp](const Caller& caller) {
                    absl::Status s = DoCancel(caller.name, *req, resp);
                    // A cancel the agent accepted is audited by the agent.
@@ -283,7 +370,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* ApproveDecision(grpc::CallbackServerContext* ctx,
                                             const v1::ApproveDecisionRequest* req,
                                             v1::ApproveDecisionResponse* resp) override {
-    return Unary(ctx, "ApproveDecision", Role::kApprover, req->group_id(),
+    return Unary(ctx, "ApproveDecision", Role::kApprover, req->group_id(), *req,
                  [this, req, resp](const Caller& caller) {
                    return DoApprove(caller, "ApproveDecision", req->group_id(), true,
                                     req->allow_data_loss_over_budget(), req->reason(),
@@ -294,7 +381,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* RejectDecision(grpc::CallbackServerContext* ctx,
                                            const v1::RejectDecisionRequest* req,
                                            v1::RejectDecisionResponse* resp) override {
-    return Unary(ctx, "RejectDecision", Role::kApprover, req->group_id(),
+    return Unary(ctx, "RejectDecision", Role::kApprover, req->group_id(), *req,
                  [this, req, resp](const Caller& caller) {
                    return DoApprove(caller, "RejectDecision", req->group_id(), false, false,
                                     req->reason(), resp->mutable_group());
@@ -304,7 +391,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* PauseAutomation(grpc::CallbackServerContext* ctx,
                                             const v1::PauseAutomationRequest* req,
                                             v1::PauseAutomationResponse* resp) override {
-    return Unary(ctx, "PauseAutomation", Role::kOperator, req->group_id(),
+    return Unary(ctx, "PauseAutomation", Role::kOperator, req->group_id(), *req,
                  [this, req, resp](const Caller& caller) {
                    absl::Status s = DoPause(caller, *req, resp);
                    if (!s.ok()) {
@@ -318,7 +405,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* ResumeAutomation(grpc::CallbackServerContext* ctx,
                                              const v1::ResumeAutomationRequest* req,
                                              v1::ResumeAutomationResponse*) override {
-    return Unary(ctx, "ResumeAutomation", Role::kOperator, req->group_id(),
+    return Unary(ctx, "ResumeAutomation", Role::kOperator, req->group_id(), *req,
                  [this, req](const Caller& caller) {
                    absl::Status s = DoResume(caller, *req);
                    if (!s.ok()) {
@@ -331,33 +418,51 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* ValidateRunbook(grpc::CallbackServerContext* ctx,
                                             const v1::ValidateRunbookRequest* req,
                                             v1::ValidateRunbookResponse* resp) override {
-    return Unary(ctx, "ValidateRunbook", Role::kViewer, "", [req, resp](const Caller&) {
-      if (req->text().empty()) return absl::InvalidArgumentError("text is required");
-      if (req->text().size() > kMaxRunbookBytes) {
-        return absl::InvalidArgumentError("text is larger than 1 MiB");
-      }
-      const std::string file = req->file_name().empty() ? "runbook.yaml" : req->file_name();
-      runbooks::LoadResult loaded = runbooks::LoadRunbookSources({{file, req->text()}});
-      for (const runbooks::Diagnostic& d : loaded.diagnostics) {
-        v1::RunbookDiagnostic* pd = resp->add_diagnostics();
-        pd->set_file(d.file);
-        pd->set_line(d.line);
-        pd->set_column(d.column);
-        pd->set_field_path(d.field_path);
-        pd->set_message(d.message);
-      }
-      resp->set_valid(loaded.ok());
-      if (!loaded.runbooks.empty()) {
-        resp->set_group_id(agent::GroupId(loaded.runbooks.front().runbook.group()));
-      }
-      return absl::OkStatus();
-    });
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    absl::StatusOr<Caller> caller = Check(ctx, Role::kViewer, "ValidateRunbook");
+    if (!caller.ok()) {
+      Finish(reactor, "ValidateRunbook", caller.status());
+      return reactor;
+    }
+    if (absl::Status invalid = ValidateRequest(*req); !invalid.ok()) {
+      Finish(reactor, "ValidateRunbook", invalid);
+      return reactor;
+    }
+    // Loading a large runbook can take a second and ~150 MB: one at a time, claimed before the
+    // call is queued (so no number of callers can park runbook texts in the queue).
+    if (validating_.fetch_add(1) >= 1) {
+      validating_.fetch_sub(1);
+      Finish(reactor, "ValidateRunbook",
+             Overloaded("concurrent ValidateRunbook calls (one at a time)"));
+      return reactor;
+    }
+    Submit(
+        pool_, reactor, "ValidateRunbook",
+        [req, resp]() -> absl::Status {
+          const std::string file = req->file_name().empty() ? "runbook.yaml" : req->file_name();
+          runbooks::LoadResult loaded = runbooks::LoadRunbookSources({{file, req->text()}});
+          for (const runbooks::Diagnostic& d : loaded.diagnostics) {
+            v1::RunbookDiagnostic* pd = resp->add_diagnostics();
+            pd->set_file(d.file);
+            pd->set_line(d.line);
+            pd->set_column(d.column);
+            pd->set_field_path(d.field_path);
+            pd->set_message(d.message);
+          }
+          resp->set_valid(loaded.ok());
+          if (!loaded.runbooks.empty()) {
+            resp->set_group_id(agent::GroupId(loaded.runbooks.front().runbook.group()));
+          }
+          return absl::OkStatus();
+        },
+        [this] { validating_.fetch_sub(1); });
+    return reactor;
   }
 
   grpc::ServerUnaryReactor* StartDrill(grpc::CallbackServerContext* ctx,
                                        const v1::StartDrillRequest* req,
                                        v1::StartDrillResponse* resp) override {
-    return Unary(ctx, "StartDrill", Role::kOperator, req->group_id(),
+    return Unary(ctx, "StartDrill", Role::kOperator, req->group_id(), *req,
                  [this, req, resp](const Caller& caller) {
                    absl::Status s = DoStartDrill(caller, *req, resp);
                    Audit(caller.name, "StartDrill", req->group_id(),
@@ -376,29 +481,44 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* CheckReadiness(grpc::CallbackServerContext* ctx,
                                            const v1::CheckReadinessRequest* req,
                                            v1::CheckReadinessResponse* resp) override {
-    return Unary(ctx, "CheckReadiness", Role::kViewer, "", [this, req, resp](const Caller&) {
-      RETURN_IF_ERROR(DrillsEnabled());
-      ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(req->group_id()));
-      drill::ReadinessReport r = deps_.drills->CheckReadiness(g.runbook);
-      resp->set_ready(r.Ready());
-      for (const drill::CheckResult& c : r.checks) *resp->add_checks() = CheckToProto(c);
-      resp->set_current_primary(r.arm.current_primary);
-      resp->set_current_secondary(r.arm.current_secondary);
-      return absl::OkStatus();
-    });
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    absl::StatusOr<Caller> caller = Check(ctx, Role::kViewer, "CheckReadiness");
+    if (!caller.ok()) {
+      Finish(reactor, "CheckReadiness", caller.status());
+      return reactor;
+    }
+    if (absl::Status invalid = ValidateRequest(*req); !invalid.ok()) {
+      Finish(reactor, "CheckReadiness", invalid);
+      return reactor;
+    }
+    if (!TakeReadSlot(caller->name)) {
+      Finish(reactor, "CheckReadiness", Overloaded("read-only calls in flight for this caller"));
+      return reactor;
+    }
+    // Resolving the group reads the agent: on the read pool. The check itself runs on the
+    // readiness pool, shared by every caller asking about the same group meanwhile.
+    Submit(
+        pool_, reactor, "CheckReadiness",
+        [this, reactor, req, resp]() -> absl::Status {
+          RETURN_IF_ERROR(DrillsEnabled());
+          ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(req->group_id()));
+          return AwaitReadiness(g, reactor, resp);
+        },
+        [this, name = caller->name] { ReleaseReadSlot(name); });
+    return reactor;
   }
 
   grpc::ServerUnaryReactor* ListDrillReports(grpc::CallbackServerContext* ctx,
                                              const v1::ListDrillReportsRequest* req,
                                              v1::ListDrillReportsResponse* resp) override {
-    return Unary(ctx, "ListDrillReports", Role::kViewer, "",
+    return Unary(ctx, "ListDrillReports", Role::kViewer, "", *req,
                  [this, req, resp](const Caller&) { return DoListDrillReports(*req, resp); });
   }
 
   grpc::ServerUnaryReactor* GetDrillReport(grpc::CallbackServerContext* ctx,
                                            const v1::GetDrillReportRequest* req,
                                            v1::GetDrillReportResponse* resp) override {
-    return Unary(ctx, "GetDrillReport", Role::kViewer, "",
+    return Unary(ctx, "GetDrillReport", Role::kViewer, "", *req,
                  [this, req, resp](const Caller&) { return DoGetDrillReport(*req, resp); });
   }
 
@@ -408,42 +528,125 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
  private:
   friend class WatchReactor;
 
-  // Authenticates and authorizes inline (no I/O), then runs `fn` on the worker pool and finishes
-  // the call with its status. Refused calls of mutating methods (non-empty audit target or a
-  // role above viewer) are audited.
-  template <typename Fn>
+  // Authenticates and authorizes inline (no I/O), then runs `fn` on the pool for its role (reads
+  // for viewers, mutations above) and finishes the call with its status. Refused calls of
+  // mutating methods (a role above viewer) are audited through the refusal auditor, which
+  // aggregates a caller's repeated refusals; when its queue is full the call is answered
+  // RESOURCE_EXHAUSTED.
+  template <typename Req, typename Fn>
   grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const char* method,
-                                  Role required, std::string target, Fn fn) {
+                                  Role required, std::string target, const Req& req, Fn fn) {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     absl::StatusOr<Caller> caller = Check(ctx, required, method);
     if (!caller.ok()) {
+      absl::Status answer = caller.status();
       if (required != Role::kViewer) {
-        std::string actor = caller.status().code() == absl::StatusCode::kPermissionDenied
-                                ? CallerName(ctx)
-                                : "unauthenticated";
-        Submit(reactor, method, [this, actor, method, target, s = caller.status()] {
-          Audit(actor, method, target, "refused", s.ToString());
-          return s;
-        });
-      } else {
-        Finish(reactor, method, caller.status());
+        RefusalAuditor::Caller who = caller.status().code() == absl::StatusCode::kPermissionDenied
+                                         ? RefusalAuditor::Caller{CallerName(ctx), true}
+                                         : RefusalAuditor::Caller{PeerHost(ctx->peer()), false};
+        absl::Status audited = refusals_.Refused(who, method, target, caller.status());
+        if (!audited.ok()) answer = audited;
       }
+      Finish(reactor, method, answer);
       return reactor;
     }
-    Submit(reactor, method, [fn = std::move(fn), c = *caller]() mutable { return fn(c); });
+    // Field sizes, enums and filters are checked before the call takes a thread (a refused
+    // mutating call is audited like any refusal).
+    if (absl::Status invalid = ValidateRequest(req); !invalid.ok()) {
+      if (required != Role::kViewer) {
+        absl::Status audited = refusals_.Refused({caller->name, true}, method, target, invalid);
+        if (!audited.ok()) invalid = audited;
+      }
+      Finish(reactor, method, invalid);
+      return reactor;
+    }
+    if (required == Role::kViewer) {
+      // Reads by operators and approvers (the CLI's Watch-then-failover flow, GetOperation while
+      // a failover runs) use the operators' pool: viewers cannot queue in front of them.
+      if (caller->role >= Role::kOperator && !auth_.open()) {
+        Submit(operator_pool_, reactor, method,
+               [fn = std::move(fn), c = *caller]() mutable { return fn(c); });
+        return reactor;
+      }
+      if (!TakeReadSlot(caller->name)) {
+        Finish(reactor, method, Overloaded("read-only calls in flight for this caller"));
+        return reactor;
+      }
+      Submit(
+          pool_, reactor, method, [fn = std::move(fn), c = *caller]() mutable { return fn(c); },
+          [this, name = caller->name] { ReleaseReadSlot(name); });
+    } else {
+      // A pause, a resume, a failover or a drill changes what readiness reports.
+      Submit(operator_pool_, reactor, method, [this, fn = std::move(fn), c = *caller]() mutable {
+        absl::Status s = fn(c);
+        InvalidateReadiness("");
+        return s;
+      });
+    }
     return reactor;
   }
 
+  // Runs `fn` on `pool` and finishes the call with its status; `done` runs once afterwards (or at
+  // once when the pool refuses the call).
   template <typename Fn>
-  void Submit(grpc::ServerUnaryReactor* reactor, const char* method, Fn fn) {
-    bool submitted = pool_.Submit([this, reactor, method, fn = std::move(fn)]() mutable {
-      absl::Status s = fn();
-      Finish(reactor, method, s);
-    });
-    if (!submitted) Finish(reactor, method, absl::UnavailableError("the agent is shutting down"));
+  void Submit(BoundedPool& pool, grpc::ServerUnaryReactor* reactor, const char* method, Fn fn,
+              std::function<void()> done = nullptr) {
+    BoundedPool::Submitted submitted =
+        pool.Submit([this, reactor, method, fn = std::move(fn), done]() mutable {
+          absl::Status s = fn();
+          if (done) done();
+          Finish(reactor, method, s);
+        });
+    if (submitted != BoundedPool::Submitted::kQueued && done) done();
+    if (submitted == BoundedPool::Submitted::kFull) {
+      Finish(reactor, method,
+             Overloaded(&pool == &pool_ ? "queued read-only calls" : "queued mutating calls"));
+    } else if (submitted == BoundedPool::Submitted::kShutDown) {
+      Finish(reactor, method, absl::UnavailableError("the agent is shutting down"));
+    }
+  }
+
+  // The Watch fan-out thread: converts queued agent events and hands them to the subscriptions,
+  // so the agent's threads never wait on subscribers.
+  void RunFanout() {
+    while (true) {
+      std::deque<agent::AgentEvent> batch;
+      std::uint64_t dropped = 0;
+      {
+        absl::MutexLock lock(&fanout_mu_);
+        fanout_mu_.Await(absl::Condition(
+            +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return self->fanout_stopping_ || !self->fanout_queue_.empty() ||
+                     self->fanout_dropped_ > 0;
+            },
+            this));
+        if (fanout_stopping_) return;
+        batch.swap(fanout_queue_);
+        dropped = fanout_dropped_;
+        fanout_dropped_ = 0;
+      }
+      if (dropped > 0) {
+        v1::WatchResponse missed;
+        missed.set_kind(v1::EVENT_KIND_MISSED);
+        missed.set_missed(dropped);
+        missed.set_summary(absl::StrCat(dropped,
+                                        " events missed: the agent published faster than "
+                                        "the Watch fan-out could deliver"));
+        SetTimestamp(deps_.clock.Now(), missed.mutable_at());
+        hub_.Publish(std::move(missed));
+        deps_.metrics.IncrementCounter("foghorn_api_watch_fanout_dropped_total", {},
+                                       static_cast<double>(dropped));
+      }
+      for (const agent::AgentEvent& e : batch) {
+        hub_.Publish(EventToProto(e, 0));
+        deps_.metrics.IncrementCounter("foghorn_api_watch_events_total", {});
+      }
+    }
   }
 
   void Finish(grpc::ServerUnaryReactor* reactor, const char* method, const absl::Status& s) {
+    // A handler that finishes the call later (AwaitReadiness) returns this marker.
+    if (IsDeferred(s)) return;
     deps_.metrics.IncrementCounter(
         "foghorn_api_requests_total",
         {{"method", method}, {"code", absl::StatusCodeToString(s.code())}});
@@ -474,17 +677,152 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   void Audit(const std::string& actor, const std::string& action, const std::string& target,
              const std::string& detail, const std::string& outcome) {
     absl::Status s =
-        deps_.journal.Audit({0, deps_.clock.Now(), actor, action, target, detail, outcome});
+        deps_.journal.Audit({0, absl::InfinitePast(), actor, action, target, detail, outcome});
     if (!s.ok()) {
       deps_.logger.Error("cannot write the audit trail",
                          {{"action", action}, {"actor", actor}, {"error", s.ToString()}});
     }
   }
 
-  absl::Time GlobalPausedUntil() {
-    absl::MutexLock lock(&mu_);
-    return global_paused_until_;
+  static absl::Status DeferredStatus() {
+    absl::Status s = absl::CancelledError("finished later");
+    s.SetPayload(kDeferredPayload, absl::Cord("1"));
+    return s;
   }
+  static bool IsDeferred(const absl::Status& s) {
+    return s.GetPayload(kDeferredPayload).has_value();
+  }
+
+  // Answers `resp` from a readiness result of `g` younger than readiness_reuse, or joins the
+  // check of `g` that is running, or starts one on the readiness pool. Returns the Deferred()
+  // marker when the call will be finished by the check.
+  absl::Status AwaitReadiness(const agent::GroupSnapshot& g, grpc::ServerUnaryReactor* reactor,
+                              v1::CheckReadinessResponse* resp) {
+    const absl::Time now = deps_.clock.Now();
+    absl::MutexLock lock(&readiness_mu_);
+    if (readiness_closed_) return absl::UnavailableError("the agent is shutting down");
+    Readiness& r = readiness_[g.id];
+    if (r.result.has_value() && now - r.at < options_.readiness_reuse && now >= r.at) {
+      *resp = *r.result;
+      deps_.metrics.IncrementCounter("foghorn_api_readiness_reused_total", {});
+      return absl::OkStatus();
+    }
+    if (readiness_waiting_ >= options_.max_readiness_waiters) {
+      return Overloaded("callers waiting for readiness checks");
+    }
+    if (!r.running) {
+      // Every run costs ARM reads from the budget failovers also need: runs start from a token
+      // bucket (a burst of readiness_burst, then one per readiness_min_interval), whatever the
+      // number of groups and callers.
+      if (IsFinite(last_readiness_refill_) && now > last_readiness_refill_ &&
+          options_.readiness_min_interval > absl::ZeroDuration()) {
+        readiness_tokens_ = std::min<double>(
+            options_.readiness_burst,
+            readiness_tokens_ +
+                absl::FDivDuration(now - last_readiness_refill_, options_.readiness_min_interval));
+      }
+      if (!IsFinite(last_readiness_refill_) || now > last_readiness_refill_) {
+        last_readiness_refill_ = now;
+      }
+      if (readiness_tokens_ < 1) {
+        return Overloaded("readiness runs (a burst, then one a second in all; retry shortly)");
+      }
+      BoundedPool::Submitted submitted =
+          readiness_pool_.Submit([this, id = g.id, runbook = g.runbook, gen = r.generation] {
+            RunReadiness(id, runbook, gen);
+          });
+      if (submitted == BoundedPool::Submitted::kFull) return Overloaded("readiness checks");
+      if (submitted == BoundedPool::Submitted::kShutDown) {
+        return absl::UnavailableError("the agent is shutting down");
+      }
+      r.running = true;
+      readiness_tokens_ -= 1;
+    }
+    r.waiters.push_back({reactor, resp});
+    ++readiness_waiting_;
+    return DeferredStatus();
+  }
+
+  // Forgets the reused readiness result of `group_id` (every group when empty); a run in
+  // progress still answers its waiters but its result is not reused.
+  void InvalidateReadiness(const std::string& group_id) {
+    absl::MutexLock lock(&readiness_mu_);
+    if (group_id.empty()) {
+      for (auto& [id, r] : readiness_) {
+        r.result.reset();
+        ++r.generation;
+      }
+      return;
+    }
+    auto it = readiness_.find(group_id);
+    if (it != readiness_.end()) {
+      it->second.result.reset();
+      ++it->second.generation;
+    }
+  }
+
+  void RunReadiness(const std::string& group_id, const v1::Runbook& runbook,
+                    std::uint64_t generation) {
+    drill::ReadinessReport report = deps_.drills->CheckReadiness(runbook);
+    v1::CheckReadinessResponse result;
+    result.set_ready(report.Ready());
+    for (const drill::CheckResult& c : report.checks) *result.add_checks() = CheckToProto(c);
+    result.set_current_primary(report.arm.current_primary);
+    result.set_current_secondary(report.arm.current_secondary);
+    std::vector<Waiter> waiters;
+    {
+      absl::MutexLock lock(&readiness_mu_);
+      Readiness& r = readiness_[group_id];
+      // Reused only when nothing changed while it ran (a pause, a decision, an operation).
+      if (r.generation == generation) {
+        r.result = result;
+        r.at = deps_.clock.Now();
+      }
+      r.running = false;
+      waiters.swap(r.waiters);
+      readiness_waiting_ -= static_cast<int>(waiters.size());
+    }
+    deps_.metrics.IncrementCounter("foghorn_api_readiness_checks_total", {});
+    for (const Waiter& w : waiters) {
+      *w.resp = result;
+      Finish(w.reactor, "CheckReadiness", absl::OkStatus());
+    }
+  }
+
+  // At shutdown: answers every caller still waiting for a readiness run UNAVAILABLE (runs not
+  // started yet are skipped by the pool's shutdown), so the server's wait does not hang on them.
+  void AbandonReadiness() {
+    std::vector<Waiter> waiters;
+    {
+      absl::MutexLock lock(&readiness_mu_);
+      readiness_closed_ = true;
+      for (auto& [id, r] : readiness_) {
+        for (Waiter& w : r.waiters) waiters.push_back(w);
+        r.waiters.clear();
+      }
+      readiness_waiting_ = 0;
+    }
+    for (const Waiter& w : waiters) {
+      Finish(w.reactor, "CheckReadiness", absl::UnavailableError("the agent is shutting down"));
+    }
+  }
+
+  // A read-only call slot of `caller` (a token name, or "local"): at most
+  // max_reads_per_caller in flight, so one viewer cannot fill the read pool's queue.
+  bool TakeReadSlot(const std::string& caller) {
+    absl::MutexLock lock(&mu_);
+    int& n = reads_by_caller_[caller];
+    if (n >= options_.max_reads_per_caller) return false;
+    ++n;
+    return true;
+  }
+  void ReleaseReadSlot(const std::string& caller) {
+    absl::MutexLock lock(&mu_);
+    auto it = reads_by_caller_.find(caller);
+    if (it != reads_by_caller_.end() && --it->second <= 0) reads_by_caller_.erase(it);
+  }
+
+  absl::Time GlobalPausedUntil() { return deps_.agent.GlobalPause().first; }
 
   v1::FailoverGroup ToProto(const agent::GroupSnapshot& g) {
     return GroupToProto(g, deps_.clock.Now(), GlobalPausedUntil());
@@ -552,13 +890,12 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
       }
     }
     v1::PauseState* pause = resp->mutable_global_pause();
-    absl::MutexLock lock(&mu_);
-    if (global_paused_until_ > now) {
+    const auto [until, reason] = deps_.agent.GlobalPause();
+    if (until > now) {
       pause->set_paused(true);
       pause->set_global(true);
-      if (IsFinite(global_paused_until_))
-        SetTimestamp(global_paused_until_, pause->mutable_until());
-      pause->set_reason(global_pause_reason_);
+      if (IsFinite(until)) SetTimestamp(until, pause->mutable_until());
+      pause->set_reason(reason);
     }
     return absl::OkStatus();
   }
@@ -639,9 +976,13 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     if (req.request_id().size() > kMaxRequestIdLength) {
       return absl::InvalidArgumentError("request_id is longer than 128 characters");
     }
+    if (absl::StartsWith(req.request_id(), "auto/")) {
+      return absl::InvalidArgumentError(
+          "request ids starting with auto/ are reserved for the agent");
+    }
     drill::DrillRequest dr;
     if (req.has_hold()) {
-      ASSIGN_OR_RETURN(absl::Duration hold, FromDuration(req.hold()));
+      ASSIGN_OR_RETURN(absl::Duration hold, common::FromProtoDurationChecked(req.hold()));
       if (hold < absl::ZeroDuration()) {
         return absl::InvalidArgumentError("hold must not be negative");
       }
@@ -824,7 +1165,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   absl::Status DoPause(const Caller& caller, const v1::PauseAutomationRequest& req,
                        v1::PauseAutomationResponse* resp) {
     if (req.reason().empty()) return absl::InvalidArgumentError("reason is required");
-    ASSIGN_OR_RETURN(absl::Duration d, FromDuration(req.duration()));
+    ASSIGN_OR_RETURN(absl::Duration d, common::FromProtoDurationChecked(req.duration()));
     if (d < absl::ZeroDuration())
       return absl::InvalidArgumentError("duration must not be negative");
     const absl::Time now = deps_.clock.Now();
@@ -835,11 +1176,6 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
       group_id = g.id;
     }
     RETURN_IF_ERROR(deps_.agent.Pause(group_id, until, req.reason(), caller.name));
-    if (group_id.empty()) {
-      absl::MutexLock lock(&mu_);
-      global_paused_until_ = until;
-      global_pause_reason_ = req.reason();
-    }
     v1::PauseState* p = resp->mutable_pause();
     p->set_paused(true);
     if (IsFinite(until)) SetTimestamp(until, p->mutable_until());
@@ -855,29 +1191,82 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
       group_id = g.id;
     }
     RETURN_IF_ERROR(deps_.agent.Resume(group_id, caller.name));
-    if (group_id.empty()) {
-      absl::MutexLock lock(&mu_);
-      global_paused_until_ = absl::InfinitePast();
-      global_pause_reason_.clear();
-    }
     return absl::OkStatus();
   }
 
  public:
+  // A Watch stream slot for `caller`: RESOURCE_EXHAUSTED beyond the limits.
+  absl::Status AcquireWatch(const Caller& who) {
+    const std::string& caller = who.name;
+    absl::MutexLock lock(&mu_);
+    if (watch_open_ >= options_.max_watch_subscribers) return Overloaded("Watch streams");
+    // The last reserved_operator_watches slots are for operators and approvers (the CLI watches
+    // before it requests a failover).
+    if (who.role < Role::kOperator &&
+        watch_open_ >= options_.max_watch_subscribers - options_.reserved_operator_watches) {
+      return Overloaded("Watch streams for viewers");
+    }
+    int& mine = watch_by_caller_[caller];
+    if (mine >= options_.max_watch_subscribers_per_caller) {
+      if (mine == 0) watch_by_caller_.erase(caller);
+      return Overloaded("Watch streams for this caller");
+    }
+    ++mine;
+    ++watch_open_;
+    return absl::OkStatus();
+  }
+  void ReleaseWatch(const std::string& caller) {
+    absl::MutexLock lock(&mu_);
+    --watch_open_;
+    auto it = watch_by_caller_.find(caller);
+    if (it != watch_by_caller_.end() && --it->second <= 0) watch_by_caller_.erase(it);
+  }
+
   ApiServerDeps deps_;
   const Authenticator auth_;
-  common::WorkerPool pool_;
+  const Options options_;
+  BoundedPool pool_;
+  BoundedPool operator_pool_;
+  BoundedPool readiness_pool_;
+  std::atomic<int> validating_{0};
   WatchHub hub_;
+  RefusalAuditor refusals_;
 
  private:
+  struct Waiter {
+    grpc::ServerUnaryReactor* reactor;
+    v1::CheckReadinessResponse* resp;
+  };
+  struct Readiness {
+    bool running = false;
+    // Bumped by InvalidateReadiness: a run's result is reused only if it did not change.
+    std::uint64_t generation = 0;
+    absl::Time at = absl::InfinitePast();
+    std::optional<v1::CheckReadinessResponse> result;
+    std::vector<Waiter> waiters;
+  };
+  absl::Mutex readiness_mu_;
+  std::map<std::string, Readiness> readiness_ ABSL_GUARDED_BY(readiness_mu_);
+  int readiness_waiting_ ABSL_GUARDED_BY(readiness_mu_) = 0;
+  double readiness_tokens_ ABSL_GUARDED_BY(readiness_mu_) = options_.readiness_burst;
+  absl::Time last_readiness_refill_ ABSL_GUARDED_BY(readiness_mu_) = absl::InfinitePast();
+  bool readiness_closed_ ABSL_GUARDED_BY(readiness_mu_) = false;
+
+  absl::Mutex fanout_mu_;
+  std::deque<agent::AgentEvent> fanout_queue_ ABSL_GUARDED_BY(fanout_mu_);
+  std::uint64_t fanout_dropped_ ABSL_GUARDED_BY(fanout_mu_) = 0;
+  bool fanout_stopping_ ABSL_GUARDED_BY(fanout_mu_) = false;
+  std::thread fanout_thread_;
+
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Mutex failover_mu_;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time global_paused_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  std::string global_pause_reason_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> ids_ ABSL_GUARDED_BY(mu_);
+  int watch_open_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int> watch_by_caller_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> reads_by_caller_ ABSL_GUARDED_BY(mu_);
   absl::Time ids_read_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
@@ -893,9 +1282,21 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse> {
       FinishWith(caller.status());
       return;
     }
+    if (absl::Status s = impl_->AcquireWatch(*caller); !s.ok()) {
+      FinishWith(s);
+      return;
+    }
+    caller_ = caller->name;
     v1::WatchRequest copy = *req;
-    bool submitted = impl_->pool_.Submit([this, copy = std::move(copy)] { Setup(copy); });
-    if (!submitted) FinishWith(absl::UnavailableError("the agent is shutting down"));
+    BoundedPool& pool = caller->role >= Role::kOperator && !impl_->auth_.open()
+                            ? impl_->operator_pool_
+                            : impl_->pool_;
+    BoundedPool::Submitted submitted = pool.Submit([this, copy = std::move(copy)] { Setup(copy); });
+    if (submitted == BoundedPool::Submitted::kFull) {
+      FinishWith(Overloaded("queued read-only calls"));
+    } else if (submitted == BoundedPool::Submitted::kShutDown) {
+      FinishWith(absl::UnavailableError("the agent is shutting down"));
+    }
   }
 
   void OnWriteDone(bool ok) override {
@@ -925,6 +1326,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse> {
       absl::MutexLock lock(&mu_);
       sub = sub_;
     }
+    if (caller_.has_value()) impl_->ReleaseWatch(*caller_);
     if (sub) {
       sub->Detach();
       impl_->hub_.Unsubscribe(sub);
@@ -1024,6 +1426,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse> {
   }
 
   ApiServer::Impl* const impl_;
+  // Set when the stream holds a Watch slot (released in OnDone).
+  std::optional<std::string> caller_;
   absl::Mutex mu_;
   std::shared_ptr<Subscription> sub_ ABSL_GUARDED_BY(mu_);
   EventPtr current_ ABSL_GUARDED_BY(mu_);
@@ -1063,5 +1467,7 @@ void ApiServer::Publish(const agent::AgentEvent& e) { impl_->Publish(e); }
 void ApiServer::Shutdown() { impl_->Shutdown(); }
 
 std::size_t ApiServer::watch_subscribers() const { return impl_->watch_subscribers(); }
+
+void ApiServer::FlushRefusalAudit() { impl_->refusals_.Flush(); }
 
 }  // namespace foghorn::api

@@ -5,18 +5,24 @@
 // server reflection.
 //
 // Threading: it uses gRPC's callback API. Reactions never block: every handler that touches the
-// agent or the journal (SQLite) runs on a small worker pool owned by the server, which finishes
-// the call; Watch streams are written from the publishing thread or gRPC's threads without
-// waiting. Publish() is safe from any thread and never blocks beyond short critical sections.
+// agent or the journal (SQLite) runs on one of three bounded pools owned by the server (reads,
+// mutations, readiness checks), which finishes the call; refused mutating calls are audited by
+// a background writer (refusal_audit.h). Publish() only queues the event: a fan-out thread
+// converts it and hands it to the Watch subscriptions, whose streams are written from gRPC's
+// threads without waiting. Publish() is safe from any thread, under any lock, and never blocks
+// beyond a short critical section.
 #ifndef FOGHORN_ORCHESTRATOR_API_API_SERVER_H_
 #define FOGHORN_ORCHESTRATOR_API_API_SERVER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "foghorn/v1/agent.pb.h"
 #include "orchestrator/agent/agent.h"
+#include "orchestrator/api/request_limits.h"
 #include "orchestrator/common/clock.h"
 #include "orchestrator/common/log.h"
 #include "orchestrator/common/metrics.h"
@@ -39,11 +45,53 @@ struct ApiServerDeps {
 
 class ApiServer {
  public:
+  // Limits that keep any caller, and viewers above all, from delaying an operation or exhausting
+  // the agent's memory (docs/api.md "Limits"). Read-only calls, mutating calls and readiness
+  // checks run on separate pools, so a flood of reads never waits in front of an operator.
   struct Options {
-    // Threads that run handlers (agent and journal calls).
+    // Threads that run read-only handlers (viewer calls: agent and journal reads).
     int worker_threads = 4;
+    // Threads that run mutating handlers (operator and approver calls).
+    int operator_threads = 2;
+    // Threads that run readiness checks (their ARM reads and dials take seconds).
+    int readiness_threads = 2;
+    // Calls of each pool that may wait for a thread; beyond that a call is answered
+    // RESOURCE_EXHAUSTED at once.
+    int max_queued_reads = 256;
+    int max_queued_mutations = 256;
+    // Read-only calls one caller (token name) may have in flight. Operators' and approvers' reads
+    // run on the mutations pool (with tokens configured), so viewers never queue in front of them.
+    int max_reads_per_caller = 32;
+    // A readiness result is reused for this long (on the agent's clock), and concurrent checks of
+    // one group share one run: viewers cannot multiply the ARM reads that failovers also need.
+    absl::Duration readiness_reuse = absl::Seconds(10);
+    // Readiness runs start from a token bucket over all groups and callers: a burst of
+    // readiness_burst, then one per readiness_min_interval (agent clock); a caller that would
+    // start one beyond it gets RESOURCE_EXHAUSTED.
+    absl::Duration readiness_min_interval = absl::Seconds(1);
+    int readiness_burst = 5;
+    // Callers waiting for readiness results at once (all groups).
+    int max_readiness_waiters = 512;
     // Events each Watch subscriber may have queued before it starts missing events.
     int watch_queue_capacity = 1024;
+    // Watch streams open at once, in all and per caller (token name).
+    int max_watch_subscribers = 256;
+    int max_watch_subscribers_per_caller = 64;
+    // Of max_watch_subscribers, this many are kept for operators and approvers.
+    int reserved_operator_watches = 32;
+    // Agent events waiting for the Watch fan-out thread; beyond it events are dropped and every
+    // subscriber is told how many it missed.
+    int fanout_queue_capacity = 16384;
+    // gRPC transport limits: request message size, concurrent streams per connection, request
+    // metadata size.
+    int max_receive_message_bytes = kMaxReceiveMessageBytes;
+    int max_concurrent_streams = 128;
+    int max_metadata_bytes = 16 << 10;
+    // Refused mutating calls (refusal_audit.h).
+    int refusal_audit_queue = 1024;
+    int refusal_audit_burst = 5;
+    int refusal_audit_rows_per_window = 100;
+    absl::Duration refusal_audit_window = absl::Minutes(1);
   };
 
   // Validates `settings`, reads the TLS files and token values, binds and starts serving.
@@ -70,6 +118,10 @@ class ApiServer {
   // Ends every Watch stream (UNAVAILABLE), stops accepting calls, lets calls in progress finish
   // (up to 5 s) and stops the workers. Idempotent.
   void Shutdown();
+
+  // Writes the refused calls the refusal auditor holds (their summary rows for windows that
+  // ended) and waits until they are in the journal (tests, shutdown).
+  void FlushRefusalAudit();
 
   // Watch subscribers connected now (tests, benchmarks).
   std::size_t watch_subscribers() const;

@@ -1,13 +1,12 @@
 #include "orchestrator/api/auth.h"
 
 #include <cstdlib>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "orchestrator/common/files.h"
 
 namespace foghorn::api {
 
@@ -32,14 +31,12 @@ absl::StatusOr<std::string> ReadTokenValue(const v1::ApiToken& t) {
   }
   std::string value;
   if (!t.token_file().empty()) {
-    std::ifstream in(t.token_file(), std::ios::binary);
-    if (!in) {
+    absl::StatusOr<std::string> text = common::ReadFile(t.token_file());
+    if (!text.ok()) {
       return absl::NotFoundError(
-          absl::StrCat("api token ", t.name(), ": cannot read token_file ", t.token_file()));
+          absl::StrCat("api token ", t.name(), ": token_file: ", text.status().message()));
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    value = ss.str();
+    value = *std::move(text);
   } else if (!t.token_env().empty()) {
     const char* v = std::getenv(t.token_env().c_str());
     if (v == nullptr) {

@@ -1,7 +1,11 @@
 #include "orchestrator/api/convert.h"
 
+#include <variant>
+
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "orchestrator/common/durations.h"
+#include "orchestrator/drill/drill_runner.h"
 
 namespace foghorn::api {
 
@@ -25,23 +29,6 @@ void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
 
 absl::Time FromTimestamp(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
-void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
-  if (d == absl::InfiniteDuration() || d == -absl::InfiniteDuration()) return;
-  const int64_t nanos = absl::ToInt64Nanoseconds(d);
-  out->set_seconds(nanos / 1000000000);
-  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
-}
-
-absl::StatusOr<absl::Duration> FromDuration(const google::protobuf::Duration& d) {
-  constexpr int64_t kMaxSeconds = 315576000000;  // 10,000 years, protobuf's limit
-  if (d.seconds() > kMaxSeconds || d.seconds() < -kMaxSeconds || d.nanos() > 999999999 ||
-      d.nanos() < -999999999 || (d.seconds() > 0 && d.nanos() < 0) ||
-      (d.seconds() < 0 && d.nanos() > 0)) {
-    return absl::InvalidArgumentError("duration out of range");
-  }
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
 v1::DecisionStage StageToProto(decision::Stage stage) {
@@ -86,7 +73,9 @@ v1::Decision DecisionToProto(const decision::Decision& d) {
   }
   out.set_summary(d.summary);
   if (d.outage_began) SetTimestamp(*d.outage_began, out.mutable_outage_began());
-  if (d.estimated_data_loss) SetDuration(*d.estimated_data_loss, out.mutable_estimated_data_loss());
+  if (d.estimated_data_loss) {
+    common::ToProtoDuration(*d.estimated_data_loss, out.mutable_estimated_data_loss());
+  }
   out.set_target_server(d.target_server);
   if (IsFinite(d.next_evaluation)) SetTimestamp(d.next_evaluation, out.mutable_next_evaluation());
   return out;
@@ -118,7 +107,7 @@ v1::FailoverGroup GroupToProto(const agent::GroupSnapshot& g, absl::Time now,
   out.set_roles_from_arm(g.roles_from_arm);
   out.set_vantage_impaired(g.view.vantage_impaired);
   if (g.view.last_lag) {
-    SetDuration(g.view.last_lag->lag, out.mutable_replication_lag());
+    common::ToProtoDuration(g.view.last_lag->lag, out.mutable_replication_lag());
     if (IsFinite(g.view.last_lag->sampled_at))
       SetTimestamp(g.view.last_lag->sampled_at, out.mutable_replication_lag_sampled_at());
   }
@@ -182,6 +171,15 @@ v1::StepState StepStateToProto(journal::StepState s) {
   return v1::STEP_STATE_UNSPECIFIED;
 }
 
+void StepToProto(const journal::StepRecord& s, v1::OperationStep* out) {
+  out->set_seq(s.seq);
+  out->set_name(s.name);
+  out->set_state(StepStateToProto(s.state));
+  out->set_detail(s.detail);
+  if (IsFinite(s.started_at)) SetTimestamp(s.started_at, out->mutable_started_at());
+  if (IsFinite(s.finished_at)) SetTimestamp(s.finished_at, out->mutable_finished_at());
+}
+
 }  // namespace
 
 v1::Operation OperationToProto(const journal::OperationRecord& op,
@@ -191,7 +189,7 @@ v1::Operation OperationToProto(const journal::OperationRecord& op,
   out.set_group_id(op.group_id);
   out.set_request_id(op.request_id);
   out.set_kind(OperationKindToProto(op.kind));
-  out.set_drill(op.kind == "drill");
+  out.set_drill(op.kind == drill::kDrillOperationKind);
   out.set_target_server(op.target_server);
   out.set_requested_by(op.requested_by);
   out.set_reason(op.reason);
@@ -200,15 +198,7 @@ v1::Operation OperationToProto(const journal::OperationRecord& op,
   if (IsFinite(op.updated_at)) SetTimestamp(op.updated_at, out.mutable_updated_at());
   out.set_arm_operation_url(op.arm_operation_url);
   out.set_outcome(op.outcome);
-  for (const journal::StepRecord& s : steps) {
-    v1::OperationStep* ps = out.add_steps();
-    ps->set_seq(s.seq);
-    ps->set_name(s.name);
-    ps->set_state(StepStateToProto(s.state));
-    ps->set_detail(s.detail);
-    if (IsFinite(s.started_at)) SetTimestamp(s.started_at, ps->mutable_started_at());
-    if (IsFinite(s.finished_at)) SetTimestamp(s.finished_at, ps->mutable_finished_at());
-  }
+  for (const journal::StepRecord& s : steps) StepToProto(s, out.add_steps());
   return out;
 }
 
@@ -249,15 +239,50 @@ v1::EventKind EventKindToProto(agent::AgentEvent::Kind kind) {
   return v1::EVENT_KIND_UNSPECIFIED;
 }
 
+namespace {
+
+// Fills WatchResponse's `detail` oneof from the event's typed detail.
+struct SetEventDetail {
+  v1::WatchResponse& out;
+
+  void operator()(const agent::VerdictChanged& v) const {
+    v1::VerdictChanged* d = out.mutable_verdict();
+    d->set_target(v.target);
+    d->set_verdict(v.verdict);
+    d->set_previous(v.previous);
+    d->set_reason(v.reason);
+  }
+  void operator()(const agent::DecisionMade& d) const {
+    *out.mutable_decision() = DecisionToProto(d.decision);
+  }
+  void operator()(const agent::OperationStepChanged& s) const {
+    v1::OperationStepChanged* d = out.mutable_operation_step();
+    StepToProto(s.step, d->mutable_step());
+    d->set_kind(OperationKindToProto(s.kind));
+    d->set_drill(s.kind == drill::kDrillOperationKind);
+    d->set_request_id(s.request_id);
+  }
+  void operator()(const agent::OperationChanged& o) const {
+    *out.mutable_operation() = OperationToProto(o.operation, {});
+  }
+  void operator()(const agent::ExternalFailoverNoticed& x) const {
+    v1::ExternalFailover* d = out.mutable_external_failover();
+    d->set_primary_server(x.primary_server);
+    d->set_previous_primary(x.previous_primary);
+  }
+};
+
+}  // namespace
+
 v1::WatchResponse EventToProto(const agent::AgentEvent& e, std::uint64_t seq) {
   v1::WatchResponse out;
   out.set_seq(seq);
-  out.set_kind(EventKindToProto(e.kind));
+  out.set_kind(EventKindToProto(e.kind()));
   out.set_group_id(e.group_id);
   out.set_operation_id(e.operation_id);
   if (IsFinite(e.at)) SetTimestamp(e.at, out.mutable_at());
   out.set_summary(e.summary);
-  out.set_detail_json(e.detail_json);
+  std::visit(SetEventDetail{out}, e.detail);
   return out;
 }
 
@@ -321,8 +346,8 @@ v1::DrillReport DrillReportToProto(const drill::DrillReport& r) {
     p->set_from_server(d.from_server);
     p->set_to_server(d.to_server);
     p->set_completed(d.completed);
-    if (d.rto.has_value()) SetDuration(*d.rto, p->mutable_rto());
-    SetDuration(d.listener_outage, p->mutable_listener_outage());
+    if (d.rto.has_value()) common::ToProtoDuration(*d.rto, p->mutable_rto());
+    common::ToProtoDuration(d.listener_outage, p->mutable_listener_outage());
     p->set_failed_samples(d.failed_samples);
     p->set_posts_accepted(d.posts_accepted);
     p->set_data_lost_writes(d.data_lost_writes);

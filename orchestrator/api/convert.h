@@ -30,9 +30,7 @@ inline bool IsFinite(absl::Time t) {
 // Leaves `out` untouched for infinite times: guard with IsFinite so the field stays unset.
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out);
 absl::Time FromTimestamp(const google::protobuf::Timestamp& t);
-void SetDuration(absl::Duration d, google::protobuf::Duration* out);
-// INVALID_ARGUMENT for out-of-range values.
-absl::StatusOr<absl::Duration> FromDuration(const google::protobuf::Duration& d);
+// Durations: common::ToProtoDuration and common::FromProtoDurationChecked.
 
 v1::DecisionStage StageToProto(decision::Stage stage);
 // Parses a journaled stage name ("CONFIRMED_DOWN"); UNSPECIFIED when unknown.

@@ -1,8 +1,6 @@
 #include "orchestrator/arm/credentials.h"
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -11,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "orchestrator/common/files.h"
 
 namespace foghorn::arm {
 namespace {
@@ -24,15 +23,16 @@ std::string TrimSlash(std::string_view s) {
   return std::string(s);
 }
 
+// Token and assertion files hold one token: a few KB at most.
+constexpr std::size_t kMaxTokenFileBytes = 64 * 1024;
+
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  absl::StatusOr<std::string> text = common::ReadFile(path, kMaxTokenFileBytes);
+  if (!text.ok()) {
     return absl::UnauthenticatedError(
-        absl::StrCat("credential ", V(what), ": cannot read token file '", path, "'"));
+        absl::StrCat("credential ", V(what), ": token file: ", text.status().message()));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s(absl::StripAsciiWhitespace(ss.str()));
+  std::string s(absl::StripAsciiWhitespace(*text));
   if (s.empty()) {
     return absl::UnauthenticatedError(
         absl::StrCat("credential ", V(what), ": token file '", path, "' is empty"));

@@ -5,16 +5,13 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "orchestrator/common/durations.h"
 
 namespace foghorn::decision {
 namespace {
 
-absl::Duration FromProto(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
 absl::Duration Or(bool has, const google::protobuf::Duration& d, absl::Duration fallback) {
-  return has ? FromProto(d) : fallback;
+  return has ? common::FromProtoDuration(d) : fallback;
 }
 
 }  // namespace
@@ -82,7 +79,7 @@ absl::StatusOr<Policy> PolicyFromProto(const foghorn::v1::Policy& p) {
                                                      "\" (want HH:MM)"));
     }
     mw.start = *start;
-    mw.duration = FromProto(w.duration());
+    mw.duration = common::FromProtoDuration(w.duration());
     out.maintenance_windows.push_back(mw);
   }
   return out;

@@ -5,14 +5,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "orchestrator/common/durations.h"
 #include "orchestrator/common/status_macros.h"
 
 namespace foghorn::drill {
 namespace {
-
-absl::Duration FromProto(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
 
 std::string ShortStatus(const absl::Status& s) {
   return absl::StrCat(absl::StatusCodeToString(s.code()), ": ", std::string(s.message()));
@@ -78,10 +75,10 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
   }
   r.rw_listener = c.rw_address;
   c.verify_timeout = runbook.drill().has_verify_timeout()
-                         ? FromProto(runbook.drill().verify_timeout())
+                         ? common::FromProtoDuration(runbook.drill().verify_timeout())
                          : options_.default_verify_timeout;
   const absl::Duration hold =
-      request.hold.has_value() ? *request.hold : FromProto(runbook.drill().hold());
+      request.hold.has_value() ? *request.hold : common::FromProtoDuration(runbook.drill().hold());
   const bool fail_back = !runbook.drill().has_fail_back() || runbook.drill().fail_back();
 
   if (!request.request_id.empty()) {
@@ -499,7 +496,7 @@ void DrillRunner::Finish(Context& c) {
     }
   }
   if (!c.runbook.drill().report_path().empty()) {
-    absl::Status w = WriteFileAtomically(c.runbook.drill().report_path(), ReportToJson(r));
+    absl::Status w = WriteReportFile(c.runbook.drill().report_path(), ReportToJson(r));
     if (!w.ok()) deps_.logger.Warn("drill: report_path not written", {{"error", w.ToString()}});
   }
   deps_.logger.Info("drill finished", {{"drill", r.drill_id}, {"outcome", r.outcome}});

@@ -6,15 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "orchestrator/common/durations.h"
 
 namespace foghorn::drill {
-namespace {
-
-absl::Duration FromProto(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
-}  // namespace
 
 absl::StatusOr<std::vector<ScheduledDrill>> ParseDrillSchedules(const v1::AgentConfig& config,
                                                                 absl::Time agent_start) {
@@ -26,7 +20,7 @@ absl::StatusOr<std::vector<ScheduledDrill>> ParseDrillSchedules(const v1::AgentC
     ScheduledDrill s;
     s.group = d.group();
     if (s.group.empty()) problems.push_back(field + ".group: required");
-    s.interval = FromProto(d.interval());
+    s.interval = common::FromProtoDuration(d.interval());
     if (s.interval < kMinDrillInterval) {
       problems.push_back(absl::StrCat(field, ".interval: must be at least ",
                                       absl::FormatDuration(kMinDrillInterval)));
@@ -41,7 +35,7 @@ absl::StatusOr<std::vector<ScheduledDrill>> ParseDrillSchedules(const v1::AgentC
       }
     }
     if (d.has_hold()) {
-      s.hold = FromProto(d.hold());
+      s.hold = common::FromProtoDuration(d.hold());
       if (*s.hold < absl::ZeroDuration()) {
         problems.push_back(field + ".hold: must not be negative");
       }

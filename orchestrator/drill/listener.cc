@@ -12,38 +12,10 @@
 #include <cstring>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "orchestrator/common/host_port.h"
 
 namespace foghorn::drill {
-
-absl::Status SplitHostPort(const std::string& address, std::string* host, int* port) {
-  std::string h;
-  std::string p;
-  if (!address.empty() && address[0] == '[') {
-    size_t close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("address \"", address, "\" is not [host]:port"));
-    }
-    h = address.substr(1, close - 1);
-    p = address.substr(close + 2);
-  } else {
-    size_t colon = address.rfind(':');
-    if (colon == std::string::npos || colon == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("address \"", address, "\" is not host:port"));
-    }
-    h = address.substr(0, colon);
-    p = address.substr(colon + 1);
-  }
-  int n = 0;
-  if (!absl::SimpleAtoi(p, &n) || n <= 0 || n > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("address \"", address, "\" has a bad port"));
-  }
-  *host = h;
-  *port = n;
-  return absl::OkStatus();
-}
 
 namespace {
 
@@ -85,9 +57,12 @@ bool IsTrue(bool* flag) { return *flag; }
 }  // namespace
 
 absl::Status TcpListenerDialer::Dial(const std::string& address, absl::Duration timeout) {
-  std::string host;
-  int port = 0;
-  if (absl::Status s = SplitHostPort(address, &host, &port); !s.ok()) return s;
+  absl::StatusOr<common::HostPort> target = common::ParseHostPort(address);
+  if (!target.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("listener ", target.status().message()));
+  }
+  const std::string& host = target->host;
+  const int port = target->port;
   const absl::Time deadline = absl::Now() + timeout;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;

@@ -19,16 +19,14 @@
 
 namespace foghorn::drill {
 
-// Splits "host:port" (or "[v6]:port"). INVALID_ARGUMENT when the port is missing or not a number.
-absl::Status SplitHostPort(const std::string& address, std::string* host, int* port);
-
 // Opens (and closes) one TCP connection. Implementations are thread-safe.
 class ListenerDialer {
  public:
   virtual ~ListenerDialer() = default;
-  // OK when `address` ("host:port") resolved and accepted a connection within `timeout`.
-  // NOT_FOUND when the name does not resolve, UNAVAILABLE when every address refused or timed
-  // out, INVALID_ARGUMENT for a malformed address. Blocks the calling thread.
+  // OK when `address` ("host:port" or "[v6]:port", common::ParseHostPort) resolved and accepted a
+  // connection within `timeout`. NOT_FOUND when the name does not resolve, UNAVAILABLE when every
+  // address refused or timed out, INVALID_ARGUMENT for a malformed address. Blocks the calling
+  // thread.
   virtual absl::Status Dial(const std::string& address, absl::Duration timeout) = 0;
 };
 

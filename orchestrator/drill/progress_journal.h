@@ -14,7 +14,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "nlohmann/json.hpp"
 #include "orchestrator/agent/agent.h"
 #include "orchestrator/common/clock.h"
 #include "orchestrator/journal/journal.h"
@@ -51,15 +50,11 @@ class ProgressJournal final : public journal::Journal {
         st = st->second.operation_id == id ? steps_.erase(st) : std::next(st);
       }
     }
-    Emit({agent::AgentEvent::Kind::kOperation, op.group_id, id, clock_.Now(),
+    op.state = state;
+    op.outcome = outcome;
+    Emit({op.group_id, id, clock_.Now(),
           absl::StrCat("drill ", journal::OperationStateName(state), ": ", outcome),
-          nlohmann::json{{"kind", op.kind},
-                         {"state", journal::OperationStateName(state)},
-                         {"outcome", outcome},
-                         {"target_server", op.target_server},
-                         {"drill", true},
-                         {"request_id", op.request_id}}
-              .dump()});
+          agent::OperationChanged{std::move(op)}});
     return s;
   }
   absl::StatusOr<journal::StepRecord> BeginStep(const std::string& operation_id,
@@ -134,6 +129,10 @@ class ProgressJournal final : public journal::Journal {
   absl::StatusOr<std::map<std::string, std::string>> ControlState() override {
     return base_.ControlState();
   }
+  absl::StatusOr<journal::PruneResult> Prune(const journal::RetentionPolicy& policy,
+                                             absl::Time now) override {
+    return base_.Prune(policy, now);
+  }
 
  private:
   void EmitStep(const journal::StepRecord& step) {
@@ -144,16 +143,10 @@ class ProgressJournal final : public journal::Journal {
       if (it == ops_.end()) return;
       op = it->second;
     }
-    Emit({agent::AgentEvent::Kind::kOperationStep, op.group_id, step.operation_id, clock_.Now(),
+    Emit({op.group_id, step.operation_id, clock_.Now(),
           absl::StrCat("drill ", step.name, " ", journal::StepStateName(step.state),
                        step.detail.empty() ? "" : ": ", step.detail),
-          nlohmann::json{{"step", step.name},
-                         {"seq", step.seq},
-                         {"state", journal::StepStateName(step.state)},
-                         {"detail", step.detail},
-                         {"drill", true},
-                         {"request_id", op.request_id}}
-              .dump()});
+          agent::OperationStepChanged{step, op.kind, op.request_id}});
   }
   void Emit(const agent::AgentEvent& e) {
     if (sink_) sink_(e);

@@ -4,14 +4,13 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
+#include "orchestrator/common/files.h"
 
 namespace foghorn::drill {
 namespace {
@@ -410,7 +409,7 @@ std::string RenderReportHtml(const DrillReport& r) {
   return h;
 }
 
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
+absl::Status WriteReportFile(const std::string& path, const std::string& content) {
   std::error_code ec;
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
@@ -418,16 +417,7 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
     return absl::UnavailableError(
         absl::StrCat("cannot create directory for ", path, ": ", ec.message()));
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, ": ", ec.message()));
-  return absl::OkStatus();
+  return common::WriteFileAtomically(path, content, 0600);
 }
 
 bool IsValidDrillId(std::string_view id) {
@@ -452,8 +442,8 @@ absl::StatusOr<ReportSummary> ReportStore::Save(const DrillReport& report) {
                   report.finished_at,
                   dir_ + "/" + report.drill_id + ".json",
                   dir_ + "/" + report.drill_id + ".html"};
-  if (absl::Status st = WriteFileAtomically(s.json_path, ReportToJson(report)); !st.ok()) return st;
-  if (absl::Status st = WriteFileAtomically(s.html_path, RenderReportHtml(report)); !st.ok()) {
+  if (absl::Status st = WriteReportFile(s.json_path, ReportToJson(report)); !st.ok()) return st;
+  if (absl::Status st = WriteReportFile(s.html_path, RenderReportHtml(report)); !st.ok()) {
     return st;
   }
   return s;
@@ -466,10 +456,9 @@ absl::StatusOr<std::vector<ReportSummary>> ReportStore::List(const std::string& 
   if (!std::filesystem::is_directory(dir_, ec)) return out;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
     if (entry.path().extension() != ".json") continue;
-    std::ifstream in(entry.path());
-    std::stringstream buf;
-    buf << in.rdbuf();
-    absl::StatusOr<DrillReport> r = ReportFromJson(buf.str());
+    absl::StatusOr<std::string> text = common::ReadFile(entry.path().string());
+    if (!text.ok()) continue;
+    absl::StatusOr<DrillReport> r = ReportFromJson(*text);
     if (!r.ok()) continue;
     if (!group_id.empty() && r->group_id != group_id) continue;
     std::string base = dir_ + "/" + r->drill_id;
@@ -490,11 +479,9 @@ absl::StatusOr<DrillReport> ReportStore::Read(const std::string& drill_id) const
     // Checked before any path is built; the id is not echoed (it may hold control bytes).
     return absl::InvalidArgumentError("bad drill id: expected 1-128 of [A-Za-z0-9._-]");
   }
-  std::ifstream in(dir_ + "/" + drill_id + ".json");
-  if (!in) return absl::NotFoundError(absl::StrCat("drill report ", drill_id, " not found"));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return ReportFromJson(buf.str());
+  absl::StatusOr<std::string> text = common::ReadFile(dir_ + "/" + drill_id + ".json");
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat("drill report ", drill_id, " not found"));
+  return ReportFromJson(*text);
 }
 
 }  // namespace foghorn::drill

@@ -143,8 +143,9 @@ class ReportStore {
 // (no separators, NUL or control bytes, no "..").
 bool IsValidDrillId(std::string_view id);
 
-// Writes `content` to `path` through a temporary file and rename. UNAVAILABLE on failure.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content);
+// Writes a report file (mode 0600): creates missing parent directories, then
+// common::WriteFileAtomically. UNAVAILABLE naming the path on failure.
+absl::Status WriteReportFile(const std::string& path, const std::string& content);
 
 }  // namespace foghorn::drill
 

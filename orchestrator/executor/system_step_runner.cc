@@ -19,7 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "orchestrator/common/child_env.h"
 #include "orchestrator/common/clock.h"
-#include "runbooks/duration.h"
+#include "orchestrator/common/durations.h"
 
 extern char** environ;
 
@@ -31,7 +31,7 @@ constexpr size_t kMaxStdout = 64 * 1024;
 int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 absl::Duration StepTimeout(const v1::Step& step) {
-  return step.has_timeout() ? runbooks::FromProto(step.timeout()) : absl::Minutes(5);
+  return step.has_timeout() ? common::FromProtoDuration(step.timeout()) : absl::Minutes(5);
 }
 
 }  // namespace
@@ -133,7 +133,7 @@ absl::Status SystemStepRunner::Run(const v1::Step& step, const journal::Operatio
     case v1::Step::kNotify:
       return RunNotify(step, op);
     case v1::Step::kWait:
-      sleeper_.SleepFor(runbooks::FromProto(step.wait().duration()));
+      sleeper_.SleepFor(common::FromProtoDuration(step.wait().duration()));
       return absl::OkStatus();
     case v1::Step::kApproval:
       if (!hooks_.approval) return absl::UnimplementedError("approval steps need the agent");

@@ -1,5 +1,5 @@
 // A Journal wrapper that fails or "crashes" at a chosen write, for the resume-after-crash tests
-// (leveldb's fault_injection_test). Writes are counted in order across all write methods.
+// (leveldb's fault_injection_test). Writes are counted in order across all write methods but Prune.
 // The agent binary wraps its journal in one when FOGHORN_JOURNAL_CRASH_AFTER_WRITE=N is set, so
 // end-to-end tests can kill it right after the Nth durable write.
 #ifndef FOGHORN_ORCHESTRATOR_JOURNAL_FAULT_INJECTING_JOURNAL_H_
@@ -88,6 +88,12 @@ class FaultInjectingJournal final : public Journal {
   }
   absl::StatusOr<std::map<std::string, std::string>> ControlState() override {
     return base_->ControlState();
+  }
+  // Forwarded without counting as a write: the agent prunes at start and hourly, and the crash
+  // tests' write indices must not depend on when that happens. A "dead" journal refuses it.
+  absl::StatusOr<PruneResult> Prune(const RetentionPolicy& policy, absl::Time now) override {
+    if (dead_.load()) return absl::UnavailableError("journal: crashed");
+    return base_->Prune(policy, now);
   }
 
  private:

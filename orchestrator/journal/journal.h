@@ -5,6 +5,7 @@
 #ifndef FOGHORN_ORCHESTRATOR_JOURNAL_JOURNAL_H_
 #define FOGHORN_ORCHESTRATOR_JOURNAL_JOURNAL_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -70,6 +71,19 @@ struct DecisionRecord {
 };
 
 // Who asked for what, and what came of it.
+//
+// Bounds: every text field a caller can fill is cut before it is stored (TruncateAuditFields), at
+// a UTF-8 boundary and marked "…[truncated N bytes]", so no caller grows an audit row, a decision
+// or a step without bound. A record is never refused for its size.
+inline constexpr std::size_t kMaxAuditActorBytes = 256;
+inline constexpr std::size_t kMaxAuditActionBytes = 64;
+inline constexpr std::size_t kMaxAuditTargetBytes = 512;
+inline constexpr std::size_t kMaxAuditDetailBytes = 4096;
+inline constexpr std::size_t kMaxAuditOutcomeBytes = 2048;
+inline constexpr std::size_t kMaxDecisionSummaryBytes = 4096;
+// A step's detail, as BeginStep and EndStep store it (a hook's output, an ARM error).
+inline constexpr std::size_t kMaxStepDetailBytes = 16 * 1024;
+
 struct AuditRecord {
   std::int64_t id = 0;
   absl::Time at = absl::InfinitePast();
@@ -78,6 +92,39 @@ struct AuditRecord {
   std::string target;  // group or operation id
   std::string detail;
   std::string outcome;  // "ok" or the status
+  // A call the API refused (authentication, authorization or validation). Refusals are kept
+  // under their own count limit (RetentionPolicy::refusals_max_rows), so a flood of them can
+  // never push an authorised action out of the trail.
+  bool refusal = false;
+};
+
+// Cuts each field of `a` to its bound above (see common::TruncateUtf8).
+void TruncateAuditFields(AuditRecord& a);
+// Cuts `d.summary` to kMaxDecisionSummaryBytes.
+void TruncateDecisionFields(DecisionRecord& d);
+
+// How long the audit trail and the decisions are kept (Journal::Prune). Operations, their steps
+// and the control state are never pruned: they are what a restarted agent resumes and what the
+// cooldown and the history rest on. A zero limit means unlimited in that dimension; a negative one
+// is refused. Both limits apply: a row goes when it is too old or beyond the count.
+struct RetentionPolicy {
+  // Audit records older than this (by their `at`) are deleted.
+  absl::Duration audit_max_age = absl::Hours(24 * 365);
+  // Beyond this many audit records of authorised actions, the oldest are deleted.
+  std::int64_t audit_max_rows = 1'000'000;
+  // Decisions older than this are deleted.
+  absl::Duration decisions_max_age = absl::Hours(24 * 90);
+  // Beyond this many decisions of one group, that group's oldest are deleted.
+  std::int64_t decisions_max_rows_per_group = 10'000;
+  // Beyond this many audit records of refused calls, the oldest refusals are deleted (counted
+  // apart from audit_max_rows).
+  std::int64_t refusals_max_rows = 100'000;
+};
+
+// What one Prune deleted.
+struct PruneResult {
+  std::int64_t audit_rows = 0;
+  std::int64_t decision_rows = 0;
 };
 
 // The journal's interface. Every method is thread-safe. Write methods return UNAVAILABLE when the
@@ -114,6 +161,7 @@ class Journal {
   virtual absl::StatusOr<std::vector<OperationRecord>> UnfinishedOperations() = 0;
 
   // Writes a step's intent before its side effect; returns the new step (with id and seq).
+  // `detail` is stored cut to kMaxStepDetailBytes (as is EndStep's).
   virtual absl::StatusOr<StepRecord> BeginStep(const std::string& operation_id,
                                                const std::string& name,
                                                const std::string& detail) = 0;
@@ -122,11 +170,13 @@ class Journal {
                                const std::string& detail) = 0;
   virtual absl::StatusOr<std::vector<StepRecord>> Steps(const std::string& operation_id) = 0;
 
+  // Stores `d` with its summary cut to kMaxDecisionSummaryBytes.
   virtual absl::Status RecordDecision(DecisionRecord d) = 0;
   // Newest first.
   virtual absl::StatusOr<std::vector<DecisionRecord>> Decisions(const std::string& group_id,
                                                                 int limit) = 0;
 
+  // Stores `a` with its fields cut to their bounds (TruncateAuditFields).
   virtual absl::Status Audit(AuditRecord a) = 0;
   // Newest first.
   virtual absl::StatusOr<std::vector<AuditRecord>> AuditTrail(int limit) = 0;
@@ -144,6 +194,13 @@ class Journal {
   virtual absl::Status PutControlState(const std::map<std::string, std::string>& entries) = 0;
   // Every key with its value.
   virtual absl::StatusOr<std::map<std::string, std::string>> ControlState() = 0;
+
+  // Deletes the audit records and decisions `policy` no longer keeps, as of `now`, and returns
+  // how many of each went. Deletes in small transactions, so durable writes (steps) never wait
+  // long behind it; an error part-way leaves what was deleted deleted (running it again
+  // finishes). Never touches operations, steps or control state. INVALID_ARGUMENT for a negative
+  // limit; UNAVAILABLE when a delete does not reach durable storage.
+  virtual absl::StatusOr<PruneResult> Prune(const RetentionPolicy& policy, absl::Time now) = 0;
 };
 
 }  // namespace foghorn::journal

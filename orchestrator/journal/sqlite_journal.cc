@@ -7,15 +7,18 @@
 #include <utility>
 #include <variant>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "fmt/format.h"
 #include "orchestrator/common/status_macros.h"
+#include "orchestrator/common/text.h"
 
 namespace foghorn::journal {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: the first release. 2: audit.refusal (refused calls counted apart, RetentionPolicy).
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,6 +58,7 @@ CREATE TABLE IF NOT EXISTS decisions(
   reasons_json TEXT NOT NULL DEFAULT '[]',
   summary TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS decisions_by_group ON decisions(group_id, id);
+CREATE INDEX IF NOT EXISTS decisions_by_group_at ON decisions(group_id, at_us);
 CREATE TABLE IF NOT EXISTS audit(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   at_us INTEGER NOT NULL,
@@ -62,7 +66,9 @@ CREATE TABLE IF NOT EXISTS audit(
   action TEXT NOT NULL,
   target TEXT NOT NULL DEFAULT '',
   detail TEXT NOT NULL DEFAULT '',
-  outcome TEXT NOT NULL DEFAULT '');
+  outcome TEXT NOT NULL DEFAULT '',
+  refusal INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS audit_by_at ON audit(at_us);
 CREATE TABLE IF NOT EXISTS control_state(
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL,
@@ -203,6 +209,18 @@ absl::StatusOr<OperationState> ParseOperationState(const std::string& name) {
   return absl::InvalidArgumentError(absl::StrCat("unknown operation state \"", name, "\""));
 }
 
+void TruncateAuditFields(AuditRecord& a) {
+  common::TruncateUtf8InPlace(&a.actor, kMaxAuditActorBytes);
+  common::TruncateUtf8InPlace(&a.action, kMaxAuditActionBytes);
+  common::TruncateUtf8InPlace(&a.target, kMaxAuditTargetBytes);
+  common::TruncateUtf8InPlace(&a.detail, kMaxAuditDetailBytes);
+  common::TruncateUtf8InPlace(&a.outcome, kMaxAuditOutcomeBytes);
+}
+
+void TruncateDecisionFields(DecisionRecord& d) {
+  common::TruncateUtf8InPlace(&d.summary, kMaxDecisionSummaryBytes);
+}
+
 bool IsFinished(OperationState s) {
   return s != OperationState::kPending && s != OperationState::kRunning;
 }
@@ -260,17 +278,53 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const std::st
         absl::StrCat("journal: ", path, " is not a usable foghorn journal: ", msg));
   }
   {
-    Statement st(db, "SELECT value FROM meta WHERE key = 'schema_version'");
-    RETURN_IF_ERROR(st.Bind({}));
-    ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row && st.Text(0) != std::to_string(kSchemaVersion)) {
-      return absl::FailedPreconditionError(absl::StrCat("journal: ", path, " has schema version ",
-                                                        st.Text(0), "; this agent knows ",
-                                                        kSchemaVersion));
+    // A journal from a newer release is refused, never rewritten; an older one is migrated
+    // forward, one version at a time, each step in its own transaction.
+    int version = kSchemaVersion;
+    {
+      Statement st(db, "SELECT value FROM meta WHERE key = 'schema_version'");
+      RETURN_IF_ERROR(st.Bind({}));
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (row && (!absl::SimpleAtoi(st.Text(0), &version) || version < 1)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "journal: ", path, " has an unreadable schema version \"", st.Text(0), "\""));
+      }
+    }
+    if (version > kSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "journal: ", path, " was written by a newer foghorn (schema version ", version,
+          "; this agent knows up to ", kSchemaVersion, "): upgrade foghorn or restore a backup"));
+    }
+    if (version < 2) {
+      RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+      absl::Status m = [&]() -> absl::Status {
+        bool has_refusal = false;
+        {
+          Statement cols(db, "PRAGMA table_info(audit)");
+          RETURN_IF_ERROR(cols.Bind({}));
+          for (;;) {
+            ASSIGN_OR_RETURN(bool col, cols.Step());
+            if (!col) break;
+            has_refusal |= cols.Text(1) == "refusal";
+          }
+        }
+        if (!has_refusal) {
+          RETURN_IF_ERROR(
+              Exec(db, "ALTER TABLE audit ADD COLUMN refusal INTEGER NOT NULL DEFAULT 0"));
+        }
+        return Exec(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+      }();
+      if (m.ok()) m = Exec(db, "COMMIT");
+      if (!m.ok()) {
+        Exec(db, "ROLLBACK").IgnoreError();
+        return absl::UnavailableError(
+            absl::StrCat("journal: ", path, ": cannot migrate to schema version 2: ", m.message()));
+      }
     }
   }
   RETURN_IF_ERROR(Exec(db, "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
                        {std::to_string(kSchemaVersion)}));
+  RETURN_IF_ERROR(Exec(db, "CREATE INDEX IF NOT EXISTS audit_by_refusal ON audit(refusal, id)"));
   {
     // Reads use their own connection: under WAL they see every committed write without waiting
     // for a commit (an fsync) in progress on the write connection. With many operations writing
@@ -459,8 +513,8 @@ absl::Status SqliteJournal::WriteBatchLocked(const std::vector<Pending>& batch) 
                        "INSERT INTO decisions(group_id, at_us, state, action, reasons_json, "
                        "summary) VALUES(?,?,?,?,?,?)");
     Statement audit(db_,
-                    "INSERT INTO audit(at_us, actor, action, target, detail, outcome) "
-                    "VALUES(?,?,?,?,?,?)");
+                    "INSERT INTO audit(at_us, actor, action, target, detail, outcome, refusal) "
+                    "VALUES(?,?,?,?,?,?,?)");
     for (const Pending& p : batch) {
       Statement* st = nullptr;
       if (const auto* d = std::get_if<DecisionRecord>(&p)) {
@@ -472,8 +526,8 @@ absl::Status SqliteJournal::WriteBatchLocked(const std::vector<Pending>& batch) 
         const auto& a = std::get<AuditRecord>(p);
         st = &audit;
         st->Reset();
-        RETURN_IF_ERROR(
-            st->Bind({ToMicros(a.at), a.actor, a.action, a.target, a.detail, a.outcome}));
+        RETURN_IF_ERROR(st->Bind({ToMicros(a.at), a.actor, a.action, a.target, a.detail, a.outcome,
+                                  std::int64_t{a.refusal ? 1 : 0}}));
       }
       ASSIGN_OR_RETURN(bool row, st->Step());
       (void)row;
@@ -672,8 +726,13 @@ absl::StatusOr<std::vector<OperationRecord>> SqliteJournal::QueryOperationsOn(
 absl::StatusOr<StepRecord> SqliteJournal::BeginStep(const std::string& operation_id,
                                                     const std::string& name,
                                                     const std::string& detail) {
-  return Synchronously<StepRecord>(
-      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return BeginStepLocked(operation_id, name, detail); });
+  std::string cut;
+  const std::string& bounded = detail.size() <= kMaxStepDetailBytes
+                                   ? detail
+                                   : (cut = common::TruncateUtf8(detail, kMaxStepDetailBytes));
+  return Synchronously<StepRecord>([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return BeginStepLocked(operation_id, name, bounded);
+  });
 }
 
 absl::StatusOr<StepRecord> SqliteJournal::BeginStepLocked(const std::string& operation_id,
@@ -709,11 +768,15 @@ absl::Status SqliteJournal::EndStep(std::int64_t step_id, StepState state,
   if (state == StepState::kIntent) {
     return absl::InvalidArgumentError("journal: a step ends done, failed or skipped");
   }
+  std::string cut;
+  const std::string& bounded = detail.size() <= kMaxStepDetailBytes
+                                   ? detail
+                                   : (cut = common::TruncateUtf8(detail, kMaxStepDetailBytes));
   return RunSynchronous([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
     RETURN_IF_ERROR(Exec(db_,
                          "UPDATE steps SET state = ?, detail = ?, finished_us = ? "
                          "WHERE id = ? AND state = 'intent'",
-                         {StepStateName(state), detail, ToMicros(clock_.WallNow()), step_id}));
+                         {StepStateName(state), bounded, ToMicros(clock_.WallNow()), step_id}));
     if (sqlite3_changes(db_) == 0) {
       return absl::NotFoundError(absl::StrCat("journal: no open step ", step_id));
     }
@@ -749,6 +812,8 @@ absl::Status SqliteJournal::RecordDecision(DecisionRecord d) {
   if (d.group_id.empty()) return absl::InvalidArgumentError("journal: a decision needs a group_id");
   if (d.at == absl::InfinitePast()) d.at = clock_.WallNow();
   if (d.reasons_json.empty()) d.reasons_json = "[]";
+  // Cut before queuing: the queue's memory is bounded by these sizes too.
+  TruncateDecisionFields(d);
   return Enqueue(std::move(d));
 }
 
@@ -777,6 +842,7 @@ absl::Status SqliteJournal::Audit(AuditRecord a) {
     return absl::InvalidArgumentError("journal: an audit record needs an actor and an action");
   }
   if (a.at == absl::InfinitePast()) a.at = clock_.WallNow();
+  TruncateAuditFields(a);
   return Enqueue(std::move(a));
 }
 
@@ -784,7 +850,8 @@ absl::StatusOr<std::vector<AuditRecord>> SqliteJournal::AuditTrail(int limit) {
   RETURN_IF_ERROR(Flush());  // read-your-writes: what was accepted before this call is committed
   absl::MutexLock lock(&read_mu_);
   std::string sql =
-      "SELECT id, at_us, actor, action, target, detail, outcome FROM audit ORDER BY id DESC";
+      "SELECT id, at_us, actor, action, target, detail, outcome, refusal FROM audit "
+      "ORDER BY id DESC";
   if (limit > 0) absl::StrAppend(&sql, " LIMIT ", limit);
   Statement st(read_db_, sql);
   RETURN_IF_ERROR(st.Bind({}));
@@ -793,7 +860,7 @@ absl::StatusOr<std::vector<AuditRecord>> SqliteJournal::AuditTrail(int limit) {
     ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
     out.push_back({st.Int(0), FromMicros(st.Int(1)), st.Text(2), st.Text(3), st.Text(4), st.Text(5),
-                   st.Text(6)});
+                   st.Text(6), st.Int(7) != 0});
   }
   return out;
 }
@@ -846,6 +913,124 @@ absl::StatusOr<std::map<std::string, std::string>> SqliteJournal::ControlState()
     ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
     out[st.Text(0)] = st.Text(1);
+  }
+  return out;
+}
+
+// --- retention ---
+
+absl::StatusOr<PruneResult> SqliteJournal::Prune(const RetentionPolicy& policy, absl::Time now) {
+  if (policy.audit_max_age < absl::ZeroDuration() || policy.audit_max_rows < 0 ||
+      policy.refusals_max_rows < 0 || policy.decisions_max_age < absl::ZeroDuration() ||
+      policy.decisions_max_rows_per_group < 0) {
+    return absl::InvalidArgumentError("journal: retention limits must not be negative");
+  }
+  // A count limit then counts every record accepted before the call.
+  RETURN_IF_ERROR(Flush());
+  const auto batch = static_cast<std::int64_t>(std::max<std::size_t>(1, options_.max_prune_batch));
+
+  // Deletes every row of `table` matching `where` (with `args`), at most `batch` rows per
+  // transaction. Each transaction goes through the synchronous write path, so step writes that
+  // arrive meanwhile wait for one batch at most (and may share its commit). No ORDER BY in the
+  // inner select: it lets SQLite walk the index that `where` names instead of the whole table.
+  auto delete_matching =
+      [&](const char* table, const std::string& where, const std::vector<Arg>& args)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::StatusOr<std::int64_t> {
+    {
+      // Usually nothing is due (hourly runs, many groups): find that out on the read connection
+      // rather than queue a write transaction among the steps.
+      absl::MutexLock lock(&read_mu_);
+      Statement any(read_db_, absl::StrCat("SELECT 1 FROM ", table, " WHERE ", where, " LIMIT 1"));
+      RETURN_IF_ERROR(any.Bind(args));
+      ASSIGN_OR_RETURN(bool row, any.Step());
+      if (!row) return std::int64_t{0};
+    }
+    const std::string sql = absl::StrCat("DELETE FROM ", table, " WHERE id IN (SELECT id FROM ",
+                                         table, " WHERE ", where, " LIMIT ", batch, ")");
+    std::int64_t total = 0;
+    for (;;) {
+      std::int64_t deleted = 0;
+      RETURN_IF_ERROR(RunSynchronous([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+        RETURN_IF_ERROR(Exec(db_, sql, args));
+        deleted = sqlite3_changes(db_);
+        return absl::OkStatus();
+      }));
+      {
+        absl::MutexLock q(&queue_mu_);
+        ++stats_.prune_batches;
+      }
+      total += deleted;
+      if (deleted < batch) return total;
+    }
+  };
+  // The id of the newest row of `table` (matching `where`) beyond the `keep` newest, if any:
+  // every row up to it goes. On the read connection, which sees every committed delete.
+  auto first_beyond =
+      [&](const char* table, const std::string& where, std::vector<Arg> args, std::int64_t keep)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::StatusOr<std::optional<std::int64_t>> {
+    absl::MutexLock lock(&read_mu_);
+    Statement st(read_db_, absl::StrCat("SELECT id FROM ", table, where.empty() ? "" : " WHERE ",
+                                        where, " ORDER BY id DESC LIMIT 1 OFFSET ?"));
+    args.push_back(keep);
+    RETURN_IF_ERROR(st.Bind(args));
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(st.Int(0));
+  };
+
+  PruneResult out;
+  if (policy.audit_max_age > absl::ZeroDuration()) {
+    ASSIGN_OR_RETURN(std::int64_t n,
+                     delete_matching("audit", "at_us < ?", {ToMicros(now - policy.audit_max_age)}));
+    out.audit_rows += n;
+  }
+  // Authorised actions and refused calls are counted separately (audit_by_refusal).
+  for (const auto& [refusal, keep] :
+       {std::pair<std::int64_t, std::int64_t>{0, policy.audit_max_rows},
+        std::pair<std::int64_t, std::int64_t>{1, policy.refusals_max_rows}}) {
+    if (keep <= 0) continue;
+    ASSIGN_OR_RETURN(std::optional<std::int64_t> last,
+                     first_beyond("audit", "refusal = ?", {refusal}, keep));
+    if (last) {
+      ASSIGN_OR_RETURN(std::int64_t n,
+                       delete_matching("audit", "refusal = ? AND id <= ?", {refusal, *last}));
+      out.audit_rows += n;
+    }
+  }
+
+  if (policy.decisions_max_age == absl::ZeroDuration() &&
+      policy.decisions_max_rows_per_group == 0) {
+    return out;
+  }
+  // Group by group, each delete on an index led by group_id: (group_id, at_us) for the age,
+  // (group_id, id) for the count. The groups are walked with one index seek each.
+  std::string group;
+  for (;;) {
+    {
+      absl::MutexLock lock(&read_mu_);
+      Statement st(read_db_,
+                   "SELECT group_id FROM decisions WHERE group_id > ? ORDER BY group_id LIMIT 1");
+      RETURN_IF_ERROR(st.Bind({group}));
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      group = st.Text(0);
+    }
+    if (policy.decisions_max_age > absl::ZeroDuration()) {
+      ASSIGN_OR_RETURN(std::int64_t n,
+                       delete_matching("decisions", "group_id = ? AND at_us < ?",
+                                       {group, ToMicros(now - policy.decisions_max_age)}));
+      out.decision_rows += n;
+    }
+    if (policy.decisions_max_rows_per_group > 0) {
+      ASSIGN_OR_RETURN(
+          std::optional<std::int64_t> last,
+          first_beyond("decisions", "group_id = ?", {group}, policy.decisions_max_rows_per_group));
+      if (last) {
+        ASSIGN_OR_RETURN(std::int64_t n,
+                         delete_matching("decisions", "group_id = ? AND id <= ?", {group, *last}));
+        out.decision_rows += n;
+      }
+    }
   }
   return out;
 }

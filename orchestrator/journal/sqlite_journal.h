@@ -57,11 +57,15 @@ class SqliteJournal final : public Journal {
     // `metrics` (foghorn_journal_batches_total{result}, foghorn_journal_records_refused_total).
     std::optional<common::Logger> logger;
     common::MetricsRegistry* metrics = nullptr;  // not owned; must outlive the journal
+    // Rows Prune deletes per transaction, at most: a durable write (a step) that arrives while
+    // Prune runs waits for one such transaction, never for the whole prune.
+    std::size_t max_prune_batch = 5000;
   };
 
   // What the writers have done (for tests and diagnostics).
   struct WriterStats {
-    std::uint64_t sync_writes = 0;        // synchronous writes (operations, steps) committed
+    std::uint64_t sync_writes = 0;        // synchronous writes (operations, steps, prune
+                                          // batches) committed
     std::uint64_t sync_transactions = 0;  // transactions (fsyncs) that committed them
     std::uint64_t queued = 0;             // records waiting now
     std::uint64_t committed = 0;          // records committed by batches
@@ -69,6 +73,7 @@ class SqliteJournal final : public Journal {
     std::uint64_t failed_batches = 0;  // batch transactions that failed (their records stay queued)
     std::uint64_t refused = 0;         // records refused because the queue was full and stuck
     std::uint64_t lost = 0;            // records the destructor could not commit
+    std::uint64_t prune_batches = 0;   // Prune's delete transactions committed
   };
 
   // Opens (creating if needed) the journal at `path` and migrates its schema. UNAVAILABLE when the
@@ -112,6 +117,11 @@ class SqliteJournal final : public Journal {
       const std::string& group_id) override;
   absl::Status PutControlState(const std::map<std::string, std::string>& entries) override;
   absl::StatusOr<std::map<std::string, std::string>> ControlState() override;
+  // Commits what was accepted before the call (Flush), then deletes in transactions of at most
+  // Options::max_prune_batch rows, each through the synchronous write path (group commit), so
+  // step writes interleave with it. Thresholds, and whether anything is due at all, are read on
+  // the read connection: a run with nothing to delete writes nothing.
+  absl::StatusOr<PruneResult> Prune(const RetentionPolicy& policy, absl::Time now) override;
 
  private:
   using Pending = std::variant<DecisionRecord, AuditRecord>;

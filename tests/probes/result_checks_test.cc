@@ -131,5 +131,35 @@ TEST(ProbeConfigTest, RejectsMalformedAddressesNamingTheField) {
   EXPECT_TRUE(ValidateProbeSpec(spec).ok());
 }
 
+TEST(ProbeConfigTest, TheDefaultTimeoutStaysBelowAShortInterval) {
+  v1::ProbeSpec spec;
+  spec.set_name("p");
+  spec.mutable_tcp();
+  spec.mutable_interval()->set_seconds(1);
+  auto t = ResolveTiming(spec);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->timeout, absl::Milliseconds(500));
+}
+
+TEST(ProbeConfigTest, ListsEveryProblemWithItsField) {
+  v1::ProbeSpec spec;
+  spec.set_name("a/b");
+  spec.mutable_jitter()->set_seconds(5);  // the default interval is 5s
+  spec.mutable_http()->set_url("ftp://h/");
+  spec.mutable_http()->set_json_field_value("ok");
+  spec.set_metric_kind(v1::METRIC_KIND_REPLICATION_LAG_SECONDS);
+  std::vector<std::string> fields;
+  for (const ProbeSpecProblem& p : ProbeSpecProblems(spec)) fields.push_back(p.field);
+  EXPECT_THAT(fields, ::testing::ElementsAre("name", "jitter", "http.url", "http.json_field",
+                                             "metric_kind"));
+  absl::Status s = ValidateProbeSpec(spec);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::StartsWith("probe 'a/b': field name: must not contain '/'; field jitter"));
+  spec.Clear();
+  EXPECT_THAT(std::string(ValidateProbeSpec(spec).message()),
+              HasSubstr("field name: missing required field; missing one of tcp, http"));
+}
+
 }  // namespace
 }  // namespace foghorn::probes

@@ -6,15 +6,16 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "orchestrator/common/durations.h"
 #include "orchestrator/decision/policy.h"
 #include "orchestrator/decision/replay.h"
-#include "runbooks/duration.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace foghorn::runbooks {
 namespace {
 
+using ::foghorn::common::FromProtoDuration;
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
 using ::testing::Contains;
@@ -127,21 +128,21 @@ TEST(LoaderTest, MinimalRunbookGetsEveryDefault) {
   EXPECT_EQ(rb.group().cloud(), v1::AZURE_CLOUD_PUBLIC);
   EXPECT_EQ(rb.group().secondary_resource_group(), "rg-1");
   const v1::ProbeSpec& p = rb.probes(0);
-  EXPECT_EQ(FromProto(p.interval()), absl::Seconds(5));
-  EXPECT_EQ(FromProto(p.timeout()), absl::Seconds(2));
+  EXPECT_EQ(FromProtoDuration(p.interval()), absl::Seconds(5));
+  EXPECT_EQ(FromProtoDuration(p.timeout()), absl::Seconds(2));
   EXPECT_EQ(p.unhealthy_threshold(), 3);
   EXPECT_EQ(p.healthy_threshold(), 2);
   ASSERT_EQ(rb.health_rules_size(), 2);
   EXPECT_EQ(rb.health_rules(0).target(), v1::PROBE_TARGET_PRIMARY);
   EXPECT_THAT(rb.health_rules(0).probes(), ElementsAre("p1"));
   EXPECT_EQ(rb.health_rules(0).quorum(), v1::QUORUM_MODE_ALL);
-  EXPECT_EQ(FromProto(rb.policy().planned_grace()), decision::kDefaultPlannedGrace);
-  EXPECT_EQ(FromProto(rb.policy().data_loss_grace()), decision::kDefaultDataLossGrace);
-  EXPECT_EQ(FromProto(rb.policy().data_loss_budget()), decision::kDefaultDataLossBudget);
-  EXPECT_EQ(FromProto(rb.policy().cooldown()), decision::kDefaultCooldown);
+  EXPECT_EQ(FromProtoDuration(rb.policy().planned_grace()), decision::kDefaultPlannedGrace);
+  EXPECT_EQ(FromProtoDuration(rb.policy().data_loss_grace()), decision::kDefaultDataLossGrace);
+  EXPECT_EQ(FromProtoDuration(rb.policy().data_loss_budget()), decision::kDefaultDataLossBudget);
+  EXPECT_EQ(FromProtoDuration(rb.policy().cooldown()), decision::kDefaultCooldown);
   EXPECT_EQ(rb.policy().approval_mode(), v1::APPROVAL_MODE_APPROVE_FORCED);
   EXPECT_TRUE(rb.drill().fail_back());
-  EXPECT_EQ(FromProto(rb.drill().hold()), absl::Minutes(10));
+  EXPECT_EQ(FromProtoDuration(rb.drill().hold()), absl::Minutes(10));
   EXPECT_THAT(rb.drill().verify_probes(), ElementsAre("p1"));
 }
 
@@ -170,11 +171,11 @@ TEST(LoaderTest, DefaultStepsGetNamesTimeoutsAndAbort) {
   ASSERT_THAT(r.status(), IsOk());
   const auto& steps = r.runbooks[0].runbook.pre_steps();
   EXPECT_EQ(steps[0].name(), "notify-1");
-  EXPECT_EQ(FromProto(steps[0].timeout()), absl::Minutes(5));
+  EXPECT_EQ(FromProtoDuration(steps[0].timeout()), absl::Minutes(5));
   EXPECT_EQ(steps[0].on_failure(), v1::ON_FAILURE_ABORT);
-  EXPECT_EQ(FromProto(steps[1].timeout()), absl::Seconds(90));
+  EXPECT_EQ(FromProtoDuration(steps[1].timeout()), absl::Seconds(90));
   EXPECT_EQ(steps[2].name(), "approval-3");
-  EXPECT_EQ(FromProto(steps[2].timeout()), absl::Hours(1));
+  EXPECT_EQ(FromProtoDuration(steps[2].timeout()), absl::Hours(1));
 }
 
 TEST(LoaderTest, EnumsAcceptFullAndShortNames) {

@@ -3,8 +3,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
+
+#include "orchestrator/common/files.h"
 
 namespace foghorn::testing {
 
@@ -28,14 +29,12 @@ std::string TempDir::Write(const std::string& name, const std::string& content) 
 }
 
 std::string ReadFileOrDie(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    fprintf(stderr, "cannot read %s\n", path.c_str());
+  absl::StatusOr<std::string> text = common::ReadFile(path);
+  if (!text.ok()) {
+    fprintf(stderr, "%s\n", text.status().ToString().c_str());
     std::abort();
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return *std::move(text);
 }
 
 std::string SourceDir() {
@@ -46,9 +45,6 @@ std::string SourceDir() {
 #endif
 }
 
-std::string SharedDir() {
-  if (const char* env = std::getenv("FOGHORN_SHARED_DIR")) return env;
-  return SourceDir() + "/../shared";
-}
+std::string FixturesDir() { return SourceDir() + "/tests/fixtures"; }
 
 }  // namespace foghorn::testing

@@ -26,9 +26,10 @@ class TempDir {
 // Reads a whole file; aborts the test binary if it cannot.
 std::string ReadFileOrDie(const std::string& path);
 
-// The repository's source dir and the shared reference dir (../shared beside the checkout).
+// The repository's source dir, and the test fixtures in it (tests/fixtures: public Azure data,
+// provenance in tests/fixtures/README.md).
 std::string SourceDir();
-std::string SharedDir();
+std::string FixturesDir();
 
 }  // namespace foghorn::testing
 

@@ -4,6 +4,11 @@
 // 0 and drive faults through the methods below; the foghorn-armsim binary wraps the same class and
 // exposes the admin API over HTTP (/admin/..., see docs/armsim.md).
 //
+// This is the composition root: it wires the emulator (emulator.h), the HTTPS front
+// (http_front.h) and the route families (admin_routes.h, identity_routes.h, sql_routes.h,
+// arm_routes.h) around a shared SimContext (sim_context.h). Faults and outages are described in
+// faults.h, the request log in request_log.h.
+//
 //   ArmSimOptions o;
 //   o.topology_path = SourceDir() + "/tools/armsim/examples/topology.json";
 //   o.cert_dir = tmp.path();
@@ -14,7 +19,6 @@
 #define FOGHORN_TOOLS_ARMSIM_ARMSIM_SERVER_H_
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +30,8 @@
 #include "nlohmann/json.hpp"
 #include "orchestrator/common/clock.h"
 #include "tools/armsim/emulator.h"
+#include "tools/armsim/faults.h"
+#include "tools/armsim/request_log.h"
 
 namespace foghorn::armsim {
 
@@ -67,59 +73,6 @@ struct ArmSimOptions {
   absl::Duration blackhole_timeout = absl::Seconds(30);  // control-plane black hole holds this long
 
   const common::Clock* clock = nullptr;  // not owned; nullptr = real time
-};
-
-// A fault injected into matching HTTP requests.
-struct FaultSpec {
-  enum class Kind {
-    kHttp429,        // 429 SubscriptionTooManyRequests + Retry-After, not applied
-    kHttp500,        // 500 OperationTimedOut, not applied
-    kHttp503,        // 503 ServiceUnavailable, not applied
-    kHttp504,        // 504 GatewayTimeout, not applied
-    kLatency,        // delay, then serve normally
-    kResetBefore,    // drop the connection without applying the request
-    kResetAfter,     // apply the request, then drop the connection without an answer
-    kFailOperation,  // accept the LRO, which then ends Failed with `error_code`
-  };
-  Kind kind = Kind::kHttp500;
-  // Route filter: "any", "arm" (every ARM route), a route name (RouteName(): get, list, put,
-  // patch, delete, failover, forceFailoverAllowDataLoss, tryPlannedBeforeForcedFailover,
-  // asyncOperation, operationResult), "token" or "imds".
-  std::string route = "any";
-  std::string method;          // optional: only this HTTP method
-  std::string server;          // optional: only requests for this server
-  std::string failover_group;  // optional
-  int count = -1;              // how many matches to hit; -1 = unlimited
-  double probability = 1.0;    // chance that a match is hit
-  uint64_t seed = 1;           // seeds this fault's random stream
-  absl::Duration latency = absl::ZeroDuration();
-  int retry_after_seconds = 1;
-  std::string error_code = "PlannedFailoverTimedOut";  // kFailOperation
-  std::string error_message = "User invoked planned failover, and it timed out.";
-};
-
-// Parses a fault from JSON ({"kind":"429"|"500"|"503"|"504"|"latency"|"reset_before"|
-// "reset_after"|"fail_operation","route":..,"count":..,"probability":..,"seed":..,"latencyMs":..,
-// ...}). kInvalidArgument naming the field.
-absl::StatusOr<FaultSpec> ParseFault(const nlohmann::json& j);
-// Parses "down" bodies: {"controlPlane":bool,"dataPlane":bool,"mode":"refuse"|"blackhole"}.
-absl::StatusOr<RegionOutage> ParseOutage(const nlohmann::json& j);
-
-// One served request, as logged (one JSON line each).
-struct RequestRecord {
-  absl::Time time;
-  std::string method;
-  std::string path;
-  std::string route;  // RouteName(), "token", "imds", "admin", "sql", "unknown"
-  std::string server;
-  std::string failover_group;
-  int status = 0;  // 0 = connection dropped without an answer
-  bool accepted_operation = false;
-  std::string operation_id;
-  std::string fault;  // kind of the injected fault, if any
-  std::string request_id;
-  std::string client_request_id;
-  nlohmann::json ToJson() const;
 };
 
 class ArmSimServer {
@@ -173,9 +126,8 @@ class ArmSimServer {
   // Stops serving and releases every socket and thread. Idempotent.
   void Shutdown();
 
-  class Impl;
-
  private:
+  class Impl;
   explicit ArmSimServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -1,16 +1,16 @@
 #include "tools/armsim/certificate.h"
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
 
-#include <cstdio>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "orchestrator/common/files.h"
 
 namespace foghorn::armsim {
 namespace {
@@ -80,15 +80,19 @@ CertPtr NewCert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_ke
   return cert;
 }
 
+// Encoded in memory, then written whole: a key file is 0600 from the start, never readable by
+// others in between.
 absl::Status WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot write '", path, "'"));
-  int ok = cert != nullptr ? PEM_write_X509(f, cert)
-                           : PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(f);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  int ok = bio == nullptr ? 0
+           : cert != nullptr
+               ? PEM_write_bio_X509(bio.get(), cert)
+               : PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
   if (ok != 1) return absl::InternalError(absl::StrCat("cannot encode '", path, "'"));
-  if (key != nullptr) chmod(path.c_str(), 0600);
-  return absl::OkStatus();
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return common::WriteFileAtomically(path, absl::string_view(data, size),
+                                     key != nullptr ? 0600 : 0644);
 }
 
 }  // namespace

@@ -154,7 +154,6 @@ void DataPlane::ReconcileLocked() {
   }
   // Existing connections follow their server: reset on refuse, go silent on black hole, and
   // black-holed ones are dropped when the region returns.
-  std::map<std::string, EndpointTarget> by_server;
   for (auto it = conns_.begin(); it != conns_.end();) {
     EndpointTarget t = emulator_->ResolveEndpoint("server:" + it->server);
     bool drop = false;

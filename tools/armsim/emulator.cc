@@ -530,7 +530,6 @@ ArmResponse Emulator::StartOperation(const ArmRequest& r, const std::string& nam
   op.region = servers_.at(r.server).spec.region;
   op.server = r.server;
   op.group = r.failover_group;
-  op.api_version = r.api_version;
   op.start = now;
   op.due = now + operation_duration_;
   op.forced_failure = r.forced_failure;
@@ -714,16 +713,6 @@ ArmResponse Emulator::OperationResult(const ArmRequest& r) {
   }
   resp.body = *op.result;
   return resp;
-}
-
-bool Emulator::Advance() {
-  bool changed;
-  {
-    absl::MutexLock lock(&mu_);
-    changed = AdvanceLocked(Now());
-  }
-  if (changed) NotifyChange();
-  return changed;
 }
 
 bool Emulator::AdvanceLocked(absl::Time now) {

@@ -1,11 +1,12 @@
 // The ARM failover-group state machine behind foghorn-armsim, free of HTTP: servers, failover
-// groups, long-running operations, region outages and the replication/write model. The HTTP layer
-// (armsim_server.h) parses requests into ArmRequest and renders ArmResponse; the data plane
+// groups, long-running operations, region outages and the replication/write model. The ARM routes
+// (arm_routes.h) parse requests into ArmRequest and render ArmResponse; the data plane
 // (data_plane.h) reads listener targets from it.
 //
 // Time: operations complete lazily. Every call first completes the operations whose due time has
 // passed on the injected clock, so a FakeClock drives it deterministically and a real clock gives
-// real durations. Thread-safe: one mutex guards all state.
+// real durations; the data plane's I/O loop reads the endpoint targets every pass, so listeners
+// follow roles even when nobody polls ARM. Thread-safe: one mutex guards all state.
 #ifndef FOGHORN_TOOLS_ARMSIM_EMULATOR_H_
 #define FOGHORN_TOOLS_ARMSIM_EMULATOR_H_
 
@@ -155,9 +156,6 @@ class Emulator {
 
   // Full state for the admin API.
   nlohmann::json StateJson();
-  // Completes due operations (the server calls this periodically so listeners follow roles even
-  // when nobody polls). Returns true if any role or topology changed.
-  bool Advance();
 
   // Called (without the lock held) after roles, groups or regions changed.
   void SetOnChange(std::function<void()> on_change);
@@ -193,7 +191,6 @@ class Emulator {
     std::string region;
     std::string server;
     std::string group;
-    std::string api_version;
     absl::Time start;
     absl::Time due;
     absl::Time end;

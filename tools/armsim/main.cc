@@ -5,9 +5,7 @@
 #include <stdlib.h>
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "nlohmann/json.hpp"
+#include "orchestrator/common/files.h"
 #include "tools/armsim/armsim_server.h"
 #include "tools/armsim/scenario.h"
 
@@ -44,14 +43,6 @@ constexpr char kUsage[] = R"(usage: foghorn-armsim [flags]
   --threads=N                HTTP worker threads (default 16)
   --no-data-plane            do not open the TCP listeners
 )";
-
-std::string ReadFile(const std::string& path, bool* ok) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *ok = static_cast<bool>(in);
-  return ss.str();
-}
 
 int Fail(const std::string& msg) {
   std::cerr << "foghorn-armsim: " << msg << "\n";
@@ -128,10 +119,9 @@ int main(int argc, char** argv) {
   }
   std::vector<foghorn::armsim::ScenarioStep> steps;
   if (!scenario_path.empty()) {
-    bool ok = false;
-    std::string text = ReadFile(scenario_path, &ok);
-    if (!ok) return Fail("cannot read scenario '" + scenario_path + "'");
-    auto parsed = foghorn::armsim::ParseScenario(text);
+    absl::StatusOr<std::string> text = foghorn::common::ReadFile(scenario_path);
+    if (!text.ok()) return Fail("scenario: " + std::string(text.status().message()));
+    auto parsed = foghorn::armsim::ParseScenario(*text);
     if (!parsed.ok()) return Fail(parsed.status().ToString());
     steps = *std::move(parsed);
   }
@@ -185,9 +175,8 @@ int main(int argc, char** argv) {
   }
   std::string line = hello.dump();
   if (!port_file.empty()) {
-    std::string tmp = port_file + ".tmp";
-    std::ofstream(tmp) << line << "\n";
-    std::rename(tmp.c_str(), port_file.c_str());
+    absl::Status written = foghorn::common::WriteFileAtomically(port_file, line + "\n", 0644);
+    if (!written.ok()) return Fail(written.ToString());
   }
   std::cout << line << std::endl;
 

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "orchestrator/common/files.h"
 
 namespace foghorn::armsim {
 namespace {
@@ -232,11 +231,9 @@ absl::StatusOr<Topology> ParseTopology(const std::string& json_text) {
 }
 
 absl::StatusOr<Topology> LoadTopologyFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("topology: cannot read '", path, "'"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseTopology(ss.str());
+  absl::StatusOr<std::string> text = common::ReadFile(path);
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat("topology: ", text.status().message()));
+  return ParseTopology(*text);
 }
 
 }  // namespace foghorn::armsim

@@ -1,16 +1,12 @@
 #include "tools/cli/cli.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -23,6 +19,9 @@
 #include "foghorn/v1/control.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
+#include "orchestrator/common/durations.h"
+#include "orchestrator/common/files.h"
+#include "orchestrator/common/host_port.h"
 
 namespace foghorn::cli {
 namespace {
@@ -261,12 +260,11 @@ bool ParseArgs(const std::vector<std::string>& in, Args* out, std::string* error
   return true;
 }
 
+// common::ReadFile for call sites that word their own error.
 std::string ReadFile(const std::string& path, bool* ok) {
-  std::ifstream in(path, std::ios::binary);
-  *ok = static_cast<bool>(in);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  absl::StatusOr<std::string> text = common::ReadFile(path);
+  *ok = text.ok();
+  return text.ok() ? *std::move(text) : std::string();
 }
 
 std::string FormatTime(const google::protobuf::Timestamp& t) {
@@ -276,13 +274,12 @@ std::string FormatTime(const google::protobuf::Timestamp& t) {
 }
 
 std::string FormatDuration(const google::protobuf::Duration& d) {
-  return absl::FormatDuration(absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos()));
+  return absl::FormatDuration(common::FromProtoDuration(d));
 }
 
 // Measured figures, to the millisecond.
 std::string FormatMeasured(const google::protobuf::Duration& d) {
-  return absl::FormatDuration(absl::Trunc(absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos()),
-                                          absl::Milliseconds(1)));
+  return absl::FormatDuration(absl::Trunc(common::FromProtoDuration(d), absl::Milliseconds(1)));
 }
 
 // "FAILOVER_KIND_PLANNED" -> "planned".
@@ -301,6 +298,18 @@ std::string OpStateName(v1::OperationState s) {
   return Short(v1::OperationState_Name(s), "OPERATION_STATE_");
 }
 std::string StepStateName(v1::StepState s) { return Short(v1::StepState_Name(s), "STEP_STATE_"); }
+
+// True for a step or end event of the drill started with `request_id`.
+bool IsEventOfDrill(const v1::WatchResponse& e, const std::string& request_id) {
+  switch (e.detail_case()) {
+    case v1::WatchResponse::kOperationStep:
+      return e.operation_step().drill() && e.operation_step().request_id() == request_id;
+    case v1::WatchResponse::kOperation:
+      return e.operation().drill() && e.operation().request_id() == request_id;
+    default:
+      return false;
+  }
+}
 
 void PrintTable(std::ostream& out, const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows) {
@@ -347,10 +356,12 @@ class Cli {
     std::string output = Flag("output", "FOGHORN_OUTPUT", "table");
     if (output != "table" && output != "json") return Usage(cmd, "--output must be table or json");
     json_ = output == "json";
-    std::string timeout = Flag("timeout", "FOGHORN_TIMEOUT", "30s");
-    if (!absl::ParseDuration(timeout, &timeout_) || timeout_ <= absl::ZeroDuration()) {
+    std::optional<absl::Duration> timeout =
+        common::ParseDurationText(Flag("timeout", "FOGHORN_TIMEOUT", "30s"));
+    if (!timeout || *timeout <= absl::ZeroDuration()) {
       return Usage(cmd, "--timeout must be a positive duration such as 30s");
     }
+    timeout_ = *timeout;
     if (int rc = Connect(cmd); rc != kExitOk) return rc;
     if (cmd == "status") return Status();
     if (cmd == "groups") return Groups();
@@ -749,13 +760,9 @@ class Cli {
     req.set_dry_run(dry_run);
     req.set_request_id(args_.Get("request-id").value_or(dry_run ? "" : RandomRequestId()));
     if (auto h = args_.Get("hold")) {
-      absl::Duration d;
-      if (!absl::ParseDuration(*h, &d) || d < absl::ZeroDuration()) {
-        return Usage("drill", "--hold must be a duration such as 30s");
-      }
-      req.mutable_hold()->set_seconds(absl::ToInt64Seconds(d));
-      req.mutable_hold()->set_nanos(
-          static_cast<int32_t>(absl::ToInt64Nanoseconds(d - absl::Seconds(req.hold().seconds()))));
+      std::optional<absl::Duration> d = common::ParseDurationText(*h);
+      if (!d) return Usage("drill", "--hold must be a duration such as 30s");
+      common::ToProtoDuration(*d, req.mutable_hold());
     }
     const bool follow = !dry_run && args_.Has("wait");
 
@@ -814,11 +821,7 @@ class Cli {
       v1::WatchResponse e;
       while (watch->Read(&e)) {
         if (e.kind() == v1::EVENT_KIND_MISSED) continue;
-        std::string detail = e.detail_json();
-        if (!absl::StrContains(detail, "\"drill\":true") ||
-            !absl::StrContains(detail, absl::StrCat("\"request_id\":\"", request_id, "\""))) {
-          continue;
-        }
+        if (!IsEventOfDrill(e, request_id)) continue;
         absl::MutexLock lock(&mu);
         if (json_) {
           PrintJson(e, /*pretty=*/false);
@@ -1094,11 +1097,11 @@ class Cli {
     req.set_group_id(group.value_or(""));
     req.set_reason(*reason);
     if (auto f = args_.Get("for")) {
-      absl::Duration d;
-      if (!absl::ParseDuration(*f, &d) || d <= absl::ZeroDuration()) {
+      std::optional<absl::Duration> d = common::ParseDurationText(*f);
+      if (!d || *d <= absl::ZeroDuration()) {
         return Usage("pause", "--for must be a positive duration such as 30m");
       }
-      req.mutable_duration()->set_seconds(absl::ToInt64Seconds(d));
+      common::ToProtoDuration(*d, req.mutable_duration());
     }
     v1::PauseAutomationResponse r;
     grpc::Status s = stub_->PauseAutomation(Ctx().get(), req, &r);
@@ -1236,17 +1239,9 @@ bool IsLoopbackTarget(std::string target) {
   if (target.rfind("dns:///", 0) == 0) target = target.substr(7);
   if (target.rfind("ipv4:", 0) == 0) target = target.substr(5);
   if (target.rfind("ipv6:", 0) == 0) target = target.substr(5);
-  std::string host;
-  if (!target.empty() && target.front() == '[') {
-    size_t end = target.find(']');
-    if (end == std::string::npos) return false;
-    host = target.substr(1, end - 1);
-  } else {
-    host = target.substr(0, target.rfind(':'));
-  }
-  if (host == "localhost" || host == "::1") return true;
-  in_addr v4{};
-  return inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+  // gRPC's default port; the port does not matter here, only a malformed target does.
+  absl::StatusOr<common::HostPort> address = common::ParseHostPort(target, {.default_port = 443});
+  return address.ok() && common::IsLoopbackHost(address->host);
 }
 
 }  // namespace foghorn::cli

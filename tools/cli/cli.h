@@ -40,8 +40,8 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
            const Getenv& getenv);
 
 // True when `target` ("host:port", "[v6]:port", "unix:...", "dns:///host:port") stays on this
-// machine: a loopback IP literal, "localhost", or a unix socket. Elsewhere the CLI never sends a
-// bearer token without TLS.
+// machine: a loopback host (common::IsLoopbackHost: 127.0.0.0/8, ::1, "localhost"), or a unix
+// socket. Elsewhere the CLI never sends a bearer token without TLS.
 bool IsLoopbackTarget(std::string target);
 
 }  // namespace foghorn::cli

@@ -101,16 +101,58 @@ TEST(AgentConfigTest, ExpandsRunbookDirectoriesToTheirYamlFilesInOrder) {
   EXPECT_THAT(RunbookFiles(c), StatusIs(absl::StatusCode::kNotFound));
 }
 
-TEST(AgentConfigTest, SplitsListenAddresses) {
-  std::string host;
-  int port = 0;
-  ASSERT_THAT(SplitListen("127.0.0.1:7443", &host, &port), IsOk());
-  EXPECT_EQ(host, "127.0.0.1");
-  EXPECT_EQ(port, 7443);
-  ASSERT_THAT(SplitListen("[::1]:0", &host, &port), IsOk());
-  EXPECT_EQ(host, "::1");
-  EXPECT_THAT(SplitListen("7443", &host, &port), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(SplitListen("h:99999", &host, &port), StatusIs(absl::StatusCode::kInvalidArgument));
+TEST(AgentConfigTest, JournalRetentionDefaultsToTheJournalsPolicy) {
+  auto c = ParseAgentConfig("agent.yaml", "state_dir: s\nrunbooks: [r]\n", "/x");
+  ASSERT_THAT(c, IsOk());
+  const journal::RetentionPolicy r = JournalRetention(*c);
+  EXPECT_EQ(r.audit_max_age, absl::Hours(24 * 365));
+  EXPECT_EQ(r.audit_max_rows, 1'000'000);
+  EXPECT_EQ(r.decisions_max_age, absl::Hours(24 * 90));
+  EXPECT_EQ(r.decisions_max_rows_per_group, 10'000);
+  // The defaults are filled into the config too, as the other defaults are.
+  EXPECT_EQ(c->journal().retention().audit_max_rows(), 1'000'000);
+  EXPECT_EQ(c->journal().retention().decisions_max_age().seconds(), 90 * 24 * 3600);
+  // A config built in code, never parsed, gets the same.
+  EXPECT_EQ(JournalRetention(v1::AgentConfig()).audit_max_age, absl::Hours(24 * 365));
+}
+
+TEST(AgentConfigTest, JournalRetentionTakesWhatIsWrittenAndZeroMeansUnlimited) {
+  auto c = ParseAgentConfig("agent.yaml",
+                            "state_dir: s\n"
+                            "runbooks: [r]\n"
+                            "journal:\n"
+                            "  retention:\n"
+                            "    audit_max_age: 30d\n"
+                            "    audit_max_rows: 0\n"
+                            "    decisions_max_age: 0\n"
+                            "    decisions_max_rows_per_group: 500\n",
+                            "/x");
+  ASSERT_THAT(c, IsOk());
+  const journal::RetentionPolicy r = JournalRetention(*c);
+  EXPECT_EQ(r.audit_max_age, absl::Hours(24 * 30));
+  EXPECT_EQ(r.audit_max_rows, 0);
+  EXPECT_EQ(r.decisions_max_age, absl::ZeroDuration());
+  EXPECT_EQ(r.decisions_max_rows_per_group, 500);
+}
+
+TEST(AgentConfigTest, RefusesNegativeJournalRetentionNamingFileLineAndField) {
+  auto c = ParseAgentConfig("agent.yaml",
+                            "state_dir: s\n"
+                            "runbooks: [r]\n"
+                            "journal:\n"
+                            "  retention:\n"
+                            "    audit_max_rows: -1\n"
+                            "    decisions_max_age: -5m\n"
+                            "    decisions_max_rows_per_group: -10\n",
+                            "/x");
+  ASSERT_THAT(c, StatusIs(absl::StatusCode::kInvalidArgument));
+  const std::string m(c.status().message());
+  EXPECT_THAT(m, AllOf(HasSubstr("agent.yaml:5:"), HasSubstr("journal.retention.audit_max_rows"),
+                       HasSubstr("must not be negative")));
+  EXPECT_THAT(m,
+              AllOf(HasSubstr("agent.yaml:6:"), HasSubstr("journal.retention.decisions_max_age")));
+  EXPECT_THAT(m, AllOf(HasSubstr("agent.yaml:7:"),
+                       HasSubstr("journal.retention.decisions_max_rows_per_group")));
 }
 
 // ---- CheckAgentConfig: what --check and start-up refuse before anything starts ----
@@ -250,8 +292,13 @@ TEST_F(ConfigCheckTest, RefusesApiTokensWhoseValueCannotBeHadOrIsWeakOrShared) {
 }
 
 TEST_F(ConfigCheckTest, RefusesMetricsThatAreMalformedOrTakeTheApiPort) {
-  EXPECT_THAT(Message(Config("metrics: {listen: \"[::1:9464\"}\n")),
-              HasSubstr("metrics.listen: \"[::1:9464\" is not [host]:port"));
+  // Malformed: refused as the config is parsed, by the parser every listen address goes through.
+  EXPECT_THAT(
+      ParseAgentConfig("agent.yaml",
+                       "state_dir: state\nrunbooks: [rb]\nmetrics: {listen: \"[::1:9464\"}\n",
+                       dir_.path()),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("metrics.listen: \"[::1:9464\" has an unclosed [ipv6]")));
   EXPECT_THAT(Message(Config("api: {listen: \"127.0.0.1:7443\"}\n"
                              "metrics: {listen: \"0.0.0.0:7443\"}\n")),
               HasSubstr("metrics.listen: 0.0.0.0:7443 takes the control API's port"));
@@ -313,38 +360,6 @@ TEST_F(ConfigCheckTest, RefusesALogFileThatCannotBeCreatedAndAWebhookThatIsNotHt
                    " cannot be created: " + dir_.File("oncall.token") + " is not a directory"));
   EXPECT_THAT(m, HasSubstr("webhooks[0].url: is not an http(s) URL with a host"));
   EXPECT_THAT(m, Not(HasSubstr("s3cret")));  // a webhook URL may carry a secret
-}
-
-TEST(ParseListenAddressTest, AcceptsHostPortAndBracketedIpv6AndKnowsLoopback) {
-  struct Case {
-    std::string listen;
-    std::string host;
-    int port;
-    bool loopback;
-  };
-  for (const Case& c :
-       std::vector<Case>{{"127.0.0.1:7443", "127.0.0.1", 7443, true},
-                         {"127.9.9.9:0", "127.9.9.9", 0, true},
-                         {"localhost:1", "localhost", 1, true},
-                         {"[::1]:65535", "::1", 65535, true},
-                         {"0.0.0.0:7443", "0.0.0.0", 7443, false},
-                         {"[::]:7443", "::", 7443, false},
-                         {"agent-1.example.net:80", "agent-1.example.net", 80, false},
-                         {"127.example:80", "127.example", 80, false}}) {
-    auto a = ParseListenAddress(c.listen);
-    ASSERT_THAT(a, IsOk()) << c.listen;
-    EXPECT_EQ(a->host, c.host) << c.listen;
-    EXPECT_EQ(a->port, c.port) << c.listen;
-    EXPECT_EQ(a->loopback, c.loopback) << c.listen;
-  }
-}
-
-TEST(ParseListenAddressTest, RefusesMalformedAddresses) {
-  for (const std::string listen :
-       {"7443", ":7443", "::1:7443", "[::1]7443", "[nope]:1", "999.1.1.1:1", "host name:1",
-        "-host:1", "h:", "h:+5", "h: 5", "h:70000", "h:123456", "h:0x10"}) {
-    EXPECT_THAT(ParseListenAddress(listen), StatusIs(absl::StatusCode::kInvalidArgument)) << listen;
-  }
 }
 
 }  // namespace

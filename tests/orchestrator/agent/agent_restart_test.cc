@@ -16,6 +16,7 @@
 #include "orchestrator/journal/sqlite_journal.h"
 #include "runbooks/loader.h"
 #include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/fake_arm.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/table_prober.h"
 #include "tests/testing/temp_dir.h"
@@ -23,69 +24,13 @@
 namespace foghorn::agent {
 namespace {
 
+using ::foghorn::testing::FakeArm;
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
 using ::foghorn::testing::TableProber;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-// One failover group in ARM: planned failovers fail while the primary's region is down.
-class RegionArm final : public executor::FailoverActuator {
- public:
-  absl::StatusOr<arm::FailoverResult> Failover(const arm::FailoverRequest& req) override {
-    absl::MutexLock lock(&mu_);
-    arm::FailoverResult r;
-    if (primary == req.target.server) {
-      r.outcome = arm::FailoverOutcome::kAlreadyPrimary;
-      r.group = Read(req.target.server);
-      return r;
-    }
-    if (req.kind == arm::FailoverKind::kPlanned && region_down) {
-      return absl::FailedPreconditionError("PlannedFailoverTimedOut: the primary is unreachable");
-    }
-    accepted.push_back(req.kind);
-    if (req.on_accepted) req.on_accepted({"https://arm/op/" + std::to_string(accepted.size()), ""});
-    std::swap(primary, secondary);
-    r.outcome = arm::FailoverOutcome::kPosted;
-    r.posts_accepted = 1;
-    r.group = Read(req.target.server);
-    return r;
-  }
-  absl::StatusOr<arm::FailoverGroup> Get(const arm::FailoverGroupId& id) override {
-    absl::MutexLock lock(&mu_);
-    if (id.server == primary && region_down) return absl::UnavailableError("region down");
-    return Read(id.server);
-  }
-  std::vector<arm::FailoverKind> Accepted() {
-    absl::MutexLock lock(&mu_);
-    return accepted;
-  }
-  // Someone else (the portal, Azure's own policy) fails the group over.
-  void ExternalFailover() {
-    absl::MutexLock lock(&mu_);
-    std::swap(primary, secondary);
-  }
-
-  bool region_down = false;
-
- private:
-  arm::FailoverGroup Read(const std::string& server) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    arm::FailoverGroup g;
-    g.replication_role =
-        server == primary ? arm::ReplicationRole::kPrimary : arm::ReplicationRole::kSecondary;
-    arm::PartnerInfo p;
-    p.id = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Sql/servers/" +
-           (server == primary ? secondary : primary);
-    g.partner_servers.push_back(p);
-    return g;
-  }
-
-  absl::Mutex mu_;
-  std::string primary ABSL_GUARDED_BY(mu_) = "srv-a";
-  std::string secondary ABSL_GUARDED_BY(mu_) = "srv-b";
-  std::vector<arm::FailoverKind> accepted ABSL_GUARDED_BY(mu_);
-};
 
 // Pre/post steps: pass, or answer `result`; with `gate` set, each step waits for it.
 class ScriptedSteps final : public executor::StepRunner {
@@ -204,7 +149,7 @@ class AgentRestartTest : public ::testing::Test {
   void PrimaryRegionDown() {
     prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
     prober_.Set("lag", probes::ProbeOutcome::kFailure);
-    arm_.region_down = true;
+    arm_.SetRegionDown(true);
   }
   // Journals an operation as a previous run would have left it: running, pre steps only.
   std::string JournalInterrupted(const std::string& kind, const std::string& request_id,
@@ -231,7 +176,7 @@ class AgentRestartTest : public ::testing::Test {
   common::ManualExecutor loop_{clock_};
   common::WorkerPool workers_{2};
   TableProber prober_;
-  RegionArm arm_;
+  FakeArm arm_;
   ScriptedSteps steps_;
   executor::NullNotifier notifier_;
   common::MetricsRegistry metrics_;
@@ -552,9 +497,9 @@ TEST_F(AgentRestartTest, ADrillsRoleChangesAreNotExternalFailovers) {
   ASSERT_THAT(
       agent_->Pause(kGroup, absl::InfiniteFuture(), "drill d-1", "drill", PauseOwner::kDrill),
       IsOk());
-  arm_.ExternalFailover();  // the drill's failover
+  arm_.ExternalFailover("fog");  // the drill's failover
   Run(absl::Seconds(40));
-  arm_.ExternalFailover();  // and its fail-back
+  arm_.ExternalFailover("fog");  // and its fail-back
   Run(absl::Seconds(40));
   ASSERT_THAT(agent_->Resume(kGroup, "drill", PauseOwner::kDrill), IsOk());
   auto trail = journal_->AuditTrail(0);
@@ -571,8 +516,8 @@ TEST_F(AgentRestartTest, AFailoverFoghornDidNotMakeStartsTheCooldown) {
   prober_.SetMetric("lag", 3);
   Boot();
   Run(absl::Seconds(10));
-  arm_.ExternalFailover();  // someone fails over in the portal
-  Run(absl::Seconds(40));   // the next role refresh notices it
+  arm_.ExternalFailover("fog");  // someone fails over in the portal
+  Run(absl::Seconds(40));        // the next role refresh notices it
   auto g = agent_->Group(kGroup);
   EXPECT_EQ(g->roles.primary_server, "srv-b");
   auto trail = journal_->AuditTrail(0);

@@ -4,6 +4,8 @@
 
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
@@ -13,6 +15,7 @@
 #include "orchestrator/journal/sqlite_journal.h"
 #include "runbooks/loader.h"
 #include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/fake_arm.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/table_prober.h"
 #include "tests/testing/temp_dir.h"
@@ -20,71 +23,13 @@
 namespace foghorn::agent {
 namespace {
 
+using ::foghorn::testing::FakeArm;
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
 using ::foghorn::testing::TableProber;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-// ARM for one group: a planned failover fails while the primary's region is down; forced works.
-class FakeArm final : public executor::FailoverActuator {
- public:
-  absl::StatusOr<arm::FailoverResult> Failover(const arm::FailoverRequest& req) override {
-    absl::MutexLock lock(&mu_);
-    arm::FailoverResult r;
-    if (primary == req.target.server) {
-      r.outcome = arm::FailoverOutcome::kAlreadyPrimary;
-      r.group = GroupLocked(req.target.server);
-      return r;
-    }
-    if (req.kind == arm::FailoverKind::kPlanned && primary_region_down) {
-      ++planned_failures;
-      return absl::FailedPreconditionError("PlannedFailoverTimedOut: the primary is unreachable");
-    }
-    if (req.kind == arm::FailoverKind::kForcedAllowDataLoss && fail_forced) {
-      ++forced_failures;
-      return absl::UnavailableError("InternalServerError: try again later");
-    }
-    accepted.push_back(req.kind);
-    if (req.on_accepted) req.on_accepted({"https://arm/op/" + std::to_string(accepted.size()), ""});
-    std::swap(primary, secondary);
-    r.outcome = arm::FailoverOutcome::kPosted;
-    r.posts_accepted = 1;
-    r.group = GroupLocked(req.target.server);
-    return r;
-  }
-  absl::StatusOr<arm::FailoverGroup> Get(const arm::FailoverGroupId& id) override {
-    absl::MutexLock lock(&mu_);
-    ++gets;
-    if (id.server == primary && primary_region_down) return absl::UnavailableError("region down");
-    return GroupLocked(id.server);
-  }
-  arm::FailoverGroup GroupLocked(const std::string& server) const {
-    arm::FailoverGroup g;
-    g.replication_role =
-        server == primary ? arm::ReplicationRole::kPrimary : arm::ReplicationRole::kSecondary;
-    arm::PartnerInfo p;
-    p.id = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Sql/servers/" +
-           (server == primary ? secondary : primary);
-    g.partner_servers.push_back(p);
-    return g;
-  }
-  std::vector<arm::FailoverKind> Accepted() {
-    absl::MutexLock lock(&mu_);
-    return accepted;
-  }
-
-  absl::Mutex mu_;
-  std::string primary = "srv-a";
-  std::string secondary = "srv-b";
-  bool primary_region_down = false;
-  bool fail_forced = false;
-  int planned_failures = 0;
-  int forced_failures = 0;
-  int gets = 0;
-  std::vector<arm::FailoverKind> accepted;
-};
 
 // Runs steps at once, or, with a gate set, blocks each step until the test opens the gate.
 class NoSteps final : public executor::StepRunner {
@@ -209,9 +154,9 @@ TEST_F(AgentTest, RegionOutageTriesPlannedThenForcesAfterTheDataLossGrace) {
   const absl::Time outage = clock_.Now();
   prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
   prober_.Set("lag", probes::ProbeOutcome::kFailure);
-  arm_.primary_region_down = true;
+  arm_.SetRegionDown(true);
   Run(absl::Minutes(4));
-  EXPECT_EQ(arm_.planned_failures, 1);
+  EXPECT_EQ(arm_.Refused(arm::FailoverKind::kPlanned), 1);
   EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kForcedAllowDataLoss));
   auto ops = Operations();
   ASSERT_EQ(ops.size(), 2u);
@@ -230,7 +175,7 @@ TEST_F(AgentTest, PartialOutageWithAReachablePrimaryFailsOverPlanned) {
   prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
   Run(absl::Minutes(2));
   EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned));
-  EXPECT_EQ(arm_.planned_failures, 0);
+  EXPECT_EQ(arm_.Refused(arm::FailoverKind::kPlanned), 0);
 }
 
 TEST_F(AgentTest, VerifiesTheReadWriteListenerAfterTheFailover) {
@@ -262,14 +207,15 @@ TEST_F(AgentTest, AFailedAutomaticFailoverIsNotRetriedWithinTheSameOutage) {
   Load();
   prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
   prober_.Set("lag", probes::ProbeOutcome::kFailure);
-  arm_.primary_region_down = true;
-  arm_.fail_forced = true;
+  arm_.SetRegionDown(true);
+  arm_.FailFailovers(absl::UnavailableError("InternalServerError: try again later"),
+                     arm::FailoverKind::kForcedAllowDataLoss);
   Run(absl::Minutes(10));
   auto ops = Operations();
   ASSERT_EQ(ops.size(), 2u);  // the planned attempt, then one forced attempt: never a third
   EXPECT_EQ(ops[0].kind, "forced");
   EXPECT_EQ(ops[0].state, journal::OperationState::kFailed);
-  EXPECT_EQ(arm_.forced_failures, 1);
+  EXPECT_EQ(arm_.Refused(arm::FailoverKind::kForcedAllowDataLoss), 1);
   EXPECT_THAT(sink_->text(), HasSubstr("automatic failover not retried"));
 }
 
@@ -297,10 +243,10 @@ TEST_F(AgentTest, HoldsWhenTheSecondaryIsDownToo) {
 TEST_F(AgentTest, ObserveOnlyRecordsDecisionsButNeverCallsArm) {
   Load("observe_only");
   prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
-  arm_.primary_region_down = true;
+  arm_.SetRegionDown(true);
   Run(absl::Minutes(5));
   EXPECT_THAT(arm_.Accepted(), IsEmpty());
-  EXPECT_EQ(arm_.planned_failures, 0);
+  EXPECT_EQ(arm_.Refused(arm::FailoverKind::kPlanned), 0);
   EXPECT_THAT(Operations(), IsEmpty());
   auto decisions = journal_->Decisions("sub/rg/fog", 0);
   ASSERT_THAT(decisions, IsOk());
@@ -388,7 +334,7 @@ TEST_F(AgentTest, ResumesAnUnfinishedOperationWithoutPostingAgain) {
     auto step = (*j)->BeginStep(created->operation.id, "arm:forceFailoverAllowDataLoss", "srv-b");
     ASSERT_THAT(step, IsOk());
   }
-  std::swap(arm_.primary, arm_.secondary);  // ARM carried the failover out
+  arm_.ExternalFailover("fog");  // ARM carried the failover out
   Load();
   auto ops = Operations();
   ASSERT_EQ(ops.size(), 1u);
@@ -460,6 +406,51 @@ TEST_F(AgentTest, SnapshotsCarryEveryProbesStateAndHistory) {
   ASSERT_EQ(g->probes.size(), 4u);
   EXPECT_EQ(g->probes[0].probe_id, "sub/rg/fog/a-tcp");
   EXPECT_FALSE(g->probes[0].history.empty());
+}
+
+// `foghornd --check` loads runbooks with the loader; the agent refuses probes with
+// probes::ValidateProbeSpec. Both apply probes::ProbeSpecProblems, so a probe is refused by both
+// or by neither. Each case below used to pass one of them (or both).
+TEST_F(AgentTest, RefusesExactlyTheProbesTheLoaderRefuses) {
+  Load();
+  struct Case {
+    std::string probe;  // appended as probes[4]
+    std::string field;  // the field both name
+  };
+  const std::vector<Case> cases = {
+      // --check accepted these; the agent refused the runbook.
+      {"{name: a/b, target: primary, tcp: {}}", "name"},
+      {"{name: x, target: primary, exec: {argv: [\"\"]}}", "exec.argv"},
+      {"{name: x, target: primary, "
+       "http: {url: \"http://h/\", json_field: s, json_field_value: \"\"}}",
+       "http.json_field_value"},
+      {"{name: x, target: primary, tcp: {address: \"[::1:1433\"}}", "tcp.address"},
+      // --check refused these; the agent ran them.
+      {"{name: x, target: primary, http: {url: \"ftp://h/\"}}", "http.url"},
+      {"{name: x, target: primary, jitter: 5s, tcp: {}}", "jitter"},
+      {"{name: x, target: primary, exec: {argv: [x], inherit_env: [FOGHORN_ARM_TOKEN]}}",
+       "exec.inherit_env[0]"},
+      // Both accepted this one, reading "::1" as the host.
+      {"{name: x, target: primary, tcp: {address: \"::1:1433\"}}", "tcp.address"},
+  };
+  auto load = [](const std::string& probe) {
+    std::string text = kRunbook;
+    text.replace(text.find("APPROVAL_MODE"), 13, "automatic");
+    text.insert(text.find("health_rules:"), "  - " + probe + "\n");
+    return runbooks::LoadRunbookSources({{"test.yaml", text}});
+  };
+  for (const Case& c : cases) {
+    runbooks::LoadResult loaded = load(c.probe);
+    ASSERT_EQ(loaded.runbooks.size(), 1u) << c.probe;
+    ASSERT_EQ(loaded.diagnostics.size(), 1u) << c.probe << "\n" << loaded.status();
+    EXPECT_EQ(loaded.diagnostics[0].field_path, "probes[4]." + c.field) << c.probe;
+    EXPECT_THAT(agent_->SetRunbooks({loaded.runbooks[0].runbook}),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("field " + c.field)))
+        << c.probe;
+  }
+  runbooks::LoadResult fine = load("{name: x, target: primary, tcp: {address: \"[::1]:1433\"}}");
+  ASSERT_TRUE(fine.ok()) << fine.status();
+  EXPECT_THAT(agent_->SetRunbooks({fine.runbooks[0].runbook}), IsOk());
 }
 
 TEST_F(AgentTest, RejectsABadRunbookSetAndKeepsTheOldOne) {

@@ -22,54 +22,13 @@
 #include "orchestrator/journal/sqlite_journal.h"
 #include "runbooks/loader.h"
 #include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/fake_arm.h"
+#include "tests/testing/fake_sleeper.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/table_prober.h"
 #include "tests/testing/temp_dir.h"
 
 namespace foghorn::agent::testing {
-
-// ARM for one group: every failover it is asked for succeeds and swaps the roles.
-class SwappingArm final : public executor::FailoverActuator {
- public:
-  absl::StatusOr<arm::FailoverResult> Failover(const arm::FailoverRequest& req) override {
-    absl::MutexLock lock(&mu_);
-    arm::FailoverResult r;
-    r.outcome = arm::FailoverOutcome::kAlreadyPrimary;
-    if (primary_ != req.target.server) {
-      accepted_.push_back(req.kind);
-      std::swap(primary_, secondary_);
-      r.outcome = arm::FailoverOutcome::kPosted;
-      r.posts_accepted = 1;
-    }
-    r.group = Read(req.target.server);
-    return r;
-  }
-  absl::StatusOr<arm::FailoverGroup> Get(const arm::FailoverGroupId& id) override {
-    absl::MutexLock lock(&mu_);
-    return Read(id.server);
-  }
-  std::vector<arm::FailoverKind> Accepted() {
-    absl::MutexLock lock(&mu_);
-    return accepted_;
-  }
-
- private:
-  arm::FailoverGroup Read(const std::string& server) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    arm::FailoverGroup g;
-    g.replication_role =
-        server == primary_ ? arm::ReplicationRole::kPrimary : arm::ReplicationRole::kSecondary;
-    arm::PartnerInfo p;
-    p.id = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Sql/servers/" +
-           (server == primary_ ? secondary_ : primary_);
-    g.partner_servers.push_back(p);
-    return g;
-  }
-
-  absl::Mutex mu_;
-  std::string primary_ ABSL_GUARDED_BY(mu_) = "srv-a";
-  std::string secondary_ ABSL_GUARDED_BY(mu_) = "srv-b";
-  std::vector<arm::FailoverKind> accepted_ ABSL_GUARDED_BY(mu_);
-};
 
 // Keeps every notification.
 class RecordingNotifier final : public executor::Notifier {
@@ -88,16 +47,12 @@ class RecordingNotifier final : public executor::Notifier {
   std::vector<executor::Notification> sent_ ABSL_GUARDED_BY(mu_);
 };
 
-// Webhooks and waits are not what these tests are about.
+// Webhooks and waits are not what these tests are about (waits return at once: FakeSleeper).
 class NoHttp final : public arm::HttpTransport {
  public:
   absl::StatusOr<arm::HttpResponse> Send(const arm::HttpRequest&) override {
     return absl::UnavailableError("no network in this test");
   }
-};
-class NoSleep final : public arm::Sleeper {
- public:
-  void SleepFor(absl::Duration) override {}
 };
 
 class ForwardingSink final : public probes::VerdictSink {
@@ -207,9 +162,10 @@ class GatedAgentTest : public ::testing::Test {
   common::ManualExecutor loop_{clock_};
   common::WorkerPool workers_{2};
   foghorn::testing::TableProber prober_;
-  SwappingArm arm_;
+  // Every failover it is asked for succeeds and swaps the roles.
+  foghorn::testing::FakeArm arm_;
   NoHttp http_;
-  NoSleep sleeper_;
+  foghorn::testing::FakeSleeper sleeper_;
   RecordingNotifier notifier_;
   common::MetricsRegistry metrics_;
   std::shared_ptr<foghorn::testing::CapturingLogSink> sink_ =

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "orchestrator/common/status_macros.h"
 #include "orchestrator/drill/agent_knowledge.h"
 #include "runbooks/loader.h"
@@ -62,6 +63,12 @@ absl::StatusOr<arm::FailoverResult> FakeArm::Failover(const arm::FailoverRequest
 absl::StatusOr<arm::FailoverGroup> FakeArm::Get(const arm::FailoverGroupId& id) {
   absl::MutexLock lock(&mu_);
   return GroupLocked(RolesLocked(id.name, id.server), id.server);
+}
+
+absl::StatusOr<arm::FailoverGroup> SlowReads::Get(const arm::FailoverGroupId& id) {
+  if (latency_ > absl::ZeroDuration()) absl::SleepFor(latency_);
+  ++reads_;
+  return inner_.Get(id);
 }
 
 int FakeArm::Accepted(const std::string& group_name) {
@@ -226,10 +233,11 @@ absl::StatusOr<std::unique_ptr<AgentHarness>> AgentHarness::Create(const std::st
         });
     h->knowledge_ = std::make_unique<drill::AgentKnowledge>(*h->agent_, *h->scheduler_);
     h->reports_ = std::make_unique<drill::ReportStore>(drill::ReportStore::DirFor(dir));
+    h->readiness_arm_ = std::make_unique<SlowReads>(h->arm_, options.readiness_arm_latency);
     drill::DrillRunner::Deps dd{
         h->clock_,
         h->sleeper_,
-        h->arm_,
+        *h->readiness_arm_,
         h->dialer_,
         *h->drill_journal_,
         logger(),

@@ -103,6 +103,27 @@ struct HarnessOptions {
   // Wires a DrillRunner (FakeArm, GateSleeper, OkDialer, reports in <dir>/reports, pausing the
   // group during a drill) behind the API's drill methods.
   bool with_drills = true;
+  // Every ARM read of the drill runner (readiness checks) first waits this long in real time, as
+  // a slow ARM would make it: the checks then hold their threads the way they do in production.
+  absl::Duration readiness_arm_latency = absl::ZeroDuration();
+};
+
+// Delays every Get by `latency` (real time), then asks `inner`.
+class SlowReads final : public executor::FailoverActuator {
+ public:
+  SlowReads(executor::FailoverActuator& inner, absl::Duration latency)
+      : inner_(inner), latency_(latency) {}
+  absl::StatusOr<arm::FailoverResult> Failover(const arm::FailoverRequest& req) override {
+    return inner_.Failover(req);
+  }
+  absl::StatusOr<arm::FailoverGroup> Get(const arm::FailoverGroupId& id) override;
+  // Gets answered so far.
+  int reads() const { return reads_.load(); }
+
+ private:
+  executor::FailoverActuator& inner_;
+  const absl::Duration latency_;
+  std::atomic<int> reads_{0};
 };
 
 class AgentHarness {
@@ -134,6 +155,8 @@ class AgentHarness {
   api::ApiServer* server() { return server_.get(); }
   drill::DrillLauncher* drills() { return launcher_.get(); }
   GateSleeper& sleeper() { return sleeper_; }
+  // The ARM the drill runner reads through (readiness checks).
+  SlowReads& readiness_arm() { return *readiness_arm_; }
   int port() const { return server_ ? server_->port() : 0; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
 
@@ -161,6 +184,7 @@ class AgentHarness {
   std::atomic<api::ApiServer*> events_to_{nullptr};
   GateSleeper sleeper_;
   OkDialer dialer_;
+  std::unique_ptr<SlowReads> readiness_arm_;
   std::unique_ptr<drill::ProgressJournal> drill_journal_;
   std::unique_ptr<drill::GroupKnowledge> knowledge_;
   std::unique_ptr<drill::ReportStore> reports_;

@@ -210,6 +210,7 @@ TEST_P(ApiAuthTest, EveryMethodRefusesMissingWrongAndUnderPrivilegedCallers) {
   }
   // Every refused call of a mutating method is in the audit trail, with who it was.
   h_->RunDue();
+  h_->server()->FlushRefusalAudit();
   auto trail = h_->journal().AuditTrail(0);
   ASSERT_THAT(trail, IsOk());
   for (const Method& m : Methods()) {
@@ -219,7 +220,7 @@ TEST_P(ApiAuthTest, EveryMethodRefusesMissingWrongAndUnderPrivilegedCallers) {
     for (const journal::AuditRecord& a : *trail) {
       if (a.action != m.name) continue;
       unauthenticated +=
-          a.actor == "unauthenticated" && absl::StartsWith(a.outcome, "UNAUTHENTICATED");
+          a.actor == "unauthenticated@127.0.0.1" && absl::StartsWith(a.outcome, "UNAUTHENTICATED");
       denied += absl::StartsWith(a.outcome, "PERMISSION_DENIED");
     }
     EXPECT_EQ(unauthenticated, 2) << m.name;
@@ -287,6 +288,7 @@ TEST_P(ApiAuthTest, ForcedKindsAndOverridingHoldsNeedTheApproverRole) {
   h_->Run(absl::Seconds(2));
   EXPECT_EQ(h_->arm().AcceptedTotal(), 1);
 
+  h_->server()->FlushRefusalAudit();
   auto trail = h_->journal().AuditTrail(0);
   ASSERT_THAT(trail, IsOk());
   int denied = 0;

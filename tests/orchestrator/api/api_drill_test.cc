@@ -253,21 +253,29 @@ TEST_F(ApiDrillTest, DrillProgressIsPublishedOnWatchAsOperationSteps) {
   std::vector<std::string> steps;
   bool ended = false;
   while (!ended && reader->Read(&e)) {
-    auto detail = nlohmann::json::parse(e.detail_json());
-    if (!detail.value("drill", false)) continue;
-    EXPECT_EQ(detail["request_id"], resp.request_id());
     if (e.kind() == v1::EVENT_KIND_OPERATION_STEP) {
-      steps.push_back(detail["step"].get<std::string>() + ":" + detail["state"].get<std::string>());
+      ASSERT_TRUE(e.has_operation_step()) << e.ShortDebugString();
+      const v1::OperationStepChanged& s = e.operation_step();
+      if (!s.drill()) continue;
+      EXPECT_EQ(s.request_id(), resp.request_id());
+      steps.push_back(s.step().name() + ":" + v1::StepState_Name(s.step().state()));
     } else {
-      EXPECT_EQ(detail["state"], "succeeded");
+      ASSERT_TRUE(e.has_operation()) << e.ShortDebugString();
+      if (!e.operation().drill()) continue;
+      EXPECT_EQ(e.operation().request_id(), resp.request_id());
+      EXPECT_EQ(e.operation().state(), v1::OPERATION_STATE_SUCCEEDED);
+      EXPECT_EQ(e.operation().id(), e.operation_id());
       ended = true;
     }
   }
   EXPECT_TRUE(ended);
-  EXPECT_THAT(steps, ElementsAre("preflight:intent", "preflight:done", "failover:intent",
-                                 "failover:done", "verify_failover:intent", "verify_failover:done",
-                                 "hold:intent", "hold:done", "failback:intent", "failback:done",
-                                 "verify_failback:intent", "verify_failback:done"));
+  EXPECT_THAT(steps,
+              ElementsAre("preflight:STEP_STATE_RUNNING", "preflight:STEP_STATE_DONE",
+                          "failover:STEP_STATE_RUNNING", "failover:STEP_STATE_DONE",
+                          "verify_failover:STEP_STATE_RUNNING", "verify_failover:STEP_STATE_DONE",
+                          "hold:STEP_STATE_RUNNING", "hold:STEP_STATE_DONE",
+                          "failback:STEP_STATE_RUNNING", "failback:STEP_STATE_DONE",
+                          "verify_failback:STEP_STATE_RUNNING", "verify_failback:STEP_STATE_DONE"));
   ctx.TryCancel();
   while (reader->Read(&e)) {
   }

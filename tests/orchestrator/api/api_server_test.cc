@@ -2,6 +2,8 @@
 // results, each error code, idempotent retries, dry runs, Watch, health, and shutdown.
 #include "orchestrator/api/api_server.h"
 
+#include <atomic>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -9,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "foghorn/v1/control.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -69,7 +72,11 @@ class ApiServerTest : public ::testing::Test {
     req.set_dry_run(dry_run);
     return stub_->RequestFailover(Ctx().get(), req, resp);
   }
-  std::vector<journal::AuditRecord> Audit() { return *h_->journal().AuditTrail(0); }
+  // The audit trail, after the refusal auditor's background writer has caught up.
+  std::vector<journal::AuditRecord> Audit() {
+    if (h_->server() != nullptr) h_->server()->FlushRefusalAudit();
+    return *h_->journal().AuditTrail(0);
+  }
 
   foghorn::testing::TempDir dir_;
   std::unique_ptr<AgentHarness> h_;
@@ -329,6 +336,8 @@ TEST_F(ApiServerTest, CancelOperationSaysWhyAnOperationPastItsArmStepOrFinishedC
   req.clear_reason();
   EXPECT_THAT(stub_->CancelOperation(Ctx().get(), req, &resp),
               GrpcCode(grpc::StatusCode::INVALID_ARGUMENT));
+  // The invalid request is audited as a refusal, by the background writer.
+  h_->server()->FlushRefusalAudit();
   int audited = 0;
   for (const auto& a : Audit()) audited += a.action == "CancelOperation";
   EXPECT_EQ(audited, 4);
@@ -514,12 +523,21 @@ TEST_F(ApiServerTest, WatchStreamsOperationStepsOfTheRequestedFailover) {
   for (const auto& e : all.events) {
     if (e.kind() == v1::EVENT_KIND_OPERATION_STEP) {
       EXPECT_EQ(e.operation_id(), started.operation().id());
-      steps.push_back(e.summary().substr(0, e.summary().find(' ')));
+      ASSERT_TRUE(e.has_operation_step()) << e.ShortDebugString();
+      EXPECT_FALSE(e.operation_step().drill());
+      EXPECT_EQ(e.operation_step().kind(), v1::FAILOVER_KIND_PLANNED);
+      EXPECT_EQ(e.operation_step().request_id(), started.operation().request_id());
+      steps.push_back(e.operation_step().step().name());
     }
   }
   EXPECT_THAT(steps, ElementsAre("pre:announce", "pre:announce", "arm:failover", "arm:failover",
                                  "verify:roles", "verify:roles", "post:settle", "post:settle"));
-  EXPECT_THAT(all.events.back().detail_json(), HasSubstr("succeeded"));
+  const v1::WatchResponse& end = all.events.back();
+  ASSERT_TRUE(end.has_operation()) << end.ShortDebugString();
+  EXPECT_EQ(end.operation().id(), started.operation().id());
+  EXPECT_EQ(end.operation().state(), v1::OPERATION_STATE_SUCCEEDED);
+  EXPECT_EQ(end.operation().kind(), v1::FAILOVER_KIND_PLANNED);
+  EXPECT_EQ(end.operation().target_server(), started.operation().target_server());
   for (size_t i = 1; i < all.events.size(); ++i) {
     EXPECT_GT(all.events[i].seq(), all.events[i - 1].seq());
   }
@@ -565,7 +583,7 @@ TEST_F(ApiServerTest, ASlowWatcherIsToldWhatItMissedAndDoesNotStallPublishing) {
   ASSERT_TRUE(w.ReadUntil([](const auto& e) { return e.kind() == v1::EVENT_KIND_SUBSCRIBED; }));
   // Publish far more than the queue and the transport buffers hold, without reading.
   agent::AgentEvent e;
-  e.kind = agent::AgentEvent::Kind::kVerdict;
+  e.detail = agent::VerdictChanged{};
   e.group_id = "sub/rg/fog";
   e.summary = std::string(4096, 'x');
   constexpr int kEvents = 3000;
@@ -581,7 +599,7 @@ TEST_F(ApiServerTest, ASlowWatcherIsToldWhatItMissedAndDoesNotStallPublishing) {
     count(ev);
     return missed + delivered == static_cast<uint64_t>(kEvents);
   }));
-  e.kind = agent::AgentEvent::Kind::kOperation;
+  e.detail = agent::OperationChanged{};
   e.summary = "live again";
   h_->server()->Publish(e);
   ASSERT_TRUE(
@@ -668,6 +686,285 @@ TEST_F(ApiServerTest, ServesReflectionListingTheControlService) {
   cq.Shutdown();
   while (cq.Next(&tag, &ok)) {
   }
+}
+
+// --- limits: no caller, and no crowd of viewers, can delay an operation or grow without bound ---
+
+// Adds viewer, operator and a second viewer token to `o`.
+void AddTokens(const foghorn::testing::TempDir& dir, HarnessOptions& o) {
+  struct T {
+    const char* name;
+    v1::ApiRole role;
+    const char* value;
+  };
+  for (const T& t : {T{"viewer-a", v1::API_ROLE_VIEWER, "viewer-a-token-0123456789"},
+                     T{"viewer-b", v1::API_ROLE_VIEWER, "viewer-b-token-0123456789"},
+                     T{"operator", v1::API_ROLE_OPERATOR, "operator-token-0123456789"}}) {
+    v1::ApiToken* token = o.api.add_tokens();
+    token->set_name(t.name);
+    token->set_role(t.role);
+    token->set_token_file(dir.Write(std::string(t.name) + ".token", std::string(t.value) + "\n"));
+  }
+}
+
+std::unique_ptr<grpc::ClientContext> TokenCtx(const std::string& token) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+  return ctx;
+}
+
+TEST_F(ApiServerTest, RefusedCallsAreAuditedAFewTimesPerCallerThenCountedInOneRow) {
+  HarnessOptions o;
+  AddTokens(dir_, o);
+  Start(o);
+  v1::RequestFailoverRequest req;
+  req.set_group_id(std::string(400, 'g'));
+  req.set_kind(v1::FAILOVER_KIND_FORCED);
+  req.set_reason(std::string(100 << 10, 'r'));
+  constexpr int kCalls = 200;
+  for (int i = 0; i < kCalls; ++i) {
+    v1::RequestFailoverResponse resp;
+    ASSERT_THAT(stub_->RequestFailover(TokenCtx("").get(), req, &resp),
+                GrpcCode(grpc::StatusCode::UNAUTHENTICATED));
+  }
+  // A viewer is refused the same way, under its own name.
+  v1::RequestFailoverResponse resp;
+  ASSERT_THAT(stub_->RequestFailover(TokenCtx("viewer-a-token-0123456789").get(), req, &resp),
+              GrpcCode(grpc::StatusCode::PERMISSION_DENIED));
+  h_->server()->FlushRefusalAudit();
+  auto rows = [&](const std::string& actor) {
+    std::vector<journal::AuditRecord> out;
+    for (const journal::AuditRecord& a : Audit()) {
+      if (a.action == "RequestFailover" && a.actor == actor) out.push_back(a);
+    }
+    return out;
+  };
+  std::vector<journal::AuditRecord> anon = rows("unauthenticated@127.0.0.1");
+  ASSERT_THAT(anon, SizeIs(5));
+  for (const journal::AuditRecord& a : anon) {
+    EXPECT_THAT(a.outcome, HasSubstr("UNAUTHENTICATED"));
+    EXPECT_LE(a.target.size(), 200u);
+    EXPECT_LE(a.detail.size(), 4096u);
+  }
+  EXPECT_THAT(rows("viewer-a"), SizeIs(1));
+  // When the window ends the rest are one row with their count.
+  h_->clock().Advance(absl::Minutes(1) + absl::Seconds(1));
+  h_->server()->FlushRefusalAudit();
+  std::vector<journal::AuditRecord> summary = rows("unauthenticated");
+  ASSERT_THAT(summary, SizeIs(1));
+  EXPECT_THAT(summary.front().detail, HasSubstr("refused 195 more times"));
+  EXPECT_THAT(summary.front().detail, HasSubstr("from 127.0.0.1"));
+  EXPECT_TRUE(summary.front().refusal);
+}
+
+TEST_F(ApiServerTest, WatchStreamsAreLimitedInAllPerCallerAndSomeAreKeptForOperators) {
+  HarnessOptions o;
+  AddTokens(dir_, o);
+  o.api_options.max_watch_subscribers = 4;
+  o.api_options.max_watch_subscribers_per_caller = 2;
+  o.api_options.reserved_operator_watches = 1;
+  Start(o);
+  struct Stream {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader;
+    v1::WatchResponse first;
+    bool ok = false;
+  };
+  auto watch = [&](const std::string& token) {
+    auto st = std::make_unique<Stream>();
+    st->ctx.AddMetadata("authorization", "Bearer " + token);
+    st->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    st->reader = stub_->Watch(&st->ctx, v1::WatchRequest{});
+    st->ok = st->reader->Read(&st->first);
+    return st;
+  };
+  auto a1 = watch("viewer-a-token-0123456789");
+  auto a2 = watch("viewer-a-token-0123456789");
+  ASSERT_TRUE(a1->ok && a2->ok);
+  auto a3 = watch("viewer-a-token-0123456789");
+  ASSERT_FALSE(a3->ok);
+  grpc::Status s = a3->reader->Finish();
+  EXPECT_THAT(s, GrpcCode(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_THAT(s.error_message(), HasSubstr("this caller"));
+  auto b1 = watch("viewer-b-token-0123456789");
+  ASSERT_TRUE(b1->ok);
+  // The last slot is kept for operators: viewers are refused, an operator is not.
+  auto b2 = watch("viewer-b-token-0123456789");
+  ASSERT_FALSE(b2->ok);
+  s = b2->reader->Finish();
+  EXPECT_THAT(s, GrpcCode(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_THAT(s.error_message(), HasSubstr("for viewers"));
+  auto op1 = watch("operator-token-0123456789");
+  ASSERT_TRUE(op1->ok);
+  auto op2 = watch("operator-token-0123456789");
+  ASSERT_FALSE(op2->ok);
+  EXPECT_THAT(op2->reader->Finish(), GrpcCode(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  // Streams that end give their slots back.
+  v1::WatchResponse ignored;
+  for (Stream* st : {a1.get(), op1.get()}) {
+    st->ctx.TryCancel();
+    while (st->reader->Read(&ignored)) {
+    }
+    st->reader->Finish();
+  }
+  std::unique_ptr<Stream> b3;
+  for (int i = 0; i < 200 && (b3 == nullptr || !b3->ok); ++i) {
+    if (b3 != nullptr) b3->reader->Finish();
+    b3 = watch("viewer-b-token-0123456789");
+  }
+  EXPECT_TRUE(b3->ok);
+  for (Stream* st : {a2.get(), b1.get(), b3.get()}) {
+    st->ctx.TryCancel();
+    while (st->reader->Read(&ignored)) {
+    }
+    st->reader->Finish();
+  }
+}
+
+TEST_F(ApiServerTest, RequestsAboveTheMessageSizeLimitAreRefusedByTheTransport) {
+  Start();
+  v1::ValidateRunbookRequest req;
+  req.set_text(std::string(3 << 20, '#'));
+  v1::ValidateRunbookResponse resp;
+  EXPECT_THAT(stub_->ValidateRunbook(Ctx().get(), req, &resp),
+              GrpcCode(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  // The server is fine afterwards.
+  EXPECT_EQ(Group().id(), AgentHarness::GroupId(0));
+}
+
+TEST_F(ApiServerTest, ConcurrentReadinessChecksOfAGroupShareOneRunAndItsResultIsReusedBriefly) {
+  HarnessOptions o;
+  o.readiness_arm_latency = absl::Milliseconds(200);
+  Start(o);
+  constexpr int kCallers = 20;
+  std::vector<std::thread> callers;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&] {
+      v1::CheckReadinessRequest req;
+      req.set_group_id("fog");
+      v1::CheckReadinessResponse resp;
+      grpc::Status s = stub_->CheckReadiness(Ctx().get(), req, &resp);
+      if (s.ok() && !resp.current_primary().empty()) ++ok;
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(ok.load(), kCallers);
+  // One check reads both servers' view of the group: two reads per run. Callers that arrived
+  // while a run was going joined it; later ones reused its result.
+  const int reads = h_->readiness_arm().reads();
+  EXPECT_EQ(reads, 2);
+  h_->clock().Advance(absl::Seconds(11));
+  v1::CheckReadinessRequest req;
+  req.set_group_id("fog");
+  v1::CheckReadinessResponse resp;
+  ASSERT_TRUE(stub_->CheckReadiness(Ctx().get(), req, &resp).ok());
+  EXPECT_EQ(h_->readiness_arm().reads(), 4);
+}
+
+// The acceptance test: 50 viewers run readiness checks and watches while an operator's
+// planned failover runs; it completes within its fault-free time + 1 s. Readiness checks here
+// take 1 s each (two ARM reads of 500 ms), as they can in production; each viewer asks for
+// readiness and the group list ten times a second and keeps a Watch stream open.
+TEST_F(ApiServerTest, FiftyViewersDoNotDelayAnOperatorsPlannedFailover) {
+  HarnessOptions o;
+  o.groups = 2;
+  o.readiness_arm_latency = absl::Milliseconds(500);
+  AddTokens(dir_, o);
+  Start(o);
+  // Runs a planned failover of group `g` the way the CLI does (open a Watch, wait for
+  // SUBSCRIBED, request) and returns how long (real time) it took from the Watch to the
+  // operation's success, driving the agent's fake time as it goes.
+  auto timed_failover = [&](int g, const std::string& request_id) -> absl::Duration {
+    const absl::Time start = absl::Now();
+    auto watch_ctx = TokenCtx("operator-token-0123456789");
+    auto watch = stub_->Watch(watch_ctx.get(), v1::WatchRequest{});
+    v1::WatchResponse subscribed;
+    EXPECT_TRUE(watch->Read(&subscribed));
+    v1::RequestFailoverRequest req;
+    req.set_group_id(AgentHarness::GroupId(g));
+    req.set_kind(v1::FAILOVER_KIND_PLANNED);
+    req.set_reason("load test");
+    req.set_request_id(request_id);
+    v1::RequestFailoverResponse resp;
+    grpc::Status s =
+        stub_->RequestFailover(TokenCtx("operator-token-0123456789").get(), req, &resp);
+    watch_ctx->TryCancel();
+    while (watch->Read(&subscribed)) {
+    }
+    watch->Finish();
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (!s.ok()) return absl::InfiniteDuration();
+    for (int i = 0; i < 600; ++i) {
+      auto op = h_->journal().GetOperation(resp.operation().id());
+      if (op.ok() && journal::IsFinished(op->state)) {
+        EXPECT_EQ(op->state, journal::OperationState::kSucceeded) << op->outcome;
+        return absl::Now() - start;
+      }
+      h_->Run(absl::Seconds(1));
+    }
+    ADD_FAILURE() << "the failover did not finish";
+    return absl::InfiniteDuration();
+  };
+  const absl::Duration fault_free = timed_failover(1, "baseline");
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> readiness_ok{0};
+  std::atomic<int> watching{0};
+  std::vector<std::thread> viewers;
+  constexpr int kViewers = 50;
+  std::vector<std::unique_ptr<grpc::ClientContext>> watch_ctx(kViewers);
+  for (int i = 0; i < kViewers; ++i) {
+    watch_ctx[i] = std::make_unique<grpc::ClientContext>();
+    const std::string token =
+        i % 2 == 0 ? "viewer-a-token-0123456789" : "viewer-b-token-0123456789";
+    watch_ctx[i]->AddMetadata("authorization", "Bearer " + token);
+    viewers.emplace_back([&, i, token] {
+      auto channel = grpc::CreateChannel(h_->address(), grpc::InsecureChannelCredentials());
+      auto stub = v1::ControlService::NewStub(channel);
+      auto reader = stub->Watch(watch_ctx[i].get(), v1::WatchRequest{});
+      v1::WatchResponse first;
+      if (reader->Read(&first)) ++watching;
+      std::thread drain([&reader] {
+        v1::WatchResponse e;
+        while (reader->Read(&e)) {
+        }
+      });
+      while (!stop.load()) {
+        v1::CheckReadinessRequest req;
+        req.set_group_id(AgentHarness::GroupId(i % 2));
+        v1::CheckReadinessResponse resp;
+        if (stub->CheckReadiness(TokenCtx(token).get(), req, &resp).ok()) ++readiness_ok;
+        v1::ListGroupsResponse groups;
+        stub->ListGroups(TokenCtx(token).get(), v1::ListGroupsRequest{}, &groups);
+        // The heaviest read there is.
+        v1::ListOperationsRequest ops;
+        ops.set_page_size(1000);
+        ops.set_include_steps(true);
+        v1::ListOperationsResponse ops_resp;
+        stub->ListOperations(TokenCtx(token).get(), ops, &ops_resp);
+        // A busy dashboard: each viewer asks ten times a second.
+        absl::SleepFor(absl::Milliseconds(100));
+      }
+      watch_ctx[i]->TryCancel();
+      drain.join();
+      reader->Finish();
+    });
+  }
+  // Wait until every viewer watches and readiness checks are under way.
+  for (int i = 0; i < 3000 && (watching.load() < kViewers || readiness_ok.load() < kViewers); ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(watching.load(), kViewers);
+  const absl::Duration loaded = timed_failover(0, "under-load");
+  stop = true;
+  for (std::thread& t : viewers) t.join();
+  std::cout << "planned failover: fault-free " << fault_free << ", with " << kViewers << " viewers "
+            << loaded << " (" << readiness_ok.load() << " readiness answers)\n";
+  EXPECT_LE(loaded, fault_free + absl::Seconds(1))
+      << "fault-free " << fault_free << ", with 50 viewers " << loaded;
+  EXPECT_GT(readiness_ok.load(), 0);
 }
 
 TEST_F(ApiServerTest, StartRefusesUnsafeOrBrokenSettings) {

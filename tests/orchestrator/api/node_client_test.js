@@ -37,6 +37,7 @@ async function main(port) {
     longs: String,
     enums: String,
     defaults: true,
+    oneofs: true,
   });
   const pkg = grpc.loadPackageDefinition(def);
   const client = new pkg.foghorn.v1.ControlService(`127.0.0.1:${port}`,
@@ -75,9 +76,16 @@ async function main(port) {
   const end = await finished;
   stream.cancel();
   check(opId !== null && end.operation_id === opId, 'operation event for another operation');
-  check(JSON.parse(end.detail_json).state === 'succeeded', `operation ended ${end.detail_json}`);
+  check(end.detail === 'operation' && end.operation.state === 'OPERATION_STATE_SUCCEEDED',
+        `operation ended ${JSON.stringify(end.operation)}`);
   const steps = events.filter((e) => e.kind === 'EVENT_KIND_OPERATION_STEP');
   check(steps.length === 8, `expected 8 step events, got ${steps.length}`);
+  check(steps.every((e) => e.detail === 'operation_step' && !e.operation_step.drill &&
+                          e.operation_step.request_id === 'node-1'),
+        `step details ${JSON.stringify(steps.map((e) => e.operation_step))}`);
+  const first = steps[0].operation_step.step;
+  check(first.name === 'pre:announce' && first.state === 'STEP_STATE_RUNNING',
+        `first step ${JSON.stringify(first)}`);
   console.log(`watch: ${events.length} events, ${steps.length} step events, ${end.summary}`);
 
   // an idempotent retry returns the same operation

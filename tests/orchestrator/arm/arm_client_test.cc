@@ -11,16 +11,17 @@
 #include "orchestrator/common/fake_clock.h"
 #include "tests/orchestrator/arm/fake_http_transport.h"
 #include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/fake_sleeper.h"
 #include "tests/testing/status_matchers.h"
 
 namespace foghorn::arm {
 namespace {
 
+using ::foghorn::testing::FakeSleeper;
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
 using testing::ArmErrorBody;
 using testing::FakeHttpTransport;
-using testing::FakeSleeper;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::Response;

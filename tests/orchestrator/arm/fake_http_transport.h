@@ -1,7 +1,7 @@
 // Test doubles for the ARM client: a scripted HttpTransport (each expected request is matched in
 // order by method and URL fragment and answered with a canned response or transport error; once the
 // script is used up, an optional fallback handler answers, e.g. a small model of ARM driven by the
-// FakeClock) and a Sleeper that advances a FakeClock instead of sleeping.
+// FakeClock). The Sleeper that advances a FakeClock is tests/testing/fake_sleeper.h.
 #ifndef FOGHORN_TESTS_ORCHESTRATOR_ARM_FAKE_HTTP_TRANSPORT_H_
 #define FOGHORN_TESTS_ORCHESTRATOR_ARM_FAKE_HTTP_TRANSPORT_H_
 
@@ -14,8 +14,6 @@
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "orchestrator/arm/http_transport.h"
-#include "orchestrator/arm/sleeper.h"
-#include "orchestrator/common/fake_clock.h"
 
 namespace foghorn::arm::testing {
 
@@ -95,32 +93,6 @@ class FakeHttpTransport final : public HttpTransport {
   std::deque<Step> script_;
   Handler otherwise_;
   std::vector<HttpRequest> requests_;
-};
-
-// Advances the FakeClock by each requested duration and records it.
-class FakeSleeper final : public Sleeper {
- public:
-  explicit FakeSleeper(common::FakeClock& clock) : clock_(clock) {}
-  void SleepFor(absl::Duration d) override {
-    absl::MutexLock lock(&mu_);
-    sleeps_.push_back(d);
-    if (d > absl::ZeroDuration()) clock_.Advance(d);
-  }
-  std::vector<absl::Duration> sleeps() const {
-    absl::MutexLock lock(&mu_);
-    return sleeps_;
-  }
-  absl::Duration total() const {
-    absl::MutexLock lock(&mu_);
-    absl::Duration t;
-    for (auto d : sleeps_) t += d;
-    return t;
-  }
-
- private:
-  common::FakeClock& clock_;
-  mutable absl::Mutex mu_;
-  std::vector<absl::Duration> sleeps_;
 };
 
 inline HttpResponse Response(int status, std::string body = "", HttpHeaders headers = {}) {

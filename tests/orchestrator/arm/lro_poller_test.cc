@@ -6,16 +6,17 @@
 #include "gtest/gtest.h"
 #include "orchestrator/common/fake_clock.h"
 #include "tests/orchestrator/arm/fake_http_transport.h"
+#include "tests/testing/fake_sleeper.h"
 #include "tests/testing/status_matchers.h"
 
 namespace foghorn::arm {
 namespace {
 
+using ::foghorn::testing::FakeSleeper;
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
 using ::testing::ElementsAre;
 using testing::FakeHttpTransport;
-using testing::FakeSleeper;
 using ::testing::HasSubstr;
 using testing::Response;
 

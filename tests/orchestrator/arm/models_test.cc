@@ -14,8 +14,8 @@ using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
 
 std::string Example(const std::string& name) {
-  return ::foghorn::testing::ReadFileOrDie(::foghorn::testing::SharedDir() +
-                                           "/reference/arm/examples-2025-01-01/" + name);
+  return ::foghorn::testing::ReadFileOrDie(::foghorn::testing::FixturesDir() +
+                                           "/arm/examples-2025-01-01/" + name);
 }
 
 TEST(ModelsTest, ParsesTheGetExampleFromTheSpec) {
@@ -35,7 +35,7 @@ TEST(ModelsTest, ParsesTheGetExampleFromTheSpec) {
 }
 
 TEST(ModelsTest, ParsesEveryResponseBodyOfEveryReferenceExample) {
-  const std::string dir = ::foghorn::testing::SharedDir() + "/reference/arm/examples-2025-01-01";
+  const std::string dir = ::foghorn::testing::FixturesDir() + "/arm/examples-2025-01-01";
   int bodies = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     auto doc = nlohmann::json::parse(::foghorn::testing::ReadFileOrDie(entry.path().string()));

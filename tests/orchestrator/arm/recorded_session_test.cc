@@ -1,7 +1,7 @@
 // Replays the real service's LRO exchanges from the Azure SDK for Python recording
-// (reference/arm/recordings/...test_failover_group.yaml): the client must follow the same URLs the
-// SDK followed, with the same headers the service sent (both Azure-AsyncOperation and Location, no
-// Retry-After).
+// (tests/fixtures/arm/recordings/...test_failover_group.yaml): the client must follow the same URLs
+// the SDK followed, with the same headers the service sent (both Azure-AsyncOperation and Location,
+// no Retry-After).
 #include <string>
 #include <vector>
 
@@ -11,6 +11,7 @@
 #include "orchestrator/common/fake_clock.h"
 #include "tests/orchestrator/arm/fake_http_transport.h"
 #include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/fake_sleeper.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "yaml-cpp/yaml.h"
@@ -18,9 +19,9 @@
 namespace foghorn::arm {
 namespace {
 
+using ::foghorn::testing::FakeSleeper;
 using ::foghorn::testing::IsOk;
 using testing::FakeHttpTransport;
-using testing::FakeSleeper;
 
 struct Interaction {
   std::string method;
@@ -29,8 +30,8 @@ struct Interaction {
 };
 
 std::vector<Interaction> LoadRecording() {
-  YAML::Node doc = YAML::LoadFile(::foghorn::testing::SharedDir() +
-                                  "/reference/arm/recordings/"
+  YAML::Node doc = YAML::LoadFile(::foghorn::testing::FixturesDir() +
+                                  "/arm/recordings/"
                                   "azure-sdk-for-python.test_cli_mgmt_sql_failover_group."
                                   "test_failover_group.yaml");
   std::vector<Interaction> out;

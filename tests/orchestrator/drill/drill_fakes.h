@@ -1,10 +1,9 @@
-// Test doubles for the drill: an in-memory failover group behind FailoverActuator (FakeArm), a
-// scripted listener dialer and sampler, scripted agent knowledge, and a sleeper that advances a
-// FakeClock. Plus a runbook fixture whose every readiness check passes.
+// Test doubles for the drill: the drill's group in the shared fake ARM (ArmOptions), a scripted
+// listener dialer and sampler, and scripted agent knowledge. Plus a runbook fixture whose every
+// readiness check passes. The sleeper is the shared FakeSleeper (tests/testing/fake_sleeper.h).
 #ifndef FOGHORN_TESTS_ORCHESTRATOR_DRILL_DRILL_FAKES_H_
 #define FOGHORN_TESTS_ORCHESTRATOR_DRILL_DRILL_FAKES_H_
 
-#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -16,6 +15,7 @@
 #include "orchestrator/drill/listener.h"
 #include "orchestrator/drill/readiness.h"
 #include "orchestrator/executor/operation_runner.h"
+#include "tests/testing/fake_arm.h"
 
 namespace foghorn::drill::testing {
 
@@ -54,95 +54,21 @@ inline v1::Runbook HealthyRunbook() {
 
 inline std::string GroupIdOf() { return std::string(kSub) + "/" + kRg + "/" + kGroup; }
 
-// One failover group on two servers, in memory. Failover swaps the roles (one accepted POST).
-class FakeArm final : public executor::FailoverActuator {
- public:
-  explicit FakeArm(common::FakeClock& clock) : clock_(clock) {}
-
-  absl::StatusOr<arm::FailoverResult> Failover(const arm::FailoverRequest& request) override {
-    absl::MutexLock lock(&mu_);
-    failover_targets.push_back(request.target.server);
-    clock_.Advance(failover_duration);
-    if (!failover_errors.empty()) {
-      std::pair<absl::Status, bool> e = failover_errors.front();
-      failover_errors.pop_front();
-      if (e.second) primary = request.target.server;  // applied, then the answer was lost
-      if (!e.first.ok()) return e.first;
-    }
-    arm::FailoverResult r;
-    if (primary == request.target.server) {
-      r.outcome = arm::FailoverOutcome::kAlreadyPrimary;
-    } else {
-      primary = request.target.server;
-      r.outcome = arm::FailoverOutcome::kPosted;
-      r.posts_sent = 1;
-      r.posts_accepted = 1;
-    }
-    r.group = GroupOnLocked(request.target.server);
-    return r;
-  }
-
-  absl::StatusOr<arm::FailoverGroup> Get(const arm::FailoverGroupId& id) override {
-    absl::MutexLock lock(&mu_);
-    ++gets;
-    if (auto it = get_errors.find(id.server); it != get_errors.end()) return it->second;
-    if (!group_exists) return absl::NotFoundError("group not found");
-    return GroupOnLocked(id.server);
-  }
-
-  int FailoverCalls() {
-    absl::MutexLock lock(&mu_);
-    return static_cast<int>(failover_targets.size());
-  }
-  std::string Primary() {
-    absl::MutexLock lock(&mu_);
-    return primary;
-  }
-
-  // Knobs (set before the run).
-  std::string primary = kEast;
-  std::map<std::string, absl::Status> get_errors;
-  bool group_exists = true;
-  std::string replication_state = "CATCH_UP";
-  std::string policy = "Manual";
-  std::vector<std::string> databases = {
-      "/subscriptions/sub-1/resourceGroups/rg-1/servers/sql-east/"
-      "databases/orders",
-      "/subscriptions/sub-1/resourceGroups/rg-1/servers/sql-east/"
-      "databases/customers"};
-  std::optional<std::vector<std::string>> partner_override;  // partner names of sql-east
-  bool both_primary = false;
-  // Each entry: the status Failover returns and whether the switch happened anyway.
-  std::deque<std::pair<absl::Status, bool>> failover_errors;
-  absl::Duration failover_duration = absl::Seconds(30);
-
-  std::vector<std::string> failover_targets;
-  int gets = 0;
-
- private:
-  arm::FailoverGroup GroupOnLocked(const std::string& server) {
-    arm::FailoverGroup g;
-    g.name = kGroup;
-    g.id =
-        "/subscriptions/sub-1/resourceGroups/rg-1/servers/" + server + "/failoverGroups/fog-orders";
-    g.replication_role = both_primary || primary == server ? arm::ReplicationRole::kPrimary
-                                                           : arm::ReplicationRole::kSecondary;
-    g.replication_state = replication_state;
-    g.read_write_endpoint = arm::ReadWriteEndpoint{policy, std::nullopt};
-    g.databases = databases;
-    std::vector<std::string> partners = {server == kEast ? kWest : kEast};
-    if (partner_override.has_value() && server == kEast) partners = *partner_override;
-    for (const std::string& p : partners) {
-      g.partner_servers.push_back(
-          {"/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.Sql/servers/" + p, "",
-           arm::ReplicationRole::kUnknown});
-    }
-    return g;
-  }
-
-  common::FakeClock& clock_;
-  absl::Mutex mu_;
-};
+// The drill's failover group in the fake ARM (tests/testing/fake_arm.h): sql-east primary, sql-west
+// secondary, both runbook databases, and each failover taking 30 s of `clock`.
+inline ::foghorn::testing::FakeArm::Options ArmOptions(common::FakeClock& clock) {
+  ::foghorn::testing::FakeArm::Options o;
+  o.subscription_id = kSub;
+  o.resource_group = kRg;
+  o.group = kGroup;
+  o.primary = kEast;
+  o.secondary = kWest;
+  o.databases = {"/subscriptions/sub-1/resourceGroups/rg-1/servers/sql-east/databases/orders",
+                 "/subscriptions/sub-1/resourceGroups/rg-1/servers/sql-east/databases/customers"};
+  o.clock = &clock;
+  o.failover_duration = absl::Seconds(30);
+  return o;
+}
 
 class FakeDialer final : public ListenerDialer {
  public:
@@ -176,19 +102,6 @@ class FakeKnowledge final : public GroupKnowledge {
   }
   std::map<std::string, AgentGroupInfo> groups;
   std::map<std::string, probes::ProbeStatus> probes;
-};
-
-class ClockSleeper final : public arm::Sleeper {
- public:
-  explicit ClockSleeper(common::FakeClock& clock) : clock_(clock) {}
-  void SleepFor(absl::Duration d) override {
-    total += d;
-    if (d > absl::ZeroDuration()) clock_.Advance(d);
-  }
-  absl::Duration total = absl::ZeroDuration();
-
- private:
-  common::FakeClock& clock_;
 };
 
 // Returns scripted samples on Stop().

@@ -10,6 +10,7 @@
 #include "orchestrator/journal/sqlite_journal.h"
 #include "tests/orchestrator/drill/drill_fakes.h"
 #include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/fake_sleeper.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -17,6 +18,8 @@ namespace foghorn::drill {
 namespace {
 
 using namespace ::foghorn::drill::testing;  // NOLINT
+using ::foghorn::testing::FakeArm;
+using ::foghorn::testing::FakeSleeper;
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
 using ::testing::ElementsAre;
@@ -31,7 +34,7 @@ std::vector<std::string> StepNames(const DrillReport& r) {
 
 class DrillRunnerTest : public ::testing::Test {
  protected:
-  DrillRunnerTest() : arm_(clock_), sleeper_(clock_), store_(tmp_.File("reports")) {
+  DrillRunnerTest() : arm_(ArmOptions(clock_)), sleeper_(clock_), store_(tmp_.File("reports")) {
     auto j = journal::SqliteJournal::Open(tmp_.File("journal.db"), clock_);
     EXPECT_TRUE(j.ok());
     journal_ = *std::move(j);
@@ -79,7 +82,7 @@ class DrillRunnerTest : public ::testing::Test {
   FakeArm arm_;
   FakeDialer dialer_;
   FakeKnowledge knowledge_;
-  ClockSleeper sleeper_;
+  FakeSleeper sleeper_;
   ReportStore store_;
   std::unique_ptr<journal::SqliteJournal> journal_;
   std::shared_ptr<::foghorn::testing::CapturingLogSink> sink_ =
@@ -99,7 +102,7 @@ TEST_F(DrillRunnerTest, APassingDrillFailsOverHoldsAndFailsBack) {
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->outcome, "passed") << r->summary;
-  EXPECT_THAT(arm_.failover_targets, ElementsAre(kWest, kEast));
+  EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest, kEast));
   EXPECT_THAT(StepNames(*r), ElementsAre(kStepPreflight, kStepFailover, kStepVerifyFailover,
                                          kStepHold, kStepFailback, kStepVerifyFailback));
   EXPECT_EQ(r->original_primary, kEast);
@@ -151,8 +154,8 @@ TEST_F(DrillRunnerTest, AFailedCheckHookFailsBackToTheOriginalPrimary) {
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->outcome, "failed");
   EXPECT_THAT(r->summary, HasSubstr("check hook"));
-  EXPECT_THAT(arm_.failover_targets, ElementsAre(kWest, kEast));
-  EXPECT_EQ(arm_.Primary(), kEast);
+  EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest, kEast));
+  EXPECT_EQ(arm_.Primary(kGroup), kEast);
   EXPECT_EQ(r->final_primary, kEast);
   EXPECT_THAT(StepNames(*r), ElementsAre(kStepPreflight, kStepFailover, kStepVerifyFailover,
                                          kStepAbortFailback, kStepVerifyFailback));
@@ -193,10 +196,10 @@ TEST_F(DrillRunnerTest, AnUnhealthyVerifyProbeFailsTheGateAndFailsBack) {
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->outcome, "failed");
   EXPECT_THAT(r->summary, HasSubstr("rw-listener"));
-  EXPECT_EQ(arm_.Primary(), kEast);
-  EXPECT_THAT(arm_.failover_targets, ElementsAre(kWest, kEast));
+  EXPECT_EQ(arm_.Primary(kGroup), kEast);
+  EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest, kEast));
   // Verification polled until verify_timeout on the injected clock, not longer.
-  EXPECT_LT(sleeper_.total, absl::Seconds(120));
+  EXPECT_LT(sleeper_.total(), absl::Seconds(120));
 }
 
 TEST_F(DrillRunnerTest, AVerifyProbeNeedsASuccessAfterTheSwitch) {
@@ -212,16 +215,16 @@ TEST_F(DrillRunnerTest, AVerifyProbeNeedsASuccessAfterTheSwitch) {
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->outcome, "failed");
   EXPECT_THAT(r->summary, HasSubstr("no success since the switch"));
-  EXPECT_EQ(arm_.Primary(), kEast);
+  EXPECT_EQ(arm_.Primary(kGroup), kEast);
 }
 
 TEST_F(DrillRunnerTest, AFailedPreflightAbortsWithoutAnyFailover) {
-  arm_.replication_state = "SUSPENDED";
+  arm_.SetReplicationState("SUSPENDED");
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->outcome, "aborted");
   EXPECT_EQ(arm_.FailoverCalls(), 0);
-  EXPECT_EQ(arm_.Primary(), kEast);
+  EXPECT_EQ(arm_.Primary(kGroup), kEast);
   EXPECT_THAT(StepNames(*r), ElementsAre(kStepPreflight));
   EXPECT_EQ(Operations()[0].state, journal::OperationState::kAborted);
   EXPECT_EQ(begins_, 0);
@@ -229,22 +232,22 @@ TEST_F(DrillRunnerTest, AFailedPreflightAbortsWithoutAnyFailover) {
 }
 
 TEST_F(DrillRunnerTest, AFailoverThatChangedNothingIsNotFailedBack) {
-  arm_.failover_errors.push_back({absl::FailedPreconditionError("PlannedFailoverTimedOut"), false});
+  arm_.QueueFailoverError(absl::FailedPreconditionError("PlannedFailoverTimedOut"), false);
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->outcome, "failed");
-  EXPECT_THAT(arm_.failover_targets, ElementsAre(kWest));
+  EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest));
   EXPECT_EQ(r->final_primary, kEast);
   EXPECT_THAT(r->summary, HasSubstr("PlannedFailoverTimedOut"));
 }
 
 TEST_F(DrillRunnerTest, AnAmbiguousFailoverThatSwitchedAnywayIsFailedBack) {
-  arm_.failover_errors.push_back({absl::UnavailableError("connection reset"), true});
+  arm_.QueueFailoverError(absl::UnavailableError("connection reset"), true);
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->outcome, "failed");
-  EXPECT_THAT(arm_.failover_targets, ElementsAre(kWest, kEast));
-  EXPECT_EQ(arm_.Primary(), kEast);
+  EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest, kEast));
+  EXPECT_EQ(arm_.Primary(kGroup), kEast);
   EXPECT_EQ(StepNames(*r).back(), kStepVerifyFailback);
 }
 
@@ -255,7 +258,7 @@ TEST_F(DrillRunnerTest, ACancelDuringTheHoldFailsBack) {
   auto r = runner().Run(runbook_, req);
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->outcome, "failed");
-  EXPECT_EQ(arm_.Primary(), kEast);
+  EXPECT_EQ(arm_.Primary(kGroup), kEast);
   EXPECT_THAT(StepNames(*r), ElementsAre(kStepPreflight, kStepFailover, kStepVerifyFailover,
                                          kStepHold, kStepAbortFailback, kStepVerifyFailback));
 }
@@ -266,7 +269,7 @@ TEST_F(DrillRunnerTest, WithoutFailBackTheGroupStaysOnThePartner) {
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->outcome, "passed");
   EXPECT_EQ(r->final_primary, kWest);
-  EXPECT_THAT(arm_.failover_targets, ElementsAre(kWest));
+  EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest));
 }
 
 TEST_F(DrillRunnerTest, ADryRunTouchesNothing) {

@@ -14,11 +14,12 @@ namespace foghorn::drill {
 namespace {
 
 using namespace ::foghorn::drill::testing;  // NOLINT
+using ::foghorn::testing::FakeArm;
 using ::testing::HasSubstr;
 
 class DrillReadinessTest : public ::testing::Test {
  protected:
-  DrillReadinessTest() : arm_(clock_) {
+  DrillReadinessTest() : arm_(ArmOptions(clock_)) {
     auto j = journal::SqliteJournal::Open(tmp_.File("journal.db"), clock_);
     EXPECT_TRUE(j.ok());
     journal_ = *std::move(j);
@@ -59,7 +60,7 @@ TEST_F(DrillReadinessTest, EveryCheckPassesOnAHealthyGroup) {
 }
 
 TEST_F(DrillReadinessTest, ArmAccessFailsWhenTheIdentityMayNotReadOneServer) {
-  arm_.get_errors[kWest] = absl::PermissionDeniedError("AuthorizationFailed");
+  arm_.SetGetError(kWest, absl::PermissionDeniedError("AuthorizationFailed"));
   ReadinessReport r = Run();
   CheckResult c = Check(r, kCheckArmAccess);
   EXPECT_EQ(c.status, CheckStatus::kFail);
@@ -69,14 +70,14 @@ TEST_F(DrillReadinessTest, ArmAccessFailsWhenTheIdentityMayNotReadOneServer) {
 }
 
 TEST_F(DrillReadinessTest, ArmAccessFailsWithACredentialHintWhenUnauthenticated) {
-  arm_.get_errors[kEast] = absl::UnauthenticatedError("InvalidAuthenticationToken");
+  arm_.SetGetError(kEast, absl::UnauthenticatedError("InvalidAuthenticationToken"));
   CheckResult c = Check(Run(), kCheckArmAccess);
   EXPECT_EQ(c.status, CheckStatus::kFail);
   EXPECT_THAT(c.fix, HasSubstr("tenant"));
 }
 
 TEST_F(DrillReadinessTest, GroupRolesFailWhenTheGroupDoesNotExist) {
-  arm_.group_exists = false;
+  arm_.DeleteGroup(kGroup);
   ReadinessReport r = Run();
   EXPECT_EQ(Check(r, kCheckArmAccess).status, CheckStatus::kPass);
   CheckResult c = Check(r, kCheckGroupRoles);
@@ -85,28 +86,28 @@ TEST_F(DrillReadinessTest, GroupRolesFailWhenTheGroupDoesNotExist) {
 }
 
 TEST_F(DrillReadinessTest, GroupRolesFailWhenBothServersClaimPrimary) {
-  arm_.both_primary = true;
+  arm_.SetBothPrimary(true);
   CheckResult c = Check(Run(), kCheckGroupRoles);
   EXPECT_EQ(c.status, CheckStatus::kFail);
   EXPECT_THAT(c.reason, HasSubstr("unexpected roles"));
 }
 
 TEST_F(DrillReadinessTest, GroupRolesFailWhenThePartnerIsNotTheRunbooksSecondary) {
-  arm_.partner_override = std::vector<std::string>{"sql-north"};
+  arm_.SetPartners(kEast, {"sql-north"});
   CheckResult c = Check(Run(), kCheckGroupRoles);
   EXPECT_EQ(c.status, CheckStatus::kFail);
   EXPECT_THAT(c.reason, HasSubstr("sql-north"));
 }
 
 TEST_F(DrillReadinessTest, GroupRolesFailWithMoreThanOnePartner) {
-  arm_.partner_override = std::vector<std::string>{"sql-west", "sql-north"};
+  arm_.SetPartners(kEast, {"sql-west", "sql-north"});
   CheckResult c = Check(Run(), kCheckGroupRoles);
   EXPECT_EQ(c.status, CheckStatus::kFail);
   EXPECT_THAT(c.reason, HasSubstr("2 partner servers"));
 }
 
 TEST_F(DrillReadinessTest, GroupRolesWarnWhenTheGroupRunsOnItsPartner) {
-  arm_.primary = kWest;
+  arm_.SetPrimary(kWest);
   ReadinessReport r = Run();
   CheckResult c = Check(r, kCheckGroupRoles);
   EXPECT_EQ(c.status, CheckStatus::kWarn);
@@ -115,26 +116,26 @@ TEST_F(DrillReadinessTest, GroupRolesWarnWhenTheGroupRunsOnItsPartner) {
 }
 
 TEST_F(DrillReadinessTest, ReplicationFailsWhenSuspended) {
-  arm_.replication_state = "SUSPENDED";
+  arm_.SetReplicationState("SUSPENDED");
   CheckResult c = Check(Run(), kCheckReplication);
   EXPECT_EQ(c.status, CheckStatus::kFail);
   EXPECT_THAT(c.reason, HasSubstr("SUSPENDED"));
 }
 
 TEST_F(DrillReadinessTest, ReplicationFailsWhileSeeding) {
-  arm_.replication_state = "SEEDING";
+  arm_.SetReplicationState("SEEDING");
   EXPECT_EQ(Check(Run(), kCheckReplication).status, CheckStatus::kFail);
 }
 
 TEST_F(DrillReadinessTest, DatabasesFailNamingTheOneMissingFromTheGroup) {
-  arm_.databases = {"/subscriptions/sub-1/resourceGroups/rg-1/servers/sql-east/databases/orders"};
+  arm_.SetDatabases({"/subscriptions/sub-1/resourceGroups/rg-1/servers/sql-east/databases/orders"});
   CheckResult c = Check(Run(), kCheckDatabases);
   EXPECT_EQ(c.status, CheckStatus::kFail);
   EXPECT_THAT(c.reason, HasSubstr("customers"));
 }
 
 TEST_F(DrillReadinessTest, FailoverPolicyWarnsOnAutomatic) {
-  arm_.policy = "Automatic";
+  arm_.SetFailoverPolicy("Automatic");
   ReadinessReport r = Run();
   CheckResult c = Check(r, kCheckFailoverPolicy);
   EXPECT_EQ(c.status, CheckStatus::kWarn);

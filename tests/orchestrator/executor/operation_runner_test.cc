@@ -8,57 +8,24 @@
 #include "orchestrator/journal/fault_injecting_journal.h"
 #include "orchestrator/journal/sqlite_journal.h"
 #include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/fake_arm.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace foghorn::executor {
 namespace {
 
+using ::foghorn::testing::FakeArm;
 using ::foghorn::testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// ARM as the runner sees it: one group with two servers; a failover POST is accepted once and
-// swaps the roles at once.
-class FakeArm final : public FailoverActuator {
- public:
-  absl::StatusOr<arm::FailoverResult> Failover(const arm::FailoverRequest& req) override {
-    ++calls;
-    if (on_failover) on_failover();
-    arm::FailoverResult r;
-    if (req.resume_operation) ++resumed;
-    if (primary == req.target.server) {
-      r.outcome = req.resume_operation ? arm::FailoverOutcome::kResumed
-                                       : arm::FailoverOutcome::kAlreadyPrimary;
-      r.group = Group(req.target);
-      return r;
-    }
-    if (!fail_with.ok()) return fail_with;
-    ++accepted_posts;
-    if (req.on_accepted) req.on_accepted({"https://arm/op/1", "https://arm/loc/1"});
-    primary = req.target.server;
-    r.outcome = arm::FailoverOutcome::kPosted;
-    r.posts_sent = r.posts_accepted = 1;
-    r.group = Group(req.target);
-    return r;
-  }
-  absl::StatusOr<arm::FailoverGroup> Get(const arm::FailoverGroupId& id) override {
-    return Group(id);
-  }
-  arm::FailoverGroup Group(const arm::FailoverGroupId& id) const {
-    arm::FailoverGroup g;
-    g.replication_role =
-        primary == id.server ? arm::ReplicationRole::kPrimary : arm::ReplicationRole::kSecondary;
-    return g;
-  }
-
-  std::string primary = "srv-a";
-  absl::Status fail_with;
-  int calls = 0;
-  int resumed = 0;
-  int accepted_posts = 0;
-  std::function<void()> on_failover;
-};
+// ARM as the runner sees it: the plan's group on srv-a (primary) and srv-b.
+FakeArm::Options ArmOptions() {
+  FakeArm::Options o;
+  o.group = "fog-1";
+  return o;
+}
 
 class ScriptedSteps final : public StepRunner {
  public:
@@ -118,7 +85,7 @@ class OperationRunnerTest : public ::testing::Test {
 
   foghorn::testing::TempDir dir_;
   common::FakeClock clock_;
-  FakeArm arm_;
+  FakeArm arm_{ArmOptions()};
   ScriptedSteps steps_;
   NullNotifier notifier_;
   common::MetricsRegistry metrics_;
@@ -136,7 +103,7 @@ TEST_F(OperationRunnerTest, RunsPreStepsFailoverVerificationAndPostStepsInOrder)
   EXPECT_THAT(StepNames(*j, op.id), ElementsAre("pre:notify-oncall=done", "pre:veto-hook=done",
                                                 "arm:forceFailoverAllowDataLoss=done",
                                                 "verify:roles=done", "post:announce=done"));
-  EXPECT_EQ(arm_.accepted_posts, 1);
+  EXPECT_EQ(arm_.Accepted().size(), 1u);
   EXPECT_EQ(done->arm_operation_url, "https://arm/op/1");
   EXPECT_EQ(
       metrics_.Value("foghorn_operations_total", {{"kind", "forced"}, {"outcome", "succeeded"}}),
@@ -151,8 +118,8 @@ TEST_F(OperationRunnerTest, AVetoingPreStepAbortsBeforeAnyArmCall) {
   ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->state, journal::OperationState::kAborted);
   EXPECT_THAT(done->outcome, HasSubstr("veto-hook"));
-  EXPECT_EQ(arm_.calls, 0);
-  EXPECT_EQ(arm_.primary, "srv-a");
+  EXPECT_EQ(arm_.FailoverCalls(), 0);
+  EXPECT_EQ(arm_.Primary("fog-1"), "srv-a");
 }
 
 TEST_F(OperationRunnerTest, APreStepMarkedContinueDoesNotStopTheFailover) {
@@ -169,7 +136,7 @@ TEST_F(OperationRunnerTest, APreStepMarkedContinueDoesNotStopTheFailover) {
 TEST_F(OperationRunnerTest, AnArmFailureFailsTheOperationWithArmsReason) {
   auto j = OpenJournal();
   auto op = NewOp(*j);
-  arm_.fail_with = absl::FailedPreconditionError("PlannedFailoverTimedOut: primary unreachable");
+  arm_.FailFailovers(absl::FailedPreconditionError("PlannedFailoverTimedOut: primary unreachable"));
   auto done = Runner(*j).Run(op, plan_);
   ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->state, journal::OperationState::kFailed);
@@ -187,7 +154,7 @@ TEST_F(OperationRunnerTest, ACancelBeforeTheArmStepEndsTheOperationWithoutArm) {
   ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->state, journal::OperationState::kCancelled);
   EXPECT_THAT(done->outcome, HasSubstr("veto-hook"));
-  EXPECT_EQ(arm_.calls, 0);
+  EXPECT_EQ(arm_.FailoverCalls(), 0);
   EXPECT_THAT(steps_.ran, ElementsAre("notify-oncall"));
 }
 
@@ -200,7 +167,7 @@ TEST_F(OperationRunnerTest, ACancelIsIgnoredOnceTheArmStepHasBegun) {
   auto done = Runner(*j).Run(op, plan_);
   ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->state, journal::OperationState::kSucceeded);
-  EXPECT_EQ(arm_.primary, "srv-b");
+  EXPECT_EQ(arm_.Primary("fog-1"), "srv-b");
   // A resumed ARM step closes the gate: a later cancel is refused.
   EXPECT_EQ(plan_.cancel_gate->Cancel().code(), absl::StatusCode::kFailedPrecondition);
 }
@@ -218,7 +185,7 @@ TEST_F(OperationRunnerTest, ACancelAcknowledgedBeforeTheArmStepMeansNoPost) {
   auto done = Runner(*j).Run(op, plan_);
   ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->state, journal::OperationState::kCancelled);
-  EXPECT_EQ(arm_.calls, 0);
+  EXPECT_EQ(arm_.FailoverCalls(), 0);
 }
 
 TEST_F(OperationRunnerTest, ACancelAfterTheArmStepBeganIsRefused) {
@@ -226,7 +193,7 @@ TEST_F(OperationRunnerTest, ACancelAfterTheArmStepBeganIsRefused) {
   auto op = NewOp(*j);
   plan_.cancel_gate = std::make_shared<CancelGate>();
   absl::Status cancel_during_arm;
-  arm_.on_failover = [&] { cancel_during_arm = plan_.cancel_gate->Cancel(); };
+  arm_.OnFailover([&] { cancel_during_arm = plan_.cancel_gate->Cancel(); });
   auto done = Runner(*j).Run(op, plan_);
   ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->state, journal::OperationState::kSucceeded);
@@ -239,7 +206,7 @@ TEST_F(OperationRunnerTest, AFinishedOperationIsReturnedUntouched) {
   ASSERT_THAT(Runner(*j).Run(op, plan_), IsOk());
   auto again = Runner(*j).Run(op, plan_);
   ASSERT_THAT(again, IsOk());
-  EXPECT_EQ(arm_.calls, 1);
+  EXPECT_EQ(arm_.FailoverCalls(), 1);
 }
 
 // Crash-and-resume at every journal write: the first run "crashes" right after write N (the
@@ -253,7 +220,7 @@ TEST_F(OperationRunnerTest, ResumesToExactlyOneFailoverAfterACrashAtEveryJournal
     auto base = journal::SqliteJournal::Open(dir.File("j.db"), clock_);
     ASSERT_THAT(base, IsOk());
     journal::FaultInjectingJournal counting(std::move(base).value(), {});
-    FakeArm arm;
+    FakeArm arm(ArmOptions());
     auto op = NewOp(counting);
     OperationRunner runner(counting, arm, steps_, notifier_,
                            common::Logger(sink_, nullptr, clock_, {}), metrics_);
@@ -265,7 +232,7 @@ TEST_F(OperationRunnerTest, ResumesToExactlyOneFailoverAfterACrashAtEveryJournal
   for (int crash_at = 2; crash_at <= total_writes; ++crash_at) {
     SCOPED_TRACE(::testing::Message() << "crash after write " << crash_at);
     foghorn::testing::TempDir dir;
-    FakeArm arm;
+    FakeArm arm(ArmOptions());
     std::string op_id;
     {
       auto base = journal::SqliteJournal::Open(dir.File("j.db"), clock_);
@@ -289,8 +256,8 @@ TEST_F(OperationRunnerTest, ResumesToExactlyOneFailoverAfterACrashAtEveryJournal
     auto final_op = (*reopened)->GetOperation(op_id);
     ASSERT_THAT(final_op, IsOk());
     EXPECT_EQ(final_op->state, journal::OperationState::kSucceeded);
-    EXPECT_EQ(arm.accepted_posts, 1);
-    EXPECT_EQ(arm.primary, "srv-b");
+    EXPECT_EQ(arm.Accepted().size(), 1u);
+    EXPECT_EQ(arm.Primary("fog-1"), "srv-b");
   }
 }
 

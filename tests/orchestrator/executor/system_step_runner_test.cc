@@ -5,6 +5,7 @@
 #include "nlohmann/json.hpp"
 #include "orchestrator/common/fake_clock.h"
 #include "tests/testing/capturing_log_sink.h"
+#include "tests/testing/fake_sleeper.h"
 #include "tests/testing/status_matchers.h"
 
 namespace foghorn::executor {
@@ -23,12 +24,6 @@ class OneAnswerTransport final : public arm::HttpTransport {
   }
   int status = 204;
   arm::HttpRequest last;
-};
-
-class CountingSleeper final : public arm::Sleeper {
- public:
-  void SleepFor(absl::Duration d) override { slept += d; }
-  absl::Duration slept;
 };
 
 class SystemStepRunnerTest : public ::testing::Test {
@@ -52,7 +47,7 @@ class SystemStepRunnerTest : public ::testing::Test {
   }
   common::FakeClock clock_;
   OneAnswerTransport transport_;
-  CountingSleeper sleeper_;
+  foghorn::testing::FakeSleeper sleeper_;
   SystemStepRunner runner_;
   journal::OperationRecord op_;
 };
@@ -153,7 +148,7 @@ TEST_F(SystemStepRunnerTest, WaitSleepsOnTheInjectedSleeperAndGatesNeedHooks) {
   s.set_name("settle");
   s.mutable_wait()->mutable_duration()->set_seconds(30);
   ASSERT_THAT(runner_.Run(s, op_), IsOk());
-  EXPECT_EQ(sleeper_.slept, absl::Seconds(30));
+  EXPECT_EQ(sleeper_.total(), absl::Seconds(30));
   v1::Step gate;
   gate.set_name("approve");
   gate.mutable_approval()->set_message("ok?");

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orchestrator/common/fake_clock.h"
+#include "orchestrator/common/host_port.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/tools/armsim/armsim_test_client.h"
@@ -733,8 +734,9 @@ TEST_F(ArmSimServerTest, AdminHttpApiDrivesRegionsFaultsAndState) {
 // --- data plane ---
 
 int Connect(const std::string& endpoint) {
-  auto colon = endpoint.rfind(':');
-  int port = std::stoi(endpoint.substr(colon + 1));
+  absl::StatusOr<common::HostPort> address = common::ParseHostPort(endpoint);
+  if (!address.ok()) return -1;
+  const int port = address->port;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{0, 300000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

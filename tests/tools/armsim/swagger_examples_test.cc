@@ -43,8 +43,8 @@ json StripIds(json body) {
 class SwaggerExampleTest : public ::testing::TestWithParam<std::string> {
  protected:
   json Load() {
-    std::string path = foghorn::testing::SharedDir() + "/reference/arm/examples-2025-01-01/" +
-                       GetParam() + ".json";
+    std::string path =
+        foghorn::testing::FixturesDir() + "/arm/examples-2025-01-01/" + GetParam() + ".json";
     return json::parse(foghorn::testing::ReadFileOrDie(path));
   }
 

@@ -299,6 +299,7 @@ TEST_F(CliTest, WatchPrintsEventsAsJsonLines) {
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["kind"], "EVENT_KIND_OPERATION");
   EXPECT_EQ(j["group_id"], "sub/rg/fog");
+  EXPECT_EQ(j["operation"]["state"], "OPERATION_STATE_SUCCEEDED") << r.out;
 }
 
 TEST(CliTargetTest, OnlyLoopbackTargetsGoWithoutTls) {

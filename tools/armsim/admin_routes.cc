@@ -1,0 +1,235 @@
+#include "tools/armsim/admin_routes.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "tools/armsim/http_front.h"
+
+namespace foghorn::armsim {
+namespace {
+
+using nlohmann::json;
+
+// One admin request, routed.
+struct AdminCall {
+  SimContext& sim;
+  const httplib::Request& req;
+  const json& body;                 // an empty object when the request has no body
+  std::vector<std::string> params;  // the path segments that matched "{}", in order
+};
+
+// Returns the JSON to answer with 200, or the status to answer as an error.
+using AdminHandler = absl::StatusOr<json> (*)(AdminCall& call);
+
+absl::StatusOr<json> GetState(AdminCall& c) { return c.sim.emulator.StateJson(); }
+
+absl::StatusOr<json> TakeRegionDown(AdminCall& c) {
+  auto outage = ParseOutage(c.body.empty() ? json() : c.body);
+  if (!outage.ok()) return outage.status();
+  SetRegionDown(c.sim, c.params[0], *outage);
+  return json::object();
+}
+
+absl::StatusOr<json> BringRegionUp(AdminCall& c) {
+  SetRegionUp(c.sim, c.params[0]);
+  return json::object();
+}
+
+absl::StatusOr<json> ListFaults(AdminCall& c) { return c.sim.faults.ToJson(); }
+
+absl::StatusOr<json> AddFault(AdminCall& c) {
+  auto fault = ParseFault(c.body);
+  if (!fault.ok()) return fault.status();
+  return json{{"id", c.sim.faults.Add(*std::move(fault))}};
+}
+
+absl::StatusOr<json> ClearFaults(AdminCall& c) {
+  c.sim.faults.Clear();
+  return json::object();
+}
+
+absl::StatusOr<json> RemoveFault(AdminCall& c) {
+  int id = 0;
+  if (!absl::SimpleAtoi(c.params[0], &id)) return absl::InvalidArgumentError("bad fault id");
+  c.sim.faults.Remove(id);
+  return json::object();
+}
+
+absl::StatusOr<json> FailOperation(AdminCall& c) {
+  std::string code = c.body.value("code", "OperationTimedOut");
+  std::string message = c.body.value("message", "The operation was failed by the emulator.");
+  bool canceled = c.body.value("canceled", false);
+  auto st = c.sim.emulator.FailOperation(c.params[0], code, message, canceled);
+  if (!st.ok()) return st;
+  return json::object();
+}
+
+absl::StatusOr<json> RecordWrites(AdminCall& c) {
+  int64_t count = c.body.contains("count") && c.body["count"].is_number_integer()
+                      ? c.body["count"].get<int64_t>()
+                      : 1;
+  if (count < 0 || count > 10000000) return absl::InvalidArgumentError("bad count");
+  auto st = c.sim.emulator.RecordWrites(c.params[0], count);
+  if (!st.ok()) return st;
+  return json::object();
+}
+
+absl::StatusOr<json> GetReplication(AdminCall& c) {
+  auto info = c.sim.emulator.Replication(c.params[0]);
+  if (!info.ok()) return info.status();
+  return json{{"failoverGroup", info->failover_group},
+              {"primary", info->primary},
+              {"secondary", info->secondary},
+              {"writesTotal", info->writes_total},
+              {"writesReplicated", info->writes_replicated},
+              {"writesPending", info->writes_pending},
+              {"writesLost", info->writes_lost},
+              {"replicationLagSeconds", info->lag_seconds},
+              {"configuredLagSeconds", info->configured_lag_seconds}};
+}
+
+absl::StatusOr<json> SetLag(AdminCall& c) {
+  if (!c.body.contains("seconds") || !c.body["seconds"].is_number()) {
+    return absl::InvalidArgumentError("seconds: number");
+  }
+  auto st =
+      c.sim.emulator.SetReplicationLag(c.params[0], absl::Seconds(c.body["seconds"].get<double>()));
+  if (!st.ok()) return st;
+  return json::object();
+}
+
+absl::StatusOr<json> SetConfig(AdminCall& c) {
+  const json& body = c.body;
+  if (auto v = body.find("operationDurationMs"); v != body.end() && v->is_number()) {
+    c.sim.emulator.SetOperationDuration(absl::Milliseconds(v->get<double>()));
+  }
+  if (auto v = body.find("retryAfterSeconds"); v != body.end()) {
+    c.sim.emulator.SetRetryAfter(v->is_number() ? std::optional(absl::Seconds(v->get<double>()))
+                                                : std::nullopt);
+  }
+  if (auto v = body.find("throttling"); v != body.end() && v->is_boolean()) {
+    c.sim.throttling = v->get<bool>();
+  }
+  if (auto v = body.find("strictAuth"); v != body.end() && v->is_boolean()) {
+    c.sim.strict_auth = v->get<bool>();
+  }
+  return json::object();
+}
+
+absl::StatusOr<json> ListRequests(AdminCall& c) {
+  return c.sim.requests.RecordsJson(c.req.get_param_value("route"));
+}
+
+absl::StatusOr<json> GetCounters(AdminCall& c) { return c.sim.requests.CountersJson(); }
+
+absl::StatusOr<json> ListEndpoints(AdminCall& c) {
+  json out = json::object();
+  if (c.sim.data_plane) {
+    for (const auto& [name, port] : c.sim.data_plane->Ports()) {
+      out[name] = absl::StrCat("127.0.0.1:", port);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<json> IssueToken(AdminCall& c) {
+  return json{{"access_token", c.sim.tokens.Issue()}};
+}
+
+struct AdminRoute {
+  const char* method;
+  const char* path;  // below /admin; "{}" matches any one segment
+  AdminHandler handler;
+};
+
+constexpr AdminRoute kRoutes[] = {
+    {"GET", "state", GetState},
+    {"POST", "regions/{}/down", TakeRegionDown},
+    {"POST", "regions/{}/up", BringRegionUp},
+    {"GET", "faults", ListFaults},
+    {"POST", "faults", AddFault},
+    {"DELETE", "faults", ClearFaults},
+    {"DELETE", "faults/{}", RemoveFault},
+    {"POST", "operations/{}/fail", FailOperation},
+    {"POST", "failoverGroups/{}/writes", RecordWrites},
+    {"GET", "failoverGroups/{}/replication", GetReplication},
+    {"PUT", "failoverGroups/{}/lag", SetLag},
+    {"POST", "failoverGroups/{}/lag", SetLag},
+    {"PUT", "config", SetConfig},
+    {"POST", "config", SetConfig},
+    {"GET", "requests", ListRequests},
+    {"GET", "counters", GetCounters},
+    {"GET", "endpoints", ListEndpoints},
+    {"POST", "token", IssueToken},
+};
+
+// Whether the path segments below /admin match `pattern`; collects the "{}" segments.
+bool MatchPath(absl::string_view pattern, const std::vector<std::string>& segments,
+               std::vector<std::string>* params) {
+  std::vector<absl::string_view> parts = absl::StrSplit(pattern, '/');
+  if (parts.size() + 1 != segments.size()) return false;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& segment = segments[i + 1];
+    if (parts[i] == "{}") {
+      params->push_back(segment);
+    } else if (parts[i] != segment) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int HttpStatusOf(const absl::Status& st) {
+  switch (st.code()) {
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kFailedPrecondition:
+      return 409;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    default:
+      return 400;
+  }
+}
+
+}  // namespace
+
+std::optional<Disposition> ServeAdmin(SimContext& sim, Exchange& x) {
+  if (x.segments.empty() || x.segments[0] != "admin") return std::nullopt;
+  x.record.route = "admin";
+  json body = json::object();
+  if (!x.req.body.empty()) {
+    body = json::parse(x.req.body, nullptr, false);
+    if (body.is_discarded()) {
+      SendJson(x.res, 400, {{"error", {{"code", "InvalidJson"}, {"message", "bad JSON"}}}});
+      return Disposition::kAnswer;
+    }
+  }
+  for (const AdminRoute& route : kRoutes) {
+    AdminCall call{sim, x.req, body, {}};
+    if (x.req.method != route.method || !MatchPath(route.path, x.segments, &call.params)) {
+      continue;
+    }
+    absl::StatusOr<json> reply = route.handler(call);
+    if (reply.ok()) {
+      SendJson(x.res, 200, *reply);
+    } else {
+      const absl::Status& st = reply.status();
+      SendJson(x.res, HttpStatusOf(st),
+               {{"error",
+                 {{"code", absl::StatusCodeToString(st.code())},
+                  {"message", std::string(st.message())}}}});
+    }
+    return Disposition::kAnswer;
+  }
+  SendJson(x.res, 404, {{"error", {{"code", "NotFound"}, {"message", "unknown admin route"}}}});
+  return Disposition::kAnswer;
+}
+
+}  // namespace foghorn::armsim
