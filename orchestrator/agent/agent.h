@@ -5,6 +5,23 @@
 // decision that changes, and starts at most one operation per group on the worker pool. On start
 // it resumes operations a previous run left unfinished. The gRPC control API (orchestrator/api)
 // drives it through the thread-safe methods below.
+//
+// Threading contract (as it is today; issue 14's single-owner control loop is the next step):
+// - Every piece of group state is guarded by one mutex, mu_. Nothing blocking (ARM, SQLite,
+//   hooks, webhooks) runs while it is held, except the journal's decision write in Evaluate
+//   (a queued group-commit write) and the read of a request id in Evaluate.
+// - The control loop (Deps::loop: a ThreadExecutor thread in foghornd, a ManualExecutor in
+//   tests) runs verdict changes (OnVerdictChange posts to it), evaluation timers and role-refresh
+//   timers.
+// - Deps::read_workers (or workers) run role refreshes (ARM GETs) and then Evaluate under mu_.
+// - Deps::workers run operations (OperationRunner::Run: pre steps, the ARM POST, polls, post
+//   steps) and control-state flushes (FlushControlState: journal writes, never under mu_).
+// - API threads (orchestrator/api pools) call the control surface: Groups/Group/GlobalPause read
+//   snapshots under mu_; RequestFailover/Pause/Resume/Approve/CancelOperation change state under
+//   mu_ and wait for the durable write of what they changed (outside mu_) before returning.
+// - Events (Deps::events) are emitted from any of those threads, often under mu_: the sink must
+//   only queue (ApiServer::Publish does).
+// Status codes of the control surface are listed on each method.
 #ifndef FOGHORN_ORCHESTRATOR_AGENT_AGENT_H_
 #define FOGHORN_ORCHESTRATOR_AGENT_AGENT_H_
 

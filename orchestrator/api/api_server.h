@@ -4,10 +4,10 @@
 // agent events out to Watch streams (watch_hub.h), and serves the standard health service and
 // server reflection.
 //
-// Threading: it uses gRPC's callback API. Reactions never block: every handler that touches the
-// agent or the journal (SQLite) runs on one of three bounded pools owned by the server (reads,
-// mutations, readiness checks), which finishes the call; refused mutating calls are audited by
-// a background writer (refusal_audit.h). Publish() only queues the event: a fan-out thread
+// Threading contract: it uses gRPC's callback API. Reactions never block: every handler that
+// touches the agent or the journal (SQLite) runs on one of three bounded pools owned by the server
+// (reads, mutations, readiness checks), which finishes the call; refused mutating calls are audited
+// by a background writer (refusal_audit.h). Publish() only queues the event: a fan-out thread
 // converts it and hands it to the Watch subscriptions, whose streams are written from gRPC's
 // threads without waiting. Publish() is safe from any thread, under any lock, and never blocks
 // beyond a short critical section.

@@ -124,14 +124,6 @@ std::optional<DrillLauncher::Info> DrillLauncher::Find(const std::string& drill_
   return it->second->info;
 }
 
-bool DrillLauncher::Running(const std::string& group_id) const {
-  absl::MutexLock lock(&mu_);
-  for (const auto& [id, e] : entries_) {
-    if (e->info.running && e->info.group_id == group_id) return true;
-  }
-  return false;
-}
-
 void DrillLauncher::CancelAll() {
   absl::MutexLock lock(&mu_);
   for (auto& [id, e] : entries_) {

@@ -4,6 +4,13 @@
 // one drill per group at a time, makes a request_id idempotent across calls, remembers what it
 // started, and cancels and joins its drills on shutdown (a cancelled drill ends its hold and fails
 // back).
+//
+// Threading contract: every public method is thread-safe (one mutex, mu_, guards the entries and
+// is never held across a drill, a journal read or an ARM call). Start() blocks only on one journal
+// read and returns once the drill's thread exists; each drill runs on its own std::thread; Plan()
+// and CheckReadiness() run on the caller's thread (the API calls them from its operators' and
+// readiness pools) and block on ARM reads and dials for seconds. Shutdown() must not be called
+// from a drill thread. Status codes are listed on each method.
 #ifndef FOGHORN_ORCHESTRATOR_DRILL_DRILL_LAUNCHER_H_
 #define FOGHORN_ORCHESTRATOR_DRILL_DRILL_LAUNCHER_H_
 
@@ -90,8 +97,6 @@ class DrillLauncher {
   std::vector<Info> Drills() const;
   // One of them by id; nullopt when this launcher did not start it.
   std::optional<Info> Find(const std::string& drill_id) const;
-  // True while a drill of `group_id` runs.
-  bool Running(const std::string& group_id) const;
 
   ReportStore* reports() const { return deps_.reports; }
 

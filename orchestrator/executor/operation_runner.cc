@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "orchestrator/common/status_macros.h"
+#include "orchestrator/common/text.h"
 
 namespace foghorn::executor {
 namespace {
@@ -114,7 +115,9 @@ absl::Status OperationRunner::JournaledStep(
   if (step_observer_) step_observer_(op, step);
   absl::StatusOr<std::string> result = body();
   step.state = result.ok() ? journal::StepState::kDone : journal::StepState::kFailed;
-  step.detail = result.ok() ? *result : result.status().ToString();
+  // Watch shows what GetOperation shows: the detail as the journal keeps it.
+  step.detail = common::TruncateUtf8(result.ok() ? *result : result.status().ToString(),
+                                     journal::kMaxStepDetailBytes);
   RETURN_IF_ERROR(journal_.EndStep(step.id, step.state, step.detail));
   if (step_observer_) step_observer_(op, step);
   return result.status();

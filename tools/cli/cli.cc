@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "foghorn/v1/control.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -671,7 +672,13 @@ class Cli {
       wreq.add_kinds(v1::EVENT_KIND_OPERATION);
       watch = stub_->Watch(watch_ctx.get(), wreq);
       v1::WatchResponse first;
-      if (!watch->Read(&first)) return Fail(watch->Finish());
+      if (!watch->Read(&first)) {
+        // The failover matters more than its live steps: ask anyway and poll the operation.
+        grpc::Status ws = watch->Finish();
+        err_ << "foghorn: cannot watch the operation's steps (" << ws.error_message()
+             << "); requesting the failover anyway and polling it\n";
+        watch.reset();
+      }
     }
     v1::RequestFailoverResponse r;
     grpc::Status s = stub_->RequestFailover(Ctx().get(), req, &r);
@@ -707,6 +714,24 @@ class Cli {
     }
     // Follow until the operation ends (or it had already ended before we asked).
     bool ended = r.operation().state() >= v1::OPERATION_STATE_SUCCEEDED;
+    if (watch == nullptr) {
+      for (int failures = 0; !ended;) {
+        absl::SleepFor(absl::Seconds(1));
+        v1::GetOperationRequest greq;
+        greq.set_operation_id(op_id);
+        v1::GetOperationResponse op;
+        grpc::Status gs = stub_->GetOperation(Ctx().get(), greq, &op);
+        if (gs.ok()) {
+          failures = 0;
+          ended = op.operation().state() >= v1::OPERATION_STATE_SUCCEEDED;
+        } else if (++failures >= 30) {
+          err_ << "foghorn: lost the agent while following operation " << op_id
+               << "; it may still be running: 'foghorn op " << op_id << "'\n";
+          return Fail(gs);
+        }
+      }
+      return PrintOperationSummary(op_id);
+    }
     v1::WatchResponse e;
     while (!ended && watch->Read(&e)) {
       if (e.kind() == v1::EVENT_KIND_MISSED) {

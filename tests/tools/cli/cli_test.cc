@@ -112,6 +112,18 @@ TEST_F(CliTest, FailoverShowsLiveStepsAndASummaryAndIsIdempotentByRequestId) {
   EXPECT_THAT(r.out, ContainsRegex("sub/rg/fog +planned +succeeded +local"));
 }
 
+TEST_F(CliTest, AFailoverIsStillRequestedAndFollowedWhenTheAgentRefusesTheWatch) {
+  HarnessOptions o;
+  o.api_options.max_watch_subscribers = 0;  // every Watch is RESOURCE_EXHAUSTED
+  Start(o);
+  Result r = Run("failover fog --kind planned --reason test --request-id w1");
+  ASSERT_EQ(r.code, kExitOk) << r.err << r.out;
+  EXPECT_THAT(r.err, HasSubstr("cannot watch the operation's steps"));
+  EXPECT_THAT(r.out, HasSubstr("started operation"));
+  EXPECT_THAT(r.out, ContainsRegex("operation [^ ]+ succeeded after"));
+  EXPECT_EQ(h_->arm().AcceptedTotal(), 1);
+}
+
 TEST_F(CliTest, ADryRunPrintsThePlanAndChangesNothing) {
   Start();
   Result r = Run("failover fog --kind forced --dry-run");
