@@ -16,6 +16,8 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 if(FOGHORN_BENCH)
   find_package(benchmark CONFIG REQUIRED)
+  # Only bench/common/metrics_bench links it (the registry comparison), never the product.
+  find_package(prometheus-cpp CONFIG REQUIRED)
 endif()
 
 find_program(FOGHORN_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)

@@ -20,16 +20,10 @@ void FakeFailoverGroupStateReader::Read(const FailoverGroupRef& ref, absl::Time 
       absl::NotFoundError(absl::StrCat("failover group ", ref.Key(), " not found"));
   {
     absl::MutexLock lock(&mu_);
-    ++reads_;
     auto it = states_.find(ref.Key());
     if (it != states_.end()) answer = it->second;
   }
   std::move(done)(std::move(answer));
-}
-
-int FakeFailoverGroupStateReader::reads() const {
-  absl::MutexLock lock(&mu_);
-  return reads_;
 }
 
 }  // namespace foghorn::probes

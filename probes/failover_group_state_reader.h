@@ -55,12 +55,10 @@ class FakeFailoverGroupStateReader final : public FailoverGroupStateReader {
  public:
   void Set(const FailoverGroupRef& ref, absl::StatusOr<FailoverGroupState> state);
   void Read(const FailoverGroupRef& ref, absl::Time deadline, Callback done) override;
-  int reads() const;
 
  private:
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, absl::StatusOr<FailoverGroupState>> states_ ABSL_GUARDED_BY(mu_);
-  int reads_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace foghorn::probes

@@ -224,14 +224,6 @@ std::optional<TargetHealth> HealthTracker::Get(const std::string& group,
   return it->second->health;
 }
 
-std::vector<TargetHealth> HealthTracker::Snapshot() const {
-  absl::MutexLock lock(&mu_);
-  std::vector<TargetHealth> out;
-  out.reserve(targets_.size());
-  for (const auto& [key, t] : targets_) out.push_back(t->health);
-  return out;
-}
-
 std::optional<LagSample> HealthTracker::ReplicationLag(const std::string& group) const {
   absl::MutexLock lock(&mu_);
   auto it = lag_.find(group);

@@ -83,7 +83,6 @@ class HealthTracker final : public ProbeEventSink {
   // The state of one probe ("<group>/<name>") as its last event reported it, whether or not a
   // rule names it; nullopt before its first event.
   std::optional<ProbeState> ProbeStateOf(const std::string& probe_id) const;
-  std::vector<TargetHealth> Snapshot() const;
   std::optional<LagSample> ReplicationLag(const std::string& group) const;
   bool impaired() const;
 

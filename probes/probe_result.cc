@@ -26,19 +26,4 @@ const char* ProbeStateName(ProbeState state) {
   return "?";
 }
 
-const char* VerdictName(v1::Verdict verdict) {
-  switch (verdict) {
-    case v1::VERDICT_UNKNOWN:
-      return "unknown";
-    case v1::VERDICT_HEALTHY:
-      return "healthy";
-    case v1::VERDICT_UNHEALTHY:
-      return "unhealthy";
-    case v1::VERDICT_IMPAIRED:
-      return "impaired";
-    default:
-      return "unspecified";
-  }
-}
-
 }  // namespace foghorn::probes

@@ -34,7 +34,6 @@ enum class ProbeState {
 
 const char* ProbeOutcomeName(ProbeOutcome outcome);
 const char* ProbeStateName(ProbeState state);
-const char* VerdictName(v1::Verdict verdict);
 
 // One attempt's result as a Prober reports it. The scheduler fills in the times.
 struct ProbeResult {

@@ -31,8 +31,6 @@ class ProbeStateMachine {
   ProbeState state() const { return state_; }
   // InfinitePast when there is no current failure streak.
   absl::Time failure_streak_start() const { return failure_streak_start_; }
-  int consecutive_failures() const { return failures_; }
-  int consecutive_successes() const { return successes_; }
 
  private:
   int unhealthy_threshold_;

@@ -74,15 +74,13 @@ absl::Status CheckRunbookSteps(const v1::Runbook& runbook,
   return absl::OkStatus();
 }
 
-executor::SystemStepRunner::Hooks AgentStepHooks(Agent* const* agent, bool approvals) {
+executor::SystemStepRunner::Hooks AgentStepHooks(Agent* const* agent) {
   executor::SystemStepRunner::Hooks hooks;
-  if (approvals) {
-    hooks.approval = [agent](const v1::Step& step,
-                             const journal::OperationRecord& op) -> absl::Status {
-      if (*agent == nullptr) return absl::UnavailableError("the agent is not running yet");
-      return (*agent)->WaitForStepApproval(step, op);
-    };
-  }
+  hooks.approval = [agent](const v1::Step& step,
+                           const journal::OperationRecord& op) -> absl::Status {
+    if (*agent == nullptr) return absl::UnavailableError("the agent is not running yet");
+    return (*agent)->WaitForStepApproval(step, op);
+  };
   hooks.probe_assert = [agent](const v1::Step& step,
                                const journal::OperationRecord& op) -> absl::Status {
     if (*agent == nullptr) return absl::UnavailableError("the agent is not running yet");

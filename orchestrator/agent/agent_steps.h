@@ -28,10 +28,8 @@ absl::Status CheckRunbookSteps(const v1::Runbook& runbook,
 
 // The hooks foghornd gives its SystemStepRunner: approval steps and probe assertions carried out
 // by the agent `*agent` points to (set once the agent is built; before that they fail with
-// UNAVAILABLE). With `approvals` false (no control API to answer an approval) approval steps stay
-// unsupported, so CheckRunbookSteps refuses runbooks that have one. `agent` must outlive the
-// hooks.
-executor::SystemStepRunner::Hooks AgentStepHooks(Agent* const* agent, bool approvals);
+// UNAVAILABLE). `agent` must outlive the hooks.
+executor::SystemStepRunner::Hooks AgentStepHooks(Agent* const* agent);
 
 }  // namespace foghorn::agent
 

@@ -25,6 +25,7 @@
 #include "orchestrator/agent/config_check.h"
 #include "orchestrator/agent/metrics_server.h"
 #include "orchestrator/agent/probe_metrics.h"
+#include "orchestrator/api/api_server.h"
 #include "orchestrator/arm/arm_client.h"
 #include "orchestrator/arm/credentials.h"
 #include "orchestrator/arm/curl_http_transport.h"
@@ -53,9 +54,6 @@
 #include "probes/probe_scheduler.h"
 #include "probes/system_prober.h"
 #include "runbooks/loader.h"
-#ifdef FOGHORN_HAVE_API
-#include "orchestrator/api/api_server.h"
-#endif
 
 ABSL_FLAG(std::string, config, "", "Path of the agent config (YAML). Required.");
 ABSL_FLAG(bool, check, false, "Validate the config and runbooks, print the result, and exit.");
@@ -118,17 +116,11 @@ int Main(int argc, char** argv) {
   if (!config.ok()) return Fail("invalid config", config.status());
   absl::StatusOr<std::vector<v1::Runbook>> runbook_set = LoadRunbooks(*config);
   if (!runbook_set.ok()) return Fail("invalid runbooks", runbook_set.status());
-#ifdef FOGHORN_HAVE_API
-  constexpr bool kStepApprovals = true;
-#else
-  constexpr bool kStepApprovals = false;
-#endif
-  // Approval steps and probe assertions are carried out by the agent (built below); approvals are
-  // answered through the control API, so a build without it cannot run them. A runbook with a
-  // step this agent cannot carry out is refused here (and by --check), not during an outage.
+  // Approval steps (answered through the control API) and probe assertions are carried out by the
+  // agent (built below). A runbook with a step this agent cannot carry out is refused here (and
+  // by --check), not during an outage.
   agent::Agent* agent_ptr = nullptr;
-  const executor::SystemStepRunner::Hooks step_hooks =
-      agent::AgentStepHooks(&agent_ptr, kStepApprovals);
+  const executor::SystemStepRunner::Hooks step_hooks = agent::AgentStepHooks(&agent_ptr);
   for (const v1::Runbook& rb : *runbook_set) {
     absl::Status s = agent::CheckRunbookSteps(rb, [&step_hooks](const v1::Step& step) {
       return executor::SystemStepRunner::Supports(step_hooks, step);
@@ -278,20 +270,16 @@ int Main(int argc, char** argv) {
   agent::ProbeMetricsSink probe_metrics(tracker, metrics);
   auto scheduler = std::make_unique<probes::ProbeScheduler>(loop, **prober, &probe_metrics);
 
-#ifdef FOGHORN_HAVE_API
   std::unique_ptr<api::ApiServer> api_server;
   // Read by agent threads (events), written here: atomic.
   std::atomic<api::ApiServer*> api_ptr{nullptr};
-#endif
   agent::Agent::Deps deps{
       clock,  loop,       workers, *journal,  actuator,
       runner, *scheduler, tracker, *notifier, logger.With({{"component", "agent"}}),
       metrics};
-#ifdef FOGHORN_HAVE_API
   deps.events = [&api_ptr](const agent::AgentEvent& e) {
     if (api::ApiServer* api = api_ptr.load()) api->Publish(e);
   };
-#endif
   deps.sleeper = &sleeper;
   deps.read_workers = &read_workers;
   agent::Agent agent(deps, agent::Agent::Options{});
@@ -311,11 +299,7 @@ int Main(int argc, char** argv) {
   // agent's own automation off the group while it holds it (pause "drill <id>", resumed after).
   drill::TcpListenerDialer drill_dialer;
   drill::ProgressJournal drill_journal(*journal, clock, [&](const agent::AgentEvent& e) {
-#ifdef FOGHORN_HAVE_API
     if (api::ApiServer* api = api_ptr.load()) api->Publish(e);
-#else
-    (void)e;
-#endif
   });
   drill::AgentKnowledge drill_knowledge(agent, *scheduler);
   drill::ReportStore drill_reports(drill::ReportStore::DirFor(config->state_dir()));
@@ -373,7 +357,7 @@ int Main(int argc, char** argv) {
       auto plan = drill_launcher.Plan(found->runbook, req);
       logger.Info("scheduled drill (dry run)",
                   {{"group", found->id},
-                   {"summary", plan.ok() ? plan->summary : plan.status().ToString()}});
+                   {"summary", plan.ok() ? plan->summary() : plan.status().ToString()}});
       return;
     }
     auto started = drill_launcher.Start(found->runbook, req);
@@ -436,7 +420,6 @@ int Main(int argc, char** argv) {
     }
   }
   int api_port = 0;
-#ifdef FOGHORN_HAVE_API
   if (exit_code == 0) {
     auto a =
         api::ApiServer::Start(config->api(), api::ApiServerDeps{agent, *journal, clock,
@@ -450,7 +433,6 @@ int Main(int argc, char** argv) {
       exit_code = Fail("control API", a.status());
     }
   }
-#endif
   if (exit_code == 0) {
     logger.Info("foghornd started", {{"groups", static_cast<int>(runbook_set->size())},
                                      {"api_port", api_port},
@@ -491,10 +473,8 @@ int Main(int argc, char** argv) {
   // Reverse order of start-up: stop taking requests, stop deciding, stop probing, let running
   // operations finish their current steps, then stop the loop. The same after a failed start-up
   // (whatever did not start is skipped).
-#ifdef FOGHORN_HAVE_API
   api_ptr = nullptr;
   if (api_server) api_server->Shutdown();
-#endif
   if (metrics_server) metrics_server->Shutdown();
   // A drill in its hold is cancelled and fails back before the agent stops.
   drill_launcher.Shutdown();

@@ -33,6 +33,8 @@
 #include "orchestrator/common/host_port.h"
 #include "orchestrator/common/status_macros.h"
 #include "orchestrator/common/worker_pool.h"
+#include "orchestrator/drill/report_html.h"
+#include "orchestrator/drill/report_store.h"
 #include "runbooks/loader.h"
 
 namespace foghorn::api {
@@ -995,9 +997,9 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     dr.request_id = req.request_id();
     if (req.dry_run()) {
       ASSIGN_OR_RETURN(drill::DrillReport plan, deps_.drills->Plan(g.runbook, dr));
-      resp->set_drill_id(plan.drill_id);
+      resp->set_drill_id(plan.drill_id());
       resp->set_created(false);
-      *resp->mutable_plan() = DrillReportToProto(plan);
+      *resp->mutable_plan() = DrillReportForApi(plan);
       return absl::OkStatus();
     }
     ASSIGN_OR_RETURN(drill::DrillLauncher::Launch launch, deps_.drills->Start(g.runbook, dr));
@@ -1011,10 +1013,10 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
         if (drill::ReportStore* store = deps_.drills->reports()) {
           auto list = store->List(g.id, 0);
           if (list.ok()) {
-            for (const drill::ReportSummary& sum : *list) {
-              auto rep = store->Read(sum.drill_id);
-              if (rep.ok() && rep->operation_id == launch.existing->id) {
-                resp->set_drill_id(sum.drill_id);
+            for (const v1::DrillReportSummary& sum : *list) {
+              auto rep = store->Read(sum.drill_id());
+              if (rep.ok() && rep->operation_id() == launch.existing->id) {
+                resp->set_drill_id(sum.drill_id());
                 break;
               }
             }
@@ -1047,11 +1049,11 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
       listed.insert(d.drill_id);
     }
     if (drill::ReportStore* store = deps_.drills->reports()) {
-      ASSIGN_OR_RETURN(std::vector<drill::ReportSummary> stored, store->List(group_id, limit));
-      for (const drill::ReportSummary& sum : stored) {
+      ASSIGN_OR_RETURN(std::vector<v1::DrillReportSummary> stored, store->List(group_id, limit));
+      for (v1::DrillReportSummary& sum : stored) {
         if (resp->reports_size() >= limit) break;
-        if (listed.count(sum.drill_id)) continue;
-        *resp->add_reports() = DrillSummaryToProto(sum);
+        if (listed.count(sum.drill_id())) continue;
+        *resp->add_reports() = std::move(sum);
       }
     }
     return absl::OkStatus();
@@ -1082,8 +1084,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
         for (const journal::StepRecord& st : steps) {
           v1::DrillStep* s = r->add_steps();
           s->set_name(st.name);
-          s->set_state(st.state == journal::StepState::kIntent ? "running"
-                                                               : journal::StepStateName(st.state));
+          s->set_state(DrillStepStateToProto(st.state));
           s->set_detail(st.detail);
           if (IsFinite(st.started_at)) SetTimestamp(st.started_at, s->mutable_started_at());
           if (IsFinite(st.finished_at)) SetTimestamp(st.finished_at, s->mutable_finished_at());
@@ -1120,12 +1121,13 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     } else {
       return absl::NotFoundError(absl::StrCat("no drill report ", id));
     }
-    *resp->mutable_report() = DrillReportToProto(report);
+    *resp->mutable_report() = DrillReportForApi(report);
     if (info.has_value()) {
       resp->mutable_report()->set_requested_by(info->requested_by);
       resp->mutable_report()->set_reason(info->reason);
     }
-    resp->set_report_json(drill::ReportToJson(report));
+    ASSIGN_OR_RETURN(std::string report_json, drill::ReportToJson(report));
+    resp->set_report_json(std::move(report_json));
     if (req.include_html()) resp->set_html(drill::RenderReportHtml(report));
     return absl::OkStatus();
   }

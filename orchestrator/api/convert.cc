@@ -286,88 +286,29 @@ v1::WatchResponse EventToProto(const agent::AgentEvent& e, std::uint64_t seq) {
   return out;
 }
 
-v1::DrillOutcome DrillOutcomeToProto(const std::string& outcome) {
-  if (outcome == "passed") return v1::DRILL_OUTCOME_PASSED;
-  if (outcome == "failed") return v1::DRILL_OUTCOME_FAILED;
-  if (outcome == "aborted") return v1::DRILL_OUTCOME_ABORTED;
-  if (outcome == "planned") return v1::DRILL_OUTCOME_PLANNED;
-  if (outcome == "running") return v1::DRILL_OUTCOME_RUNNING;
-  if (outcome == "error") return v1::DRILL_OUTCOME_ERROR;
-  return v1::DRILL_OUTCOME_UNSPECIFIED;
-}
-
 v1::ReadinessCheck CheckToProto(const drill::CheckResult& c) {
-  v1::ReadinessCheck out;
-  out.set_name(c.name);
-  switch (c.status) {
-    case drill::CheckStatus::kPass:
-      out.set_status(v1::CHECK_STATUS_PASS);
-      break;
-    case drill::CheckStatus::kWarn:
-      out.set_status(v1::CHECK_STATUS_WARN);
-      break;
-    case drill::CheckStatus::kFail:
-      out.set_status(v1::CHECK_STATUS_FAIL);
-      break;
-    case drill::CheckStatus::kSkip:
-      out.set_status(v1::CHECK_STATUS_SKIP);
-      break;
-  }
-  out.set_reason(c.reason);
-  out.set_fix(c.fix);
+  return drill::CheckResultToProto(c);
+}
+
+v1::DrillReport DrillReportForApi(const drill::DrillReport& r) {
+  v1::DrillReport out = r;
+  out.clear_samples();
+  out.clear_probes();
   return out;
 }
 
-v1::DrillReport DrillReportToProto(const drill::DrillReport& r) {
-  v1::DrillReport out;
-  out.set_drill_id(r.drill_id);
-  out.set_operation_id(r.operation_id);
-  out.set_group_id(r.group_id);
-  out.set_dry_run(r.dry_run);
-  out.set_outcome(DrillOutcomeToProto(r.outcome));
-  out.set_summary(r.summary);
-  out.set_original_primary(r.original_primary);
-  out.set_partner(r.partner);
-  out.set_final_primary(r.final_primary);
-  if (IsFinite(r.started_at)) SetTimestamp(r.started_at, out.mutable_started_at());
-  if (IsFinite(r.finished_at)) SetTimestamp(r.finished_at, out.mutable_finished_at());
-  for (const drill::CheckResult& c : r.checks) *out.add_checks() = CheckToProto(c);
-  for (const drill::DrillStep& st : r.steps) {
-    v1::DrillStep* s = out.add_steps();
-    s->set_name(st.name);
-    s->set_state(st.state);
-    s->set_detail(st.detail);
-    if (IsFinite(st.started_at)) SetTimestamp(st.started_at, s->mutable_started_at());
-    if (IsFinite(st.finished_at)) SetTimestamp(st.finished_at, s->mutable_finished_at());
+v1::DrillStepState DrillStepStateToProto(journal::StepState s) {
+  switch (s) {
+    case journal::StepState::kIntent:
+      return v1::DRILL_STEP_STATE_RUNNING;
+    case journal::StepState::kDone:
+      return v1::DRILL_STEP_STATE_DONE;
+    case journal::StepState::kFailed:
+      return v1::DRILL_STEP_STATE_FAILED;
+    case journal::StepState::kSkipped:
+      return v1::DRILL_STEP_STATE_SKIPPED;
   }
-  for (const drill::DirectionMetrics& d : r.directions) {
-    v1::DrillDirection* p = out.add_directions();
-    p->set_name(d.name);
-    p->set_from_server(d.from_server);
-    p->set_to_server(d.to_server);
-    p->set_completed(d.completed);
-    if (d.rto.has_value()) common::ToProtoDuration(*d.rto, p->mutable_rto());
-    common::ToProtoDuration(d.listener_outage, p->mutable_listener_outage());
-    p->set_failed_samples(d.failed_samples);
-    p->set_posts_accepted(d.posts_accepted);
-    p->set_data_lost_writes(d.data_lost_writes);
-    p->set_data_loss_basis(d.data_loss_basis);
-  }
-  for (const std::string& f : r.fixes) out.add_fixes(f);
-  return out;
-}
-
-v1::DrillReportSummary DrillSummaryToProto(const drill::ReportSummary& s) {
-  v1::DrillReportSummary out;
-  out.set_drill_id(s.drill_id);
-  out.set_group_id(s.group_id);
-  out.set_outcome(DrillOutcomeToProto(s.outcome));
-  out.set_dry_run(s.dry_run);
-  if (IsFinite(s.started_at)) SetTimestamp(s.started_at, out.mutable_started_at());
-  if (IsFinite(s.finished_at)) SetTimestamp(s.finished_at, out.mutable_finished_at());
-  out.set_json_path(s.json_path);
-  out.set_html_path(s.html_path);
-  return out;
+  return v1::DRILL_STEP_STATE_UNSPECIFIED;
 }
 
 }  // namespace foghorn::api

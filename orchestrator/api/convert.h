@@ -51,11 +51,12 @@ v1::DecisionRecord DecisionRecordToProto(const journal::DecisionRecord& d);
 v1::EventKind EventKindToProto(agent::AgentEvent::Kind kind);
 v1::WatchResponse EventToProto(const agent::AgentEvent& e, std::uint64_t seq);
 
-// Drills. Outcome names are the report's ("passed", "failed", "aborted", "planned").
-v1::DrillOutcome DrillOutcomeToProto(const std::string& outcome);
+// Drills. The report is a v1::DrillReport already (drill/report.h); the API's copy leaves out the
+// bulky timeline (listener samples and probe timelines), which report_json carries.
 v1::ReadinessCheck CheckToProto(const drill::CheckResult& c);
-v1::DrillReport DrillReportToProto(const drill::DrillReport& r);
-v1::DrillReportSummary DrillSummaryToProto(const drill::ReportSummary& s);
+v1::DrillReport DrillReportForApi(const drill::DrillReport& r);
+// A journaled step of a running drill: kIntent (under way) is RUNNING.
+v1::DrillStepState DrillStepStateToProto(journal::StepState s);
 
 }  // namespace foghorn::api
 

@@ -15,7 +15,6 @@
 namespace foghorn::arm {
 
 // ARM error codes the client acts on.
-inline constexpr std::string_view kFailoverGroupBusy = "FailoverGroupBusy";
 inline constexpr std::string_view kFailoverRequestOnPrimary =
     "FailoverGroupFailoverRequestOnPrimary";
 inline constexpr std::string_view kFailoverGroupNotSecondary = "FailoverGroupNotSecondary";

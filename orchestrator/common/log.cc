@@ -4,12 +4,15 @@
 #include <array>
 #include <cctype>
 #include <deque>
+#include <type_traits>
+#include <variant>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "fmt/format.h"
+#include "nlohmann/json.hpp"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
@@ -180,13 +183,21 @@ constexpr std::array<std::string_view, 9> kSecretKeys = {"client_secret",
                                                          "secret",
                                                          "token"};
 
-void AppendValue(std::string& out, const LogField::Value& v, const Redactor& r, bool json) {
+// A JSON line keeps its keys in the order they were added (ts, level, msg, then the fields).
+using JsonLine = nlohmann::ordered_json;
+
+// The keys every JSON line starts with; a field cannot replace them.
+constexpr std::array<std::string_view, 3> kLineKeys = {"ts", "level", "msg"};
+
+bool IsSecretKey(std::string_view key) {
+  const std::string lower_key = Lower(key);
+  return std::any_of(kSecretKeys.begin(), kSecretKeys.end(),
+                     [&](std::string_view k) { return lower_key == k; });
+}
+
+void AppendText(std::string& out, const LogField::Value& v, const Redactor& r) {
   if (const auto* s = std::get_if<std::string>(&v)) {
-    if (json) {
-      AppendJsonString(out, r.Redact(*s));
-    } else {
-      out += r.Redact(*s);
-    }
+    out += r.Redact(*s);
   } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
     out += std::to_string(*i);
   } else if (const auto* d = std::get_if<double>(&v)) {
@@ -194,6 +205,19 @@ void AppendValue(std::string& out, const LogField::Value& v, const Redactor& r, 
   } else {
     out += std::get<bool>(v) ? "true" : "false";
   }
+}
+
+// Non-finite doubles become null (JSON has no NaN or infinity).
+JsonLine ToJson(const LogField::Value& v, const Redactor& r) {
+  return std::visit(
+      [&r](const auto& x) -> JsonLine {
+        if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::string>) {
+          return r.Redact(x);
+        } else {
+          return x;
+        }
+      },
+      v);
 }
 
 class SpdlogSink final : public LogSink {
@@ -300,77 +324,40 @@ Logger Logger::With(std::vector<LogField> fields) const {
 void Logger::Log(LogLevel level, std::string_view message,
                  const std::vector<LogField>& fields) const {
   if (!Enabled(level) || !sink_) return;
-  const bool json = options_.format == LogFormat::kJson;
-  std::string line;
-  line.reserve(128);
-  std::string ts = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", clock_->Now(), absl::UTCTimeZone());
-  if (json) {
-    line += "{\"ts\":\"";
-    line += ts;
-    line += "\",\"level\":\"";
-    line += LogLevelName(level);
-    line += "\",\"msg\":";
-    AppendJsonString(line, redactor_->Redact(message));
-  } else {
-    absl::StrAppend(&line, ts, " ", absl::AsciiStrToUpper(std::string(LogLevelName(level))), " ",
-                    redactor_->Redact(message));
-  }
-  auto append_field = [&](const LogField& f) {
-    if (json) {
-      line += ',';
-      AppendJsonString(line, f.key);
-      line += ':';
-    } else {
-      absl::StrAppend(&line, " ", f.key, "=");
-    }
-    // A field whose key names a secret is masked whatever its value.
-    std::string lower_key = Lower(f.key);
-    bool secret_key = std::any_of(kSecretKeys.begin(), kSecretKeys.end(),
-                                  [&](std::string_view k) { return lower_key == k; });
-    if (secret_key) {
-      if (json) {
-        AppendJsonString(line, Redactor::kMask);
-      } else {
-        line += Redactor::kMask;
-      }
-    } else {
-      AppendValue(line, f.value, *redactor_, json);
-    }
-  };
-  for (const LogField& f : bound_) append_field(f);
-  for (const LogField& f : fields) append_field(f);
-  if (json) line += '}';
-  sink_->Write(level, line);
-}
-
-void AppendJsonString(std::string& out, std::string_view text) {
-  out += '"';
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
+  const std::string ts =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", clock_->Now(), absl::UTCTimeZone());
+  if (options_.format == LogFormat::kText) {
+    std::string line =
+        absl::StrCat(ts, " ", absl::AsciiStrToUpper(std::string(LogLevelName(level))), " ",
+                     redactor_->Redact(message));
+    for (const auto* list : {&bound_, &fields}) {
+      for (const LogField& f : *list) {
+        absl::StrAppend(&line, " ", f.key, "=");
+        if (IsSecretKey(f.key)) {
+          line += Redactor::kMask;
         } else {
-          out += static_cast<char>(c);
+          AppendText(line, f.value, *redactor_);
         }
+      }
+    }
+    sink_->Write(level, line);
+    return;
+  }
+  JsonLine line = {
+      {"ts", ts}, {"level", std::string(LogLevelName(level))}, {"msg", redactor_->Redact(message)}};
+  for (const auto* list : {&bound_, &fields}) {
+    for (const LogField& f : *list) {
+      const bool line_key = std::find(kLineKeys.begin(), kLineKeys.end(), f.key) != kLineKeys.end();
+      // A later field with the same key replaces an earlier one (a call's field a bound one).
+      JsonLine& slot = line[line_key ? "field_" + f.key : f.key];
+      // A field whose key names a secret is masked whatever its value.
+      slot =
+          IsSecretKey(f.key) ? JsonLine(std::string(Redactor::kMask)) : ToJson(f.value, *redactor_);
     }
   }
-  out += '"';
+  // Invalid UTF-8 (a probe's output, an ARM body) becomes U+FFFD instead of throwing or producing
+  // a line that is not JSON; control characters are escaped.
+  sink_->Write(level, line.dump(-1, ' ', false, JsonLine::error_handler_t::replace));
 }
 
 }  // namespace foghorn::common

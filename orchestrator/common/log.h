@@ -96,7 +96,10 @@ class Logger {
   Logger With(std::vector<LogField> fields) const;
 
   // Writes one line if `level` is at or above the minimum level. Every string value and the
-  // message are redacted.
+  // message are redacted. A JSON line is one object: "ts", "level", "msg", then the bound fields
+  // and `fields` in order; a later field replaces an earlier one with the same key, and a field
+  // named ts, level or msg is written as field_ts, field_level or field_msg. Control characters
+  // are escaped, invalid UTF-8 becomes U+FFFD, and a non-finite double becomes null.
   void Log(LogLevel level, std::string_view message,
            const std::vector<LogField>& fields = {}) const;
 
@@ -123,9 +126,6 @@ class Logger {
   Options options_;
   std::vector<LogField> bound_;
 };
-
-// Appends `text` to `out` as a JSON string literal, quotes included.
-void AppendJsonString(std::string& out, std::string_view text);
 
 }  // namespace foghorn::common
 

@@ -63,7 +63,7 @@ void MetricsRegistry::Describe(const std::string& name, const std::string& help)
 }
 
 MetricsRegistry::Family& MetricsRegistry::FamilyLocked(const std::string& name, Kind kind) {
-  auto [it, inserted] = families_.try_emplace(name, Family{kind, "", {}, {}});
+  auto [it, inserted] = families_.try_emplace(name, Family{kind, {}, {}});
   if (!inserted && it->second.kind != kind) {
     fmt::print(stderr, "metrics: {} used as two kinds\n", name);
     std::abort();
@@ -80,11 +80,6 @@ void MetricsRegistry::IncrementCounter(const std::string& name, const Labels& la
 void MetricsRegistry::SetGauge(const std::string& name, const Labels& labels, double value) {
   absl::MutexLock lock(&mu_);
   FamilyLocked(name, Kind::kGauge).values[labels] = value;
-}
-
-void MetricsRegistry::AddGauge(const std::string& name, const Labels& labels, double delta) {
-  absl::MutexLock lock(&mu_);
-  FamilyLocked(name, Kind::kGauge).values[labels] += delta;
 }
 
 void MetricsRegistry::Observe(const std::string& name, const Labels& labels, double value,

@@ -29,7 +29,6 @@ class MetricsRegistry {
 
   void IncrementCounter(const std::string& name, const Labels& labels = {}, double delta = 1);
   void SetGauge(const std::string& name, const Labels& labels, double value);
-  void AddGauge(const std::string& name, const Labels& labels, double delta);
   // Records one observation. `buckets` is used when the histogram is first seen.
   void Observe(const std::string& name, const Labels& labels, double value,
                const std::vector<double>& buckets = DefaultBuckets());
@@ -52,7 +51,6 @@ class MetricsRegistry {
   };
   struct Family {
     Kind kind;
-    std::string help;
     std::map<Labels, double> values;
     std::map<Labels, Histogram> histograms;
   };

@@ -63,8 +63,6 @@ void ThreadExecutor::Shutdown() {
   queue_.Clear();
 }
 
-bool ThreadExecutor::InLoopThread() const { return std::this_thread::get_id() == thread_.get_id(); }
-
 void ThreadExecutor::Loop() {
   for (;;) {
     std::optional<Task> task;

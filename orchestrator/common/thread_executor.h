@@ -35,9 +35,6 @@ class ThreadExecutor final : public Executor {
   // Stops the loop and joins the thread. Idempotent. Must not be called from a task.
   void Shutdown();
 
-  // True when called from this executor's thread.
-  bool InLoopThread() const;
-
  private:
   void Loop();
 

@@ -28,8 +28,8 @@ absl::StatusOr<DrillLauncher::Launch> DrillLauncher::Start(const v1::Runbook& ru
               "request_id ", request.request_id, " was used for a drill of ", e->info.group_id));
         }
         Launch same{id, request.request_id, false, std::nullopt};
-        if (e->info.report && !e->info.report->operation_id.empty()) {
-          auto op = deps_.journal.GetOperation(e->info.report->operation_id);
+        if (e->info.report && !e->info.report->operation_id().empty()) {
+          auto op = deps_.journal.GetOperation(e->info.report->operation_id());
           if (op.ok()) same.existing = *op;
         }
         return same;

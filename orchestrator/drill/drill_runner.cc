@@ -19,6 +19,28 @@ std::string IdTime(absl::Time t) {
   return absl::FormatTime("%Y%m%dT%H%M%E3SZ", t, absl::UTCTimeZone());
 }
 
+void AddStep(DrillReport& r, const std::string& name, v1::DrillStepState state,
+             const std::string& detail, absl::Time started, absl::Time finished) {
+  v1::DrillStep* s = r.add_steps();
+  s->set_name(name);
+  s->set_state(state);
+  s->set_detail(detail);
+  if (IsFiniteTime(started)) *s->mutable_started_at() = ToTimestamp(started);
+  if (IsFiniteTime(finished)) *s->mutable_finished_at() = ToTimestamp(finished);
+}
+
+v1::DrillProbeOutcome ProbeOutcomeToProto(probes::ProbeOutcome o) {
+  switch (o) {
+    case probes::ProbeOutcome::kSuccess:
+      return v1::DRILL_PROBE_OUTCOME_SUCCESS;
+    case probes::ProbeOutcome::kFailure:
+      return v1::DRILL_PROBE_OUTCOME_FAILURE;
+    case probes::ProbeOutcome::kUnknown:
+      return v1::DRILL_PROBE_OUTCOME_UNKNOWN;
+  }
+  return v1::DRILL_PROBE_OUTCOME_UNSPECIFIED;
+}
+
 }  // namespace
 
 std::string DrillIdFor(const std::string& group_name, absl::Time start) {
@@ -64,16 +86,16 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
   Context c{runbook, request, DrillGroupId(ref), {}, {}, "", absl::ZeroDuration(), nullptr, {}};
   const absl::Time start = deps_.clock.Now();
   DrillReport& r = c.report;
-  r.drill_id = request.drill_id.empty() ? DrillIdFor(ref.name(), start) : request.drill_id;
-  r.group_id = c.group_id;
-  r.group_name = ref.name();
-  r.description = runbook.description();
-  r.dry_run = request.dry_run;
-  r.started_at = start;
+  r.set_drill_id(request.drill_id.empty() ? DrillIdFor(ref.name(), start) : request.drill_id);
+  r.set_group_id(c.group_id);
+  r.set_group_name(ref.name());
+  r.set_description(runbook.description());
+  r.set_dry_run(request.dry_run);
+  *r.mutable_started_at() = ToTimestamp(start);
   for (const ListenerAddress& l : ListenerAddresses(runbook)) {
     if (l.read_write && c.rw_address.empty()) c.rw_address = l.address;
   }
-  r.rw_listener = c.rw_address;
+  r.set_rw_listener(c.rw_address);
   c.verify_timeout = runbook.drill().has_verify_timeout()
                          ? common::FromProtoDuration(runbook.drill().verify_timeout())
                          : options_.default_verify_timeout;
@@ -93,22 +115,23 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
   // Preflight is read-only, so a dry run runs it too.
   const absl::Time preflight_start = deps_.clock.Now();
   ReadinessReport readiness = CheckReadiness(runbook);
-  r.checks = readiness.checks;
-  r.original_primary = readiness.arm.current_primary;
-  r.partner = readiness.arm.current_secondary;
-  r.final_primary = r.original_primary;
-  for (const CheckResult& ch : r.checks) {
+  for (const CheckResult& ch : readiness.checks) *r.add_checks() = CheckResultToProto(ch);
+  r.set_original_primary(readiness.arm.current_primary);
+  r.set_partner(readiness.arm.current_secondary);
+  r.set_final_primary(r.original_primary());
+  for (const CheckResult& ch : readiness.checks) {
     if ((ch.status == CheckStatus::kFail || ch.status == CheckStatus::kWarn) && !ch.fix.empty()) {
-      r.fixes.push_back(absl::StrCat(ch.name, ": ", ch.fix));
+      r.add_fixes(absl::StrCat(ch.name, ": ", ch.fix));
     }
   }
 
   if (request.dry_run) {
-    const std::string from = r.original_primary.empty() ? ref.primary_server() : r.original_primary;
-    const std::string to = r.partner.empty() ? ref.secondary_server() : r.partner;
-    auto planned = [&](std::string name, std::string detail) {
-      r.steps.push_back({std::move(name), "planned", std::move(detail), absl::InfinitePast(),
-                         absl::InfinitePast()});
+    const std::string from =
+        r.original_primary().empty() ? ref.primary_server() : r.original_primary();
+    const std::string to = r.partner().empty() ? ref.secondary_server() : r.partner();
+    auto planned = [&](const std::string& name, const std::string& detail) {
+      AddStep(r, name, v1::DRILL_STEP_STATE_PLANNED, detail, absl::InfinitePast(),
+              absl::InfinitePast());
     };
     planned(kStepPreflight, readiness.Ready() ? "readiness checks pass now"
                                               : "readiness checks FAIL now: the drill would stop");
@@ -123,19 +146,19 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
       planned(kStepFailback, absl::StrCat("planned failover ", to, " -> ", from));
       planned(kStepVerifyFailback, "verify the original roles are back");
     }
-    r.outcome = "planned";
-    r.summary = absl::StrCat("dry run: would fail ", ref.name(), " over from ", from, " to ", to,
-                             fail_back ? ", hold and fail back" : " and stay there",
-                             readiness.Ready() ? "" : " (but the preflight fails now)");
-    r.finished_at = deps_.clock.Now();
+    r.set_outcome(v1::DRILL_OUTCOME_PLANNED);
+    r.set_summary(absl::StrCat("dry run: would fail ", ref.name(), " over from ", from, " to ", to,
+                               fail_back ? ", hold and fail back" : " and stay there",
+                               readiness.Ready() ? "" : " (but the preflight fails now)"));
+    *r.mutable_finished_at() = ToTimestamp(deps_.clock.Now());
     return r;
   }
 
   journal::OperationRecord op;
   op.group_id = c.group_id;
-  op.request_id = request.request_id.empty() ? r.drill_id : request.request_id;
+  op.request_id = request.request_id.empty() ? r.drill_id() : request.request_id;
   op.kind = kDrillOperationKind;
-  op.target_server = r.partner.empty() ? ref.secondary_server() : r.partner;
+  op.target_server = r.partner().empty() ? ref.secondary_server() : r.partner();
   op.requested_by = request.requested_by;
   op.reason = request.reason.empty() ? "DR drill" : request.reason;
   op.state = journal::OperationState::kRunning;
@@ -145,39 +168,40 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
         absl::StrCat("drill ", op.request_id, " already ran as operation ", created.operation.id));
   }
   c.op = created.operation;
-  r.operation_id = c.op.id;
-  deps_.logger.Info("drill started", {{"group", c.group_id}, {"drill", r.drill_id}});
+  r.set_operation_id(c.op.id);
+  deps_.logger.Info("drill started", {{"group", c.group_id}, {"drill", r.drill_id()}});
 
   // The preflight ran above; journal its outcome as the first step.
   {
     ASSIGN_OR_RETURN(journal::StepRecord s,
                      deps_.journal.BeginStep(c.op.id, kStepPreflight, "readiness checks"));
     std::vector<std::string> failed;
-    for (const CheckResult& ch : r.checks) {
+    for (const CheckResult& ch : readiness.checks) {
       if (ch.status == CheckStatus::kFail) failed.push_back(absl::StrCat(ch.name, ": ", ch.reason));
     }
     std::string detail = failed.empty() ? "all readiness checks pass"
                                         : absl::StrCat("failed: ", absl::StrJoin(failed, "; "));
     RETURN_IF_ERROR(deps_.journal.EndStep(
         s.id, failed.empty() ? journal::StepState::kDone : journal::StepState::kFailed, detail));
-    r.steps.push_back({kStepPreflight, failed.empty() ? "done" : "failed", detail, preflight_start,
-                       deps_.clock.Now()});
-    if (!failed.empty() || r.original_primary.empty()) {
-      r.outcome = "aborted";
-      r.summary = absl::StrCat("preflight failed; nothing was changed (", detail, ")");
+    AddStep(r, kStepPreflight,
+            failed.empty() ? v1::DRILL_STEP_STATE_DONE : v1::DRILL_STEP_STATE_FAILED, detail,
+            preflight_start, deps_.clock.Now());
+    if (!failed.empty() || r.original_primary().empty()) {
+      r.set_outcome(v1::DRILL_OUTCOME_ABORTED);
+      r.set_summary(absl::StrCat("preflight failed; nothing was changed (", detail, ")"));
       Finish(c);
       return r;
     }
   }
 
-  if (deps_.on_begin) deps_.on_begin(c.group_id, r.drill_id);
+  if (deps_.on_begin) deps_.on_begin(c.group_id, r.drill_id());
   if (deps_.sampler_factory && !c.rw_address.empty()) {
     c.sampler = deps_.sampler_factory();
     if (c.sampler != nullptr) c.sampler->Start(c.rw_address);
   }
 
-  const std::string original = r.original_primary;
-  const std::string partner = r.partner;
+  const std::string original = r.original_primary();
+  const std::string partner = r.partner();
   std::string failure;  // the first failed gate
 
   // Fails back after a failed gate, but only when the partner holds the primary role (else there
@@ -198,9 +222,8 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
         return st;
       }).IgnoreError();
     } else {
-      r.fixes.push_back(absl::StrCat("the group is still on ", partner, ": fail it back to ",
-                                     original,
-                                     " by hand (foghorn failover) once the cause is fixed"));
+      r.add_fixes(absl::StrCat("the group is still on ", partner, ": fail it back to ", original,
+                               " by hand (foghorn failover) once the cause is fixed"));
     }
   };
 
@@ -264,24 +287,32 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
     }
   }
 
-  if (c.sampler != nullptr) r.samples = c.sampler->Stop();
-  r.samples.insert(r.samples.end(), c.verify_samples.begin(), c.verify_samples.end());
-  std::stable_sort(r.samples.begin(), r.samples.end(),
+  std::vector<ListenerSample> samples;
+  if (c.sampler != nullptr) samples = c.sampler->Stop();
+  samples.insert(samples.end(), c.verify_samples.begin(), c.verify_samples.end());
+  std::stable_sort(samples.begin(), samples.end(),
                    [](const ListenerSample& a, const ListenerSample& b) { return a.at < b.at; });
-  ComputeDirectionMetrics(r.samples, r.directions);
-  r.final_primary = CurrentPrimary(c);
+  ComputeDirectionMetrics(samples, r.mutable_directions());
+  for (const ListenerSample& s : samples) {
+    v1::DrillListenerSample* p = r.add_samples();
+    if (IsFiniteTime(s.at)) *p->mutable_at() = ToTimestamp(s.at);
+    p->set_ok(s.ok);
+    p->set_detail(s.detail);
+  }
+  r.set_final_primary(CurrentPrimary(c));
   if (failure.empty()) {
-    r.outcome = "passed";
-    r.summary = absl::StrCat("failed over ", original, " -> ", partner,
-                             fail_back ? " and back" : "", "; the group ends on ", r.final_primary);
+    r.set_outcome(v1::DRILL_OUTCOME_PASSED);
+    r.set_summary(absl::StrCat("failed over ", original, " -> ", partner,
+                               fail_back ? " and back" : "", "; the group ends on ",
+                               r.final_primary()));
   } else {
-    r.outcome = "failed";
-    r.summary = absl::StrCat(failure, "; the group ends on ",
-                             r.final_primary.empty() ? "(unknown)" : r.final_primary);
-    r.fixes.push_back(failure);
+    r.set_outcome(v1::DRILL_OUTCOME_FAILED);
+    r.set_summary(absl::StrCat(failure, "; the group ends on ",
+                               r.final_primary().empty() ? "(unknown)" : r.final_primary()));
+    r.add_fixes(failure);
   }
   Finish(c);
-  if (deps_.on_end) deps_.on_end(c.group_id, r.drill_id);
+  if (deps_.on_end) deps_.on_end(c.group_id, r.drill_id());
   return r;
 }
 
@@ -293,39 +324,44 @@ absl::Status DrillRunner::Step(Context& c, const std::string& name, const std::s
   absl::Status result = body(&detail);
   absl::Status end = deps_.journal.EndStep(
       s.id, result.ok() ? journal::StepState::kDone : journal::StepState::kFailed, detail);
-  c.report.steps.push_back(
-      {name, result.ok() ? "done" : "failed", detail, started, deps_.clock.Now()});
+  AddStep(c.report, name, result.ok() ? v1::DRILL_STEP_STATE_DONE : v1::DRILL_STEP_STATE_FAILED,
+          detail, started, deps_.clock.Now());
   deps_.logger.Info(
       "drill step",
-      {{"drill", c.report.drill_id}, {"step", name}, {"ok", result.ok()}, {"detail", detail}});
+      {{"drill", c.report.drill_id()}, {"step", name}, {"ok", result.ok()}, {"detail", detail}});
   if (!end.ok() && result.ok()) return end;
   return result;
 }
 
 absl::Status DrillRunner::DoFailover(Context& c, const std::string& step, const std::string& to,
                                      const std::string& from) {
-  DirectionMetrics d;
-  d.name = step == kStepFailover ? "failover" : "failback";
-  if (step == kStepAbortFailback) d.name = "abort_failback";
-  d.from_server = from;
-  d.to_server = to;
-  d.started_at = deps_.clock.Now();
-  d.data_loss_basis = "planned failover: full synchronization before the switch";
+  v1::DrillDirection d;
+  d.set_name(step == kStepFailover ? "failover" : "failback");
+  if (step == kStepAbortFailback) d.set_name("abort_failback");
+  d.set_from_server(from);
+  d.set_to_server(to);
+  *d.mutable_started_at() = ToTimestamp(deps_.clock.Now());
+  d.mutable_listener_outage();  // measured by ComputeDirectionMetrics; zero until then
+  d.set_data_loss_basis("planned failover: full synchronization before the switch");
   arm::FailoverRequest req;
   req.target = GroupOn(c.runbook.group(), to);
   req.kind = arm::FailoverKind::kPlanned;
-  req.client_request_id = absl::StrCat(c.report.drill_id, "-", step);
+  req.client_request_id = absl::StrCat(c.report.drill_id(), "-", step);
   req.on_accepted = [this, &c](const arm::OperationRef& ref) {
     deps_.journal.SetArmOperationUrl(c.op.id, executor::EncodeOperationRef(ref)).IgnoreError();
   };
   absl::StatusOr<arm::FailoverResult> res = deps_.arm.Failover(req);
   if (res.ok()) {
-    d.completed = true;
-    d.posts_accepted = res->posts_accepted;
-    d.roles_swapped_at = deps_.clock.Now();
-    c.report.role_changes.push_back({d.roles_swapped_at, to, from, d.name});
+    d.set_completed(true);
+    d.set_posts_accepted(res->posts_accepted);
+    *d.mutable_roles_swapped_at() = ToTimestamp(deps_.clock.Now());
+    v1::DrillRoleChange* change = c.report.add_role_changes();
+    *change->mutable_at() = d.roles_swapped_at();
+    change->set_primary(to);
+    change->set_secondary(from);
+    change->set_cause(d.name());
   }
-  c.report.directions.push_back(d);
+  *c.report.add_directions() = std::move(d);
   return res.status();
 }
 
@@ -401,7 +437,7 @@ absl::Status DrillRunner::RunCheckHook(Context& c, const std::string& phase,
   if (hook.argv().empty()) return absl::OkStatus();
   std::vector<std::string> argv(hook.argv().begin(), hook.argv().end());
   std::map<std::string, std::string> env(hook.env().begin(), hook.env().end());
-  env["FOGHORN_DRILL_ID"] = c.report.drill_id;
+  env["FOGHORN_DRILL_ID"] = c.report.drill_id();
   env["FOGHORN_DRILL_PHASE"] = phase;
   env["FOGHORN_GROUP"] = c.runbook.group().name();
   env["FOGHORN_PRIMARY_SERVER"] = primary;
@@ -410,8 +446,9 @@ absl::Status DrillRunner::RunCheckHook(Context& c, const std::string& phase,
   absl::StatusOr<executor::CommandResult> res =
       deps_.run_command(argv, env, options_.hook_timeout, inherit);
   if (res.ok() && !res->stderr_text.empty()) {
-    deps_.logger.Warn("drill check hook wrote to stderr",
-                      {{"drill", c.report.drill_id}, {"stderr", res->stderr_text.substr(0, 4096)}});
+    deps_.logger.Warn(
+        "drill check hook wrote to stderr",
+        {{"drill", c.report.drill_id()}, {"stderr", res->stderr_text.substr(0, 4096)}});
   }
   if (!res.ok()) {
     return absl::FailedPreconditionError(
@@ -469,60 +506,76 @@ std::string DrillRunner::CurrentPrimary(Context& c) {
 
 void DrillRunner::Finish(Context& c) {
   DrillReport& r = c.report;
-  r.finished_at = deps_.clock.Now();
+  const absl::Time started = FromTimestamp(r.started_at());
+  const absl::Time finished = deps_.clock.Now();
+  *r.mutable_finished_at() = ToTimestamp(finished);
   // The agent's probe history over the drill, for the timeline.
   if (deps_.knowledge != nullptr) {
     for (const v1::ProbeSpec& p : c.runbook.probes()) {
       std::optional<probes::ProbeStatus> status =
           deps_.knowledge->Probe(probes::ProbeScheduler::ProbeId(c.group_id, p.name()));
       if (!status.has_value()) continue;
-      ProbeTimeline t{p.name(), {}};
+      v1::DrillProbeTimeline* t = r.add_probes();
+      t->set_probe(p.name());
       for (const probes::ProbeResult& res : status->history) {
-        if (res.finished < r.started_at || res.finished > r.finished_at) continue;
-        t.points.push_back({res.finished, probes::ProbeOutcomeName(res.outcome)});
+        if (res.finished < started || res.finished > finished) continue;
+        v1::DrillProbeTimeline::Point* pt = t->add_points();
+        *pt->mutable_at() = ToTimestamp(res.finished);
+        pt->set_outcome(ProbeOutcomeToProto(res.outcome));
       }
-      r.probes.push_back(std::move(t));
     }
   }
-  const journal::OperationState state = r.outcome == "passed" ? journal::OperationState::kSucceeded
-                                        : r.outcome == "aborted" ? journal::OperationState::kAborted
-                                                                 : journal::OperationState::kFailed;
-  absl::Status s = deps_.journal.UpdateOperation(c.op.id, state, r.summary);
+  const journal::OperationState state =
+      r.outcome() == v1::DRILL_OUTCOME_PASSED    ? journal::OperationState::kSucceeded
+      : r.outcome() == v1::DRILL_OUTCOME_ABORTED ? journal::OperationState::kAborted
+                                                 : journal::OperationState::kFailed;
+  absl::Status s = deps_.journal.UpdateOperation(c.op.id, state, r.summary());
   if (!s.ok()) deps_.logger.Warn("drill: journal update failed", {{"error", s.ToString()}});
   if (deps_.reports != nullptr) {
-    absl::StatusOr<ReportSummary> saved = deps_.reports->Save(r);
+    absl::StatusOr<v1::DrillReportSummary> saved = deps_.reports->Save(r);
     if (!saved.ok()) {
       deps_.logger.Warn("drill: report not saved", {{"error", saved.status().ToString()}});
     }
   }
   if (!c.runbook.drill().report_path().empty()) {
-    absl::Status w = WriteReportFile(c.runbook.drill().report_path(), ReportToJson(r));
+    absl::StatusOr<std::string> json = ReportToJson(r);
+    absl::Status w =
+        json.ok() ? WriteReportFile(c.runbook.drill().report_path(), *json) : json.status();
     if (!w.ok()) deps_.logger.Warn("drill: report_path not written", {{"error", w.ToString()}});
   }
-  deps_.logger.Info("drill finished", {{"drill", r.drill_id}, {"outcome", r.outcome}});
+  deps_.logger.Info("drill finished",
+                    {{"drill", r.drill_id()}, {"outcome", DrillOutcomeName(r.outcome())}});
 }
 
 void ComputeDirectionMetrics(const std::vector<ListenerSample>& samples,
-                             std::vector<DirectionMetrics>& directions) {
-  for (size_t i = 0; i < directions.size(); ++i) {
-    DirectionMetrics& d = directions[i];
-    if (!d.completed || samples.empty()) continue;
+                             google::protobuf::RepeatedPtrField<v1::DrillDirection>* directions) {
+  for (v1::DrillDirection& d : *directions) {
+    if (!d.completed() || samples.empty()) continue;
+    const absl::Time started = TimeOrPast(d.has_started_at(), d.started_at());
+    const absl::Time swapped = TimeOrPast(d.has_roles_swapped_at(), d.roles_swapped_at());
+    absl::Time restored = absl::InfinitePast();
     for (const ListenerSample& s : samples) {
-      if (s.ok && s.at >= d.roles_swapped_at) {
-        d.rw_restored_at = s.at;
+      if (s.ok && s.at >= swapped) {
+        restored = s.at;
         break;
       }
     }
-    const absl::Time end =
-        d.rw_restored_at != absl::InfinitePast() ? d.rw_restored_at : samples.back().at;
-    if (d.rw_restored_at != absl::InfinitePast()) d.rto = d.rw_restored_at - d.started_at;
+    const absl::Time end = restored != absl::InfinitePast() ? restored : samples.back().at;
+    if (restored != absl::InfinitePast()) {
+      *d.mutable_rw_restored_at() = ToTimestamp(restored);
+      common::ToProtoDuration(restored - started, d.mutable_rto());
+    }
+    int failed_samples = 0;
+    absl::Duration outage = absl::ZeroDuration();
     for (size_t k = 0; k < samples.size(); ++k) {
       const ListenerSample& s = samples[k];
-      if (s.ok || s.at < d.started_at || s.at > end) continue;
-      ++d.failed_samples;
+      if (s.ok || s.at < started || s.at > end) continue;
+      ++failed_samples;
       absl::Time next = k + 1 < samples.size() ? samples[k + 1].at : s.at;
-      d.listener_outage += std::min(next, end) - s.at;
+      outage += std::min(next, end) - s.at;
     }
+    d.set_failed_samples(failed_samples);
+    common::ToProtoDuration(outage, d.mutable_listener_outage());
   }
 }
 

@@ -33,6 +33,7 @@
 #include "orchestrator/drill/listener.h"
 #include "orchestrator/drill/readiness.h"
 #include "orchestrator/drill/report.h"
+#include "orchestrator/drill/report_store.h"
 #include "orchestrator/executor/operation_runner.h"
 #include "orchestrator/executor/system_step_runner.h"
 #include "orchestrator/journal/journal.h"
@@ -113,7 +114,7 @@ class DrillRunner {
 
   // Runs one drill of `runbook`'s group to its end and returns the report (also saved in
   // deps.reports and, when the runbook sets drill.report_path, written there as JSON). A drill
-  // that fails a gate is a report with outcome "failed"/"aborted", not an error. Errors:
+  // that fails a gate is a report with outcome FAILED/ABORTED, not an error. Errors:
   // INVALID_ARGUMENT when the runbook names no servers; ALREADY_EXISTS when request_id was used
   // before; UNAVAILABLE when the journal cannot be written (nothing was changed then). Blocks for
   // the whole drill (hold included): run it on a worker thread. One drill per group at a time is
@@ -148,9 +149,10 @@ class DrillRunner {
 // The default drill id: "drill-<group name>-<start, UTC, ms>".
 std::string DrillIdFor(const std::string& group_name, absl::Time start);
 
-// RTO figures for every direction from the listener samples (exposed for tests).
+// RTO figures (rw_restored_at, rto, listener_outage, failed_samples) for every completed
+// direction from the listener samples, sorted by time (exposed for tests).
 void ComputeDirectionMetrics(const std::vector<ListenerSample>& samples,
-                             std::vector<DirectionMetrics>& directions);
+                             google::protobuf::RepeatedPtrField<v1::DrillDirection>* directions);
 
 }  // namespace foghorn::drill
 

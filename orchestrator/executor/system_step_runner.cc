@@ -149,8 +149,7 @@ absl::Status SystemStepRunner::Run(const v1::Step& step, const journal::Operatio
 
 absl::Status SystemStepRunner::Supports(const Hooks& hooks, const v1::Step& step) {
   if (step.has_approval() && !hooks.approval) {
-    return absl::UnimplementedError(
-        "approval steps need the agent's control API to answer them, and this agent has none");
+    return absl::UnimplementedError("approval steps need the agent and its control API");
   }
   if (step.has_probe_assert() && !hooks.probe_assert) {
     return absl::UnimplementedError("probe assertions need the agent's health tracker");

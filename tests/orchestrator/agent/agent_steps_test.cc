@@ -177,26 +177,24 @@ TEST_F(AgentStepsTest, APassingProbeAssertionAfterTheFailoverLetsItSucceed) {
   EXPECT_EQ(Steps(ops[0].id).back().state, journal::StepState::kDone);
 }
 
-TEST_F(AgentStepsTest, AnAgentThatCannotAnswerApprovalsRefusesApprovalStepsAtLoad) {
-  absl::Status s = Load("automatic", kApprovalGate, /*approvals=*/false);
-  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(s.message(), HasSubstr("pre_steps[0] (confirm-with-payments-lead)"));
-  EXPECT_THAT(s.message(), HasSubstr("cannot run it"));
-}
-
 TEST_F(AgentStepsTest, AReloadWithAStepTheAgentCannotRunKeepsTheRunningSet) {
-  ASSERT_THAT(Load("automatic", "", /*approvals=*/false), IsOk());
-  v1::Runbook with_gate = runbook_;
-  with_gate.add_pre_steps()->mutable_approval()->set_message("?");
-  EXPECT_THAT(agent_->SetRunbooks({with_gate}), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_EQ(agent_->Group(kGroup)->runbook.pre_steps_size(), 0);
+  ASSERT_THAT(Load("automatic"), IsOk());
+  v1::Runbook with_bad_step = runbook_;
+  v1::Step* step = with_bad_step.add_post_steps();
+  step->set_name("verify");
+  step->mutable_probe_assert()->set_probe("nope");
+  step->mutable_probe_assert()->set_expect(v1::VERDICT_HEALTHY);
+  absl::Status s = agent_->SetRunbooks({with_bad_step});
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(s.message(), HasSubstr("post_steps[0] (verify)"));
+  EXPECT_EQ(agent_->Group(kGroup)->runbook.post_steps_size(), 0);
 }
 
 // --- CheckRunbookSteps on its own (what `foghornd --check` runs) ---
 
-absl::Status FoghorndCheck(const v1::Runbook& rb, bool approvals) {
+absl::Status FoghorndCheck(const v1::Runbook& rb) {
   Agent* none = nullptr;
-  const executor::SystemStepRunner::Hooks hooks = AgentStepHooks(&none, approvals);
+  const executor::SystemStepRunner::Hooks hooks = AgentStepHooks(&none);
   return CheckRunbookSteps(rb, [&hooks](const v1::Step& step) {
     return executor::SystemStepRunner::Supports(hooks, step);
   });
@@ -206,10 +204,7 @@ TEST(CheckRunbookStepsTest, TheShippedApprovalGatedExampleRunsInFoghornd) {
   auto rb = runbooks::LoadRunbookFile(foghorn::testing::SourceDir() +
                                       "/runbooks/examples/approval-gated.yaml");
   ASSERT_THAT(rb, IsOk());
-  EXPECT_THAT(FoghorndCheck(*rb, /*approvals=*/true), IsOk());
-  absl::Status without_api = FoghorndCheck(*rb, /*approvals=*/false);
-  EXPECT_THAT(without_api, StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(without_api.message(), HasSubstr("approval steps need the agent's control API"));
+  EXPECT_THAT(FoghorndCheck(*rb), IsOk());
 }
 
 TEST(CheckRunbookStepsTest, RefusesProbeAssertionsTheAgentCannotAnswer) {
@@ -222,18 +217,18 @@ TEST(CheckRunbookStepsTest, RefusesProbeAssertionsTheAgentCannotAnswer) {
   step->set_name("verify");
   step->mutable_probe_assert()->set_probe("sql");
   step->mutable_probe_assert()->set_expect(v1::VERDICT_HEALTHY);
-  EXPECT_THAT(FoghorndCheck(rb, true), IsOk());
+  EXPECT_THAT(FoghorndCheck(rb), IsOk());
 
   step->mutable_probe_assert()->set_probe("nope");
-  EXPECT_THAT(FoghorndCheck(rb, true), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(FoghorndCheck(rb), StatusIs(absl::StatusCode::kInvalidArgument));
   step->mutable_probe_assert()->set_probe("sql");
   p->set_target(v1::PROBE_TARGET_UNSPECIFIED);
-  EXPECT_THAT(FoghorndCheck(rb, true), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(FoghorndCheck(rb), StatusIs(absl::StatusCode::kInvalidArgument));
   p->set_target(v1::PROBE_TARGET_PRIMARY);
   step->mutable_probe_assert()->set_expect(v1::VERDICT_UNKNOWN);
-  EXPECT_THAT(FoghorndCheck(rb, true), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(FoghorndCheck(rb), StatusIs(absl::StatusCode::kInvalidArgument));
   step->mutable_probe_assert()->set_expect(v1::VERDICT_HEALTHY);
-  // A step runner without the probe hook cannot run it at all.
+  // A step runner without the agent's hooks cannot run it (or an approval) at all.
   EXPECT_THAT(
       CheckRunbookSteps(
           rb, [](const v1::Step& s) { return executor::SystemStepRunner::Supports({}, s); }),
@@ -245,9 +240,9 @@ TEST(CheckRunbookStepsTest, RefusesAnApprovalGateThatWouldLetARejectionThrough) 
   v1::Step* step = rb.add_pre_steps();
   step->set_name("gate");
   step->mutable_approval();
-  EXPECT_THAT(FoghorndCheck(rb, true), IsOk());
+  EXPECT_THAT(FoghorndCheck(rb), IsOk());
   step->set_on_failure(v1::ON_FAILURE_CONTINUE);
-  absl::Status s = FoghorndCheck(rb, true);
+  absl::Status s = FoghorndCheck(rb);
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(s.message(), HasSubstr("on_failure: continue"));
 }

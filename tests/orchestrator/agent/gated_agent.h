@@ -93,10 +93,8 @@ policy:
 class GatedAgentTest : public ::testing::Test {
  protected:
   // Builds and starts the agent with kRunbook (approval mode and extra YAML, e.g. pre_steps),
-  // lets 20 s pass so every probe has a verdict. With `approvals` false the step runner gets no
-  // approval hook (like a foghornd without the control API).
-  absl::Status Load(const std::string& approval_mode = "automatic", const std::string& extra = "",
-                    bool approvals = true) {
+  // lets 20 s pass so every probe has a verdict.
+  absl::Status Load(const std::string& approval_mode = "automatic", const std::string& extra = "") {
     std::string text = std::string(kRunbook) + extra;
     text.replace(text.find("APPROVAL_MODE"), 13, approval_mode);
     runbooks::LoadResult loaded = runbooks::LoadRunbookSources({{"test.yaml", text}});
@@ -105,7 +103,7 @@ class GatedAgentTest : public ::testing::Test {
     if (!j.ok()) return j.status();
     journal_ = std::move(j).value();
     steps_ = std::make_unique<executor::SystemStepRunner>(http_, sleeper_, Logger(),
-                                                          AgentStepHooks(&agent_ptr_, approvals));
+                                                          AgentStepHooks(&agent_ptr_));
     runner_ = std::make_unique<executor::OperationRunner>(*journal_, arm_, *steps_, notifier_,
                                                           Logger(), metrics_);
     scheduler_ = std::make_unique<probes::ProbeScheduler>(loop_, prober_, &tracker_);

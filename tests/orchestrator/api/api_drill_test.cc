@@ -91,7 +91,12 @@ TEST_F(ApiDrillTest, StartDrillAnswersAtOnceAndTheDrillFailsOverAndBackInTheBack
   EXPECT_THAT(r.report().checks(), SizeIs(8));
   EXPECT_EQ(r.report().requested_by(), "local");
   EXPECT_EQ(h_->arm().Accepted("fog"), 2);
-  EXPECT_EQ(nlohmann::json::parse(r.report_json())["drill_id"], resp.drill_id());
+  // report_json is the stored report (protobuf's JSON mapping).
+  auto stored = nlohmann::json::parse(r.report_json());
+  EXPECT_EQ(stored["drill_id"], resp.drill_id());
+  EXPECT_EQ(stored["outcome"], "DRILL_OUTCOME_PASSED");
+  EXPECT_EQ(stored["role_changes"].size(), 2u);
+  EXPECT_THAT(r.report().role_changes(), SizeIs(2));
   EXPECT_THAT(r.html(), HasSubstr("id=\"timeline\""));
   EXPECT_THAT(r.html_path(), HasSubstr(resp.drill_id() + ".html"));
   EXPECT_TRUE(std::filesystem::exists(r.json_path()));
@@ -145,7 +150,9 @@ TEST_F(ApiDrillTest, ARunningDrillIsListedPausesTheGroupAndRefusesASecondDrill) 
   EXPECT_EQ(r.report().outcome(), v1::DRILL_OUTCOME_RUNNING);
   EXPECT_FALSE(r.report().operation_id().empty());
   std::vector<std::string> steps;
-  for (const auto& s : r.report().steps()) steps.push_back(s.name() + ":" + s.state());
+  for (const auto& s : r.report().steps()) {
+    steps.push_back(s.name() + ":" + drill::DrillStepStateName(s.state()));
+  }
   EXPECT_THAT(steps, ElementsAre("preflight:done", "failover:done", "verify_failover:done",
                                  "hold:running"));
 

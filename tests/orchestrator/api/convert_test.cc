@@ -1,4 +1,5 @@
-// Agent events -> Watch messages: each kind of event fills its own typed detail.
+// Agent events -> Watch messages: each kind of event fills its own typed detail; the drill
+// report's API view.
 #include "orchestrator/api/convert.h"
 
 #include <utility>
@@ -119,6 +120,30 @@ TEST(WatchEventToProtoTest, AnExternalFailoverIsAnOperationEventWithoutAnOperati
   ASSERT_EQ(w.detail_case(), v1::WatchResponse::kExternalFailover);
   EXPECT_EQ(w.external_failover().primary_server(), "srv-b");
   EXPECT_EQ(w.external_failover().previous_primary(), "srv-a");
+}
+
+TEST(DrillReportForApiTest, KeepsTheReportButLeavesOutTheTimeline) {
+  drill::DrillReport r;
+  r.set_drill_id("drill-1");
+  r.set_outcome(v1::DRILL_OUTCOME_PASSED);
+  r.add_steps()->set_state(v1::DRILL_STEP_STATE_DONE);
+  r.add_role_changes()->set_primary("srv-b");
+  r.add_samples()->set_ok(true);
+  r.add_probes()->set_probe("rw-listener");
+  v1::DrillReport out = DrillReportForApi(r);
+  EXPECT_EQ(out.drill_id(), "drill-1");
+  EXPECT_EQ(out.outcome(), v1::DRILL_OUTCOME_PASSED);
+  EXPECT_EQ(out.steps_size(), 1);
+  EXPECT_EQ(out.role_changes_size(), 1);
+  EXPECT_EQ(out.samples_size(), 0);
+  EXPECT_EQ(out.probes_size(), 0);
+}
+
+TEST(DrillStepStateToProtoTest, AJournaledIntentIsARunningStep) {
+  EXPECT_EQ(DrillStepStateToProto(journal::StepState::kIntent), v1::DRILL_STEP_STATE_RUNNING);
+  EXPECT_EQ(DrillStepStateToProto(journal::StepState::kDone), v1::DRILL_STEP_STATE_DONE);
+  EXPECT_EQ(DrillStepStateToProto(journal::StepState::kFailed), v1::DRILL_STEP_STATE_FAILED);
+  EXPECT_EQ(DrillStepStateToProto(journal::StepState::kSkipped), v1::DRILL_STEP_STATE_SKIPPED);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "orchestrator/common/log.h"
 
+#include <cmath>
 #include <memory>
+#include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -133,10 +135,46 @@ TEST(LogLevelTest, ParsesKnownNamesAndRejectsOthers) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("loud")));
 }
 
-TEST(JsonStringTest, EscapesQuotesBackslashesAndControlCharacters) {
-  std::string out;
-  AppendJsonString(out, "a\"b\\c\n\x01");
-  EXPECT_EQ(out, R"("a\"b\\c\n\u0001")");
+TEST_F(LoggerTest, JsonLinesEscapeEveryControlCharacter) {
+  std::string text = "a\"b\\c";
+  for (char c = 0; c < 0x20; ++c) text += c;
+  text += '\x7f';
+  MakeLogger().Info(text, {{"detail", text}, {text, "key with controls"}});
+  ASSERT_THAT(sink_->lines(), SizeIs(1));
+  const std::string line = sink_->lines()[0];
+  // One physical line, no raw control byte in it, and the text comes back unchanged.
+  for (char c : line) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << line;
+  EXPECT_THAT(line, HasSubstr(R"(a\"b\\c\u0000\u0001)"));
+  EXPECT_THAT(line, HasSubstr(R"(\b\t\n\u000b\f\r)"));
+  auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["msg"], text);
+  EXPECT_EQ(j["detail"], text);
+  EXPECT_EQ(j[text], "key with controls");
+}
+
+TEST_F(LoggerTest, InvalidUtf8BecomesTheReplacementCharacterAndTheLineStaysJson) {
+  // A lone continuation byte, a truncated 3-byte sequence, an overlong '/', and 0xff.
+  const std::string bad = "x\x80y\xe2\x82z\xc0\xafw\xff";
+  MakeLogger().Warn(bad, {{"body", bad}, {"ok", "caf\xc3\xa9 \xe2\x82\xac"}});
+  ASSERT_THAT(sink_->lines(), SizeIs(1));
+  const std::string line = sink_->lines()[0];
+  auto j = nlohmann::json::parse(line);  // strict: throws on invalid UTF-8
+  const std::string replacement = "\xef\xbf\xbd";
+  EXPECT_EQ(j["msg"].get<std::string>().find('\xff'), std::string::npos);
+  EXPECT_THAT(j["msg"].get<std::string>(), HasSubstr("x" + replacement + "y"));
+  EXPECT_THAT(j["body"].get<std::string>(), HasSubstr(replacement + "w" + replacement));
+  // Valid multi-byte UTF-8 is written as it is, not \u-escaped.
+  EXPECT_EQ(j["ok"], "caf\xc3\xa9 \xe2\x82\xac");
+  EXPECT_THAT(line, HasSubstr("caf\xc3\xa9"));
+}
+
+TEST_F(LoggerTest, JsonLinesKeepTheirKeyOrderAndTypedValues) {
+  Logger log = MakeLogger().With({{"group", "fog-1"}, {"attempt", 1}});
+  log.Info("m", {{"attempt", 2}, {"lag_s", 1.5}, {"nan", std::nan("")}, {"msg", "shadow"}});
+  ASSERT_THAT(sink_->lines(), SizeIs(1));
+  EXPECT_EQ(sink_->lines()[0],
+            R"({"ts":"2026-01-01T00:00:00.000Z","level":"info","msg":"m","group":"fog-1",)"
+            R"("attempt":2,"lag_s":1.5,"nan":null,"field_msg":"shadow"})");
 }
 
 }  // namespace

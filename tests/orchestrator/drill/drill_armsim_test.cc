@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "orchestrator/arm/arm_client.h"
 #include "orchestrator/arm/curl_http_transport.h"
+#include "orchestrator/common/durations.h"
 #include "orchestrator/drill/drill_runner.h"
 #include "orchestrator/executor/system_step_runner.h"
 #include "orchestrator/journal/sqlite_journal.h"
@@ -39,9 +40,9 @@ int Count(const std::string& haystack, const std::string& needle) {
   return n;
 }
 
-const DrillStep* FindStep(const DrillReport& r, const std::string& name) {
-  for (const DrillStep& s : r.steps) {
-    if (s.name == name) return &s;
+const v1::DrillStep* FindStep(const DrillReport& r, const std::string& name) {
+  for (const v1::DrillStep& s : r.steps()) {
+    if (s.name() == name) return &s;
   }
   return nullptr;
 }
@@ -158,12 +159,12 @@ TEST_F(DrillArmsimTest, AFullDrillPassesFailsBackAndItsFiguresMatchTheEmulatorLo
   ASSERT_THAT(sim_->RecordWrites(kGroup, 100), IsOk());
   auto r = runner_->Run(Runbook(), {});
   ASSERT_THAT(r, IsOk());
-  ASSERT_EQ(r->outcome, "passed") << r->summary << "\n" << ReportToJson(*r);
-  for (const CheckResult& c : r->checks) {
-    EXPECT_NE(c.status, CheckStatus::kFail) << c.name << ": " << c.reason;
+  ASSERT_EQ(r->outcome(), v1::DRILL_OUTCOME_PASSED) << r->summary() << "\n" << r->DebugString();
+  for (const v1::ReadinessCheck& c : r->checks()) {
+    EXPECT_NE(c.status(), v1::CHECK_STATUS_FAIL) << c.name() << ": " << c.reason();
   }
-  EXPECT_EQ(r->original_primary, "sql-east");
-  EXPECT_EQ(r->final_primary, "sql-east");
+  EXPECT_EQ(r->original_primary(), "sql-east");
+  EXPECT_EQ(r->final_primary(), "sql-east");
   auto group = client_->Get({kSub, kRg, "sql-east", kGroup});
   ASSERT_THAT(group, IsOk());
   EXPECT_EQ(group->replication_role, arm::ReplicationRole::kPrimary);
@@ -176,30 +177,31 @@ TEST_F(DrillArmsimTest, AFullDrillPassesFailsBackAndItsFiguresMatchTheEmulatorLo
   }
   ASSERT_EQ(posts.size(), 2u);
   EXPECT_EQ(sim_->AcceptedFailovers(kGroup), 2);
-  const DrillStep* failover = FindStep(*r, kStepFailover);
-  const DrillStep* failback = FindStep(*r, kStepFailback);
+  const v1::DrillStep* failover = FindStep(*r, kStepFailover);
+  const v1::DrillStep* failback = FindStep(*r, kStepFailback);
   ASSERT_NE(failover, nullptr);
   ASSERT_NE(failback, nullptr);
   EXPECT_EQ(posts[0].server, "sql-west");
-  EXPECT_GE(posts[0].time, failover->started_at);
-  EXPECT_LE(posts[0].time, failover->finished_at);
+  EXPECT_GE(posts[0].time, FromTimestamp(failover->started_at()));
+  EXPECT_LE(posts[0].time, FromTimestamp(failover->finished_at()));
   EXPECT_EQ(posts[1].server, "sql-east");
-  EXPECT_GE(posts[1].time, failback->started_at);
-  EXPECT_LE(posts[1].time, failback->finished_at);
+  EXPECT_GE(posts[1].time, FromTimestamp(failback->started_at()));
+  EXPECT_LE(posts[1].time, FromTimestamp(failback->finished_at()));
 
-  ASSERT_EQ(r->directions.size(), 2u);
+  ASSERT_EQ(r->directions_size(), 2);
   int accepted = 0;
-  for (const DirectionMetrics& d : r->directions) {
-    accepted += d.posts_accepted;
-    EXPECT_TRUE(d.completed);
-    ASSERT_TRUE(d.rto.has_value()) << d.name;
+  for (const v1::DrillDirection& d : r->directions()) {
+    accepted += d.posts_accepted();
+    EXPECT_TRUE(d.completed());
+    ASSERT_TRUE(d.has_rto()) << d.name();
     // The listener answered again after the switch, so RTO ends after the roles swapped.
-    EXPECT_GE(d.started_at + *d.rto, d.roles_swapped_at);
-    EXPECT_EQ(d.data_lost_writes, 0);
+    EXPECT_GE(FromTimestamp(d.started_at()) + common::FromProtoDuration(d.rto()),
+              FromTimestamp(d.roles_swapped_at()));
+    EXPECT_EQ(d.data_lost_writes(), 0);
   }
   EXPECT_EQ(accepted, 2);
-  EXPECT_FALSE(r->samples.empty());
-  ASSERT_EQ(r->role_changes.size(), 2u);
+  EXPECT_FALSE(r->samples().empty());
+  ASSERT_EQ(r->role_changes_size(), 2);
 
   // The emulator's replication model agrees: a planned drill loses nothing.
   auto repl = sim_->Replication(kGroup);
@@ -209,7 +211,7 @@ TEST_F(DrillArmsimTest, AFullDrillPassesFailsBackAndItsFiguresMatchTheEmulatorLo
   auto listed = store_->List("", 0);
   ASSERT_THAT(listed, IsOk());
   ASSERT_EQ(listed->size(), 1u);
-  EXPECT_TRUE(std::filesystem::exists((*listed)[0].html_path));
+  EXPECT_TRUE(std::filesystem::exists((*listed)[0].html_path()));
 }
 
 TEST_F(DrillArmsimTest, AnAbortedDrillLeavesTheOriginalPrimary) {
@@ -219,8 +221,8 @@ TEST_F(DrillArmsimTest, AnAbortedDrillLeavesTheOriginalPrimary) {
                                                      "test \"$FOGHORN_DRILL_PHASE\" != failover");
   auto r = runner_->Run(rb, {});
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "failed");
-  EXPECT_EQ(r->final_primary, "sql-east");
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_FAILED);
+  EXPECT_EQ(r->final_primary(), "sql-east");
   EXPECT_NE(FindStep(*r, kStepAbortFailback), nullptr);
   EXPECT_EQ(sim_->AcceptedFailovers(kGroup), 2);
   auto group = client_->Get({kSub, kRg, "sql-east", kGroup});
@@ -237,14 +239,14 @@ TEST_F(DrillArmsimTest, TheHtmlReportRendersInHeadlessChromium) {
   }
   auto r = runner_->Run(Runbook(), {});
   ASSERT_THAT(r, IsOk());
-  ASSERT_EQ(r->outcome, "passed") << r->summary;
+  ASSERT_EQ(r->outcome(), v1::DRILL_OUTCOME_PASSED) << r->summary();
 
   const std::string artifacts = std::string(FOGHORN_BINARY_DIR) + "/test-artifacts/drill";
   std::filesystem::remove_all(artifacts);  // keep only this run's artifacts
   std::filesystem::create_directories(artifacts);
   ReportStore keep(artifacts);
   ASSERT_THAT(keep.Save(*r), IsOk());
-  const std::string html = artifacts + "/" + r->drill_id + ".html";
+  const std::string html = artifacts + "/" + r->drill_id() + ".html";
   const std::string dom = tmp_.File("dom.html");
   const std::string shot = artifacts + "/drill-report.png";
   const std::string flags = absl::StrCat(
@@ -260,10 +262,10 @@ TEST_F(DrillArmsimTest, TheHtmlReportRendersInHeadlessChromium) {
   ASSERT_EQ(dumped->exit_code, 0) << ::foghorn::testing::ReadFileOrDie(tmp_.File("c1.log"));
   const std::string text = ::foghorn::testing::ReadFileOrDie(dom);
   EXPECT_THAT(text, HasSubstr("id=\"timeline\""));
-  EXPECT_EQ(Count(text, "class=\"step-mark\""), static_cast<int>(r->steps.size()));
-  EXPECT_EQ(Count(text, "class=\"role-mark\""), static_cast<int>(r->role_changes.size()));
-  for (const DrillStep& s : r->steps) {
-    EXPECT_THAT(text, HasSubstr("data-step=\"" + s.name + "\""));
+  EXPECT_EQ(Count(text, "class=\"step-mark\""), r->steps_size());
+  EXPECT_EQ(Count(text, "class=\"role-mark\""), r->role_changes_size());
+  for (const v1::DrillStep& s : r->steps()) {
+    EXPECT_THAT(text, HasSubstr("data-step=\"" + s.name() + "\""));
   }
   EXPECT_THAT(text, HasSubstr(">passed<"));
 

@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "orchestrator/common/durations.h"
 #include "orchestrator/journal/sqlite_journal.h"
 #include "tests/orchestrator/drill/drill_fakes.h"
 #include "tests/testing/capturing_log_sink.h"
@@ -28,7 +29,7 @@ using ::testing::Not;
 
 std::vector<std::string> StepNames(const DrillReport& r) {
   std::vector<std::string> out;
-  for (const DrillStep& s : r.steps) out.push_back(s.name);
+  for (const v1::DrillStep& s : r.steps()) out.push_back(s.name());
   return out;
 }
 
@@ -101,18 +102,18 @@ TEST_F(DrillRunnerTest, APassingDrillFailsOverHoldsAndFailsBack) {
   const absl::Time start = clock_.Now();
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "passed") << r->summary;
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_PASSED) << r->summary();
   EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest, kEast));
   EXPECT_THAT(StepNames(*r), ElementsAre(kStepPreflight, kStepFailover, kStepVerifyFailover,
                                          kStepHold, kStepFailback, kStepVerifyFailback));
-  EXPECT_EQ(r->original_primary, kEast);
-  EXPECT_EQ(r->final_primary, kEast);
-  ASSERT_EQ(r->role_changes.size(), 2u);
-  EXPECT_EQ(r->role_changes[0].primary, kWest);
-  EXPECT_EQ(r->role_changes[1].primary, kEast);
-  ASSERT_EQ(r->directions.size(), 2u);
-  EXPECT_EQ(r->directions[0].posts_accepted, 1);
-  EXPECT_EQ(r->directions[1].data_lost_writes, 0);
+  EXPECT_EQ(r->original_primary(), kEast);
+  EXPECT_EQ(r->final_primary(), kEast);
+  ASSERT_EQ(r->role_changes_size(), 2);
+  EXPECT_EQ(r->role_changes(0).primary(), kWest);
+  EXPECT_EQ(r->role_changes(1).primary(), kEast);
+  ASSERT_EQ(r->directions_size(), 2);
+  EXPECT_EQ(r->directions(0).posts_accepted(), 1);
+  EXPECT_EQ(r->directions(1).data_lost_writes(), 0);
   // The hold ran on the injected clock.
   EXPECT_GE(clock_.Now() - start, absl::Seconds(600));
   EXPECT_EQ(begins_, 1);
@@ -125,7 +126,7 @@ TEST_F(DrillRunnerTest, TheDrillIsJournaledAsOneOperationOfKindDrillWithItsSteps
   std::vector<journal::OperationRecord> ops = Operations();
   ASSERT_EQ(ops.size(), 1u);
   EXPECT_EQ(ops[0].kind, "drill");
-  EXPECT_EQ(ops[0].id, r->operation_id);
+  EXPECT_EQ(ops[0].id, r->operation_id());
   EXPECT_EQ(ops[0].state, journal::OperationState::kSucceeded);
   auto steps = journal_->Steps(ops[0].id);
   ASSERT_THAT(steps, IsOk());
@@ -140,11 +141,12 @@ TEST_F(DrillRunnerTest, TheReportIsSavedAndListed) {
   auto list = store_.List("", 0);
   ASSERT_THAT(list, IsOk());
   ASSERT_EQ(list->size(), 1u);
-  EXPECT_EQ((*list)[0].drill_id, r->drill_id);
-  EXPECT_TRUE(std::filesystem::exists((*list)[0].html_path));
-  auto back = store_.Read(r->drill_id);
+  EXPECT_EQ((*list)[0].drill_id(), r->drill_id());
+  EXPECT_EQ((*list)[0].outcome(), v1::DRILL_OUTCOME_PASSED);
+  EXPECT_TRUE(std::filesystem::exists((*list)[0].html_path()));
+  auto back = store_.Read(r->drill_id());
   ASSERT_THAT(back, IsOk());
-  EXPECT_EQ(back->outcome, "passed");
+  EXPECT_EQ(back->outcome(), v1::DRILL_OUTCOME_PASSED);
 }
 
 TEST_F(DrillRunnerTest, AFailedCheckHookFailsBackToTheOriginalPrimary) {
@@ -152,11 +154,11 @@ TEST_F(DrillRunnerTest, AFailedCheckHookFailsBackToTheOriginalPrimary) {
   hook_exit_codes_ = {1};
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "failed");
-  EXPECT_THAT(r->summary, HasSubstr("check hook"));
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_FAILED);
+  EXPECT_THAT(r->summary(), HasSubstr("check hook"));
   EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest, kEast));
   EXPECT_EQ(arm_.Primary(kGroup), kEast);
-  EXPECT_EQ(r->final_primary, kEast);
+  EXPECT_EQ(r->final_primary(), kEast);
   EXPECT_THAT(StepNames(*r), ElementsAre(kStepPreflight, kStepFailover, kStepVerifyFailover,
                                          kStepAbortFailback, kStepVerifyFailback));
   EXPECT_THAT(hook_calls_, ElementsAre("failover:sql-west"));
@@ -171,11 +173,11 @@ TEST_F(DrillRunnerTest, AFailedCheckHooksOutputIsRedactedInTheReport) {
       "https://u:pw@h.example/x?sig=SASSIG";
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "failed");
-  EXPECT_THAT(r->summary, HasSubstr("login failed"));
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_FAILED);
+  EXPECT_THAT(r->summary(), HasSubstr("login failed"));
   for (const char* secret : {"Hunter2Secret", "abc123xyz", "SASSIG", "u:pw"}) {
-    EXPECT_THAT(r->summary, Not(HasSubstr(secret)));
-    for (const auto& step : r->steps) EXPECT_THAT(step.detail, Not(HasSubstr(secret)));
+    EXPECT_THAT(r->summary(), Not(HasSubstr(secret)));
+    for (const auto& step : r->steps()) EXPECT_THAT(step.detail(), Not(HasSubstr(secret)));
   }
 }
 
@@ -183,7 +185,7 @@ TEST_F(DrillRunnerTest, TheCheckHookRunsAfterEachDirection) {
   runbook_.mutable_drill()->mutable_check_hook()->add_argv("/bin/check");
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "passed");
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_PASSED);
   EXPECT_THAT(hook_calls_, ElementsAre("failover:sql-west", "failback:sql-east"));
 }
 
@@ -194,8 +196,8 @@ TEST_F(DrillRunnerTest, AnUnhealthyVerifyProbeFailsTheGateAndFailsBack) {
   knowledge_.probes[st.probe_id] = st;
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "failed");
-  EXPECT_THAT(r->summary, HasSubstr("rw-listener"));
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_FAILED);
+  EXPECT_THAT(r->summary(), HasSubstr("rw-listener"));
   EXPECT_EQ(arm_.Primary(kGroup), kEast);
   EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest, kEast));
   // Verification polled until verify_timeout on the injected clock, not longer.
@@ -213,8 +215,8 @@ TEST_F(DrillRunnerTest, AVerifyProbeNeedsASuccessAfterTheSwitch) {
   knowledge_.probes[st.probe_id] = st;
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "failed");
-  EXPECT_THAT(r->summary, HasSubstr("no success since the switch"));
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_FAILED);
+  EXPECT_THAT(r->summary(), HasSubstr("no success since the switch"));
   EXPECT_EQ(arm_.Primary(kGroup), kEast);
 }
 
@@ -222,30 +224,30 @@ TEST_F(DrillRunnerTest, AFailedPreflightAbortsWithoutAnyFailover) {
   arm_.SetReplicationState("SUSPENDED");
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "aborted");
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_ABORTED);
   EXPECT_EQ(arm_.FailoverCalls(), 0);
   EXPECT_EQ(arm_.Primary(kGroup), kEast);
   EXPECT_THAT(StepNames(*r), ElementsAre(kStepPreflight));
   EXPECT_EQ(Operations()[0].state, journal::OperationState::kAborted);
   EXPECT_EQ(begins_, 0);
-  EXPECT_FALSE(r->fixes.empty());
+  EXPECT_FALSE(r->fixes().empty());
 }
 
 TEST_F(DrillRunnerTest, AFailoverThatChangedNothingIsNotFailedBack) {
   arm_.QueueFailoverError(absl::FailedPreconditionError("PlannedFailoverTimedOut"), false);
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "failed");
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_FAILED);
   EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest));
-  EXPECT_EQ(r->final_primary, kEast);
-  EXPECT_THAT(r->summary, HasSubstr("PlannedFailoverTimedOut"));
+  EXPECT_EQ(r->final_primary(), kEast);
+  EXPECT_THAT(r->summary(), HasSubstr("PlannedFailoverTimedOut"));
 }
 
 TEST_F(DrillRunnerTest, AnAmbiguousFailoverThatSwitchedAnywayIsFailedBack) {
   arm_.QueueFailoverError(absl::UnavailableError("connection reset"), true);
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "failed");
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_FAILED);
   EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest, kEast));
   EXPECT_EQ(arm_.Primary(kGroup), kEast);
   EXPECT_EQ(StepNames(*r).back(), kStepVerifyFailback);
@@ -257,7 +259,7 @@ TEST_F(DrillRunnerTest, ACancelDuringTheHoldFailsBack) {
   req.cancel = &cancel;
   auto r = runner().Run(runbook_, req);
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "failed");
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_FAILED);
   EXPECT_EQ(arm_.Primary(kGroup), kEast);
   EXPECT_THAT(StepNames(*r), ElementsAre(kStepPreflight, kStepFailover, kStepVerifyFailover,
                                          kStepHold, kStepAbortFailback, kStepVerifyFailback));
@@ -267,8 +269,8 @@ TEST_F(DrillRunnerTest, WithoutFailBackTheGroupStaysOnThePartner) {
   runbook_.mutable_drill()->set_fail_back(false);
   auto r = runner().Run(runbook_, {});
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "passed");
-  EXPECT_EQ(r->final_primary, kWest);
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_PASSED);
+  EXPECT_EQ(r->final_primary(), kWest);
   EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest));
 }
 
@@ -277,15 +279,15 @@ TEST_F(DrillRunnerTest, ADryRunTouchesNothing) {
   req.dry_run = true;
   auto r = runner().Run(runbook_, req);
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->outcome, "planned");
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_PLANNED);
   EXPECT_EQ(arm_.FailoverCalls(), 0);
   EXPECT_TRUE(Operations().empty());
   EXPECT_FALSE(std::filesystem::exists(store_.dir()));
   EXPECT_EQ(begins_, 0);
   EXPECT_THAT(StepNames(*r), ElementsAre(kStepPreflight, kStepFailover, kStepVerifyFailover,
                                          kStepHold, kStepFailback, kStepVerifyFailback));
-  for (const DrillStep& s : r->steps) EXPECT_EQ(s.state, "planned");
-  EXPECT_THAT(r->summary, HasSubstr("sql-east to sql-west"));
+  for (const v1::DrillStep& s : r->steps()) EXPECT_EQ(s.state(), v1::DRILL_STEP_STATE_PLANNED);
+  EXPECT_THAT(r->summary(), HasSubstr("sql-east to sql-west"));
 }
 
 TEST_F(DrillRunnerTest, ARepeatedRequestIdIsRefused) {
@@ -300,26 +302,28 @@ TEST_F(DrillRunnerTest, TheRunbookReportPathReceivesTheJson) {
   runbook_.mutable_drill()->set_report_path(tmp_.File("out/drill.json"));
   ASSERT_THAT(runner().Run(runbook_, {}), IsOk());
   EXPECT_THAT(::foghorn::testing::ReadFileOrDie(tmp_.File("out/drill.json")),
-              HasSubstr("\"outcome\": \"passed\""));
+              HasSubstr("\"outcome\": \"DRILL_OUTCOME_PASSED\""));
 }
 
 TEST_F(DrillRunnerTest, RtoIsMeasuredFromTheListenerSamples) {
   const absl::Time t0 = clock_.Now();
-  std::vector<DirectionMetrics> d(1);
-  d[0].completed = true;
-  d[0].started_at = t0;
-  d[0].roles_swapped_at = t0 + absl::Seconds(30);
+  google::protobuf::RepeatedPtrField<v1::DrillDirection> d;
+  v1::DrillDirection* failover = d.Add();
+  failover->set_completed(true);
+  *failover->mutable_started_at() = ToTimestamp(t0);
+  *failover->mutable_roles_swapped_at() = ToTimestamp(t0 + absl::Seconds(30));
   std::vector<ListenerSample> s;
   for (int i = 0; i <= 40; i += 5) {
     // Down from +10s to +35s (exclusive).
     bool ok = i < 10 || i >= 35;
     s.push_back({t0 + absl::Seconds(i), ok, ok ? "" : "refused"});
   }
-  ComputeDirectionMetrics(s, d);
-  ASSERT_TRUE(d[0].rto.has_value());
-  EXPECT_EQ(*d[0].rto, absl::Seconds(35));
-  EXPECT_EQ(d[0].listener_outage, absl::Seconds(25));
-  EXPECT_EQ(d[0].failed_samples, 5);
+  ComputeDirectionMetrics(s, &d);
+  ASSERT_TRUE(d[0].has_rto());
+  EXPECT_EQ(common::FromProtoDuration(d[0].rto()), absl::Seconds(35));
+  EXPECT_EQ(FromTimestamp(d[0].rw_restored_at()), t0 + absl::Seconds(35));
+  EXPECT_EQ(common::FromProtoDuration(d[0].listener_outage()), absl::Seconds(25));
+  EXPECT_EQ(d[0].failed_samples(), 5);
 }
 
 }  // namespace

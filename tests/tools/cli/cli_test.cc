@@ -15,6 +15,7 @@
 #include "tests/orchestrator/api/agent_harness.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tools/cli/command_table.h"
 
 namespace foghorn::cli {
 namespace {
@@ -73,6 +74,19 @@ TEST_F(CliTest, GroupsPrintsATableOrJson) {
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["groups"].size(), 2u);
   EXPECT_EQ(j["groups"][0]["primary"]["server"], "srv-a");
+}
+
+TEST_F(CliTest, ConnectionFlagsComeBeforeOrAfterTheCommand) {
+  Start();
+  for (const char* line : {"-o json groups", "groups -o json", "groups --output=json",
+                           "--output json groups --timeout 5s"}) {
+    Result r = Run(line);
+    ASSERT_EQ(r.code, kExitOk) << line << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["groups"].size(), 1u) << line;
+  }
+  env_["FOGHORN_OUTPUT"] = "json";
+  EXPECT_NO_THROW(nlohmann::json::parse(Run("groups").out));
+  EXPECT_THAT(Run("groups -o table").out, HasSubstr("GROUP"));
 }
 
 TEST_F(CliTest, StatusSummarisesGroupsAndTheGlobalPause) {
@@ -312,6 +326,90 @@ TEST_F(CliTest, WatchPrintsEventsAsJsonLines) {
   EXPECT_EQ(j["kind"], "EVENT_KIND_OPERATION");
   EXPECT_EQ(j["group_id"], "sub/rg/fog");
   EXPECT_EQ(j["operation"]["state"], "OPERATION_STATE_SUCCEEDED") << r.out;
+}
+
+// Runs the CLI with no agent and an empty environment (parsing, help and usage errors only).
+Result RunOffline(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  int code = RunCli(args, out, err, [](const std::string&) { return ""; });
+  return {code, out.str(), err.str()};
+}
+
+TEST(CliTableTest, TheCommandTableIsSound) {
+  EXPECT_THAT(CheckCommandTable(), ::testing::IsEmpty());
+}
+
+TEST(CliTableTest, EveryCommandInTheTableIsInTheOverviewHasAHandlerAndItsOwnHelp) {
+  Result overview = RunOffline({"--help"});
+  ASSERT_EQ(overview.code, kExitOk);
+  for (const CommandSpec& c : Commands()) {
+    const std::string name(c.name);
+    EXPECT_THAT(overview.out, ContainsRegex("\n  " + name + "[ \n]")) << name;
+    EXPECT_NE(c.handler, nullptr) << name;
+    Result help = RunOffline({name, "--help"});
+    EXPECT_EQ(help.code, kExitOk) << name;
+    EXPECT_THAT(help.out, HasSubstr("Usage: foghorn " + name)) << name;
+    for (const FlagSpec& f : c.flags)
+      EXPECT_THAT(help.out, HasSubstr("--" + std::string(f.name))) << name;
+    EXPECT_EQ(RunOffline({"help", name}).out, help.out) << name;
+  }
+  for (const FlagSpec& f : ConnectionFlags()) {
+    EXPECT_THAT(overview.out, HasSubstr("--" + std::string(f.name)));
+    EXPECT_THAT(overview.out, HasSubstr(std::string(f.env)));
+  }
+}
+
+TEST(CliTableTest, AnUnknownFlagIsAUsageError) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"groups", "--bogus"},
+           {"--bogus", "groups"},
+           {"failover", "fog", "--reason", "x", "--bogus=1"},
+           {"groups", "--reason", "x"},  // a flag of other commands, not of groups
+       }) {
+    Result r = RunOffline(args);
+    EXPECT_EQ(r.code, kExitUsage) << args[0] << " " << args[1];
+    EXPECT_THAT(r.err, HasSubstr("unknown flag --")) << args[0] << " " << args[1];
+    EXPECT_EQ(r.out, "");
+  }
+  Result r = RunOffline({"pause", "fog", "--reason", "x", "--all=yes"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("--all takes no value"));
+  r = RunOffline({"--reason", "x", "pause", "fog"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("--reason goes after the command"));
+}
+
+TEST(CliTableTest, ValuesAreCheckedAgainstTheTableBeforeTheAgentIsCalled) {
+  Result r = RunOffline({"ops", "--limit", "0"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err,
+              HasSubstr("foghorn ops: --limit must be a positive number\nUsage: foghorn ops"));
+  r = RunOffline({"watch", "--kind", "step", "--kind", "sideways"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("--kind must be verdict, decision, step or operation"));
+  r = RunOffline({"pause", "--reason", "x"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("name one group or --all"));
+  r = RunOffline({"pause", "fog", "--all", "--reason", "x"});
+  EXPECT_EQ(r.code, kExitUsage);
+  r = RunOffline({"runbook", "check", "a.yaml"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("use: foghorn runbook validate <file>..."));
+  r = RunOffline({"groups", "-o", "yaml"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("--output must be table or json"));
+  r = RunOffline({"groups", "extra"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("unexpected argument \"extra\""));
+  r = RunOffline({"frobnicate"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("unknown command \"frobnicate\""));
+  EXPECT_THAT(r.err, HasSubstr("Commands:"));
+  r = RunOffline({});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("Commands:"));
+  EXPECT_EQ(RunOffline({"help"}).code, kExitOk);
+  EXPECT_EQ(RunOffline({"help", "frobnicate"}).code, kExitUsage);
 }
 
 TEST(CliTargetTest, OnlyLoopbackTargetsGoWithoutTls) {

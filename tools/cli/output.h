@@ -1,0 +1,42 @@
+// How the CLI prints: aligned tables, UTC timestamps, durations, the control API's enum values
+// as short lower-case words ("FAILOVER_KIND_PLANNED" -> "planned"), and protobuf JSON.
+#ifndef FOGHORN_TOOLS_CLI_OUTPUT_H_
+#define FOGHORN_TOOLS_CLI_OUTPUT_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "foghorn/v1/control.pb.h"
+#include "google/protobuf/duration.pb.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace foghorn::cli {
+
+// Columns padded to the widest cell (header included), two spaces apart, one row a line.
+void PrintTable(std::ostream& out, const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows);
+
+// Protobuf JSON with the proto's field names: pretty (multi-line), or one object on one line.
+void PrintJson(std::ostream& out, const google::protobuf::Message& m, bool pretty = true);
+
+// "2026-01-01T00:00:20Z"; "-" for an unset timestamp.
+std::string FormatTime(const google::protobuf::Timestamp& t);
+// absl's "1h30m" form; FormatMeasured truncates to the millisecond first (RTOs, outages).
+std::string FormatDuration(const google::protobuf::Duration& d);
+std::string FormatMeasured(const google::protobuf::Duration& d);
+
+// `enum_name` without `prefix`, lower case: Short("FAILOVER_KIND_PLANNED", "FAILOVER_KIND_").
+std::string Short(const std::string& enum_name, const std::string& prefix);
+std::string KindName(v1::FailoverKind k);
+std::string VerdictName(v1::Verdict v);
+std::string StageName(v1::DecisionStage s);
+std::string OpStateName(v1::OperationState s);
+std::string StepStateName(v1::StepState s);
+std::string DrillOutcomeName(v1::DrillOutcome o);
+std::string DrillStepStateName(v1::DrillStepState s);
+
+}  // namespace foghorn::cli
+
+#endif  // FOGHORN_TOOLS_CLI_OUTPUT_H_
