@@ -42,7 +42,6 @@ namespace {
 
 constexpr char kDefaultListen[] = "127.0.0.1:7443";
 constexpr char kServiceName[] = "foghorn.v1.ControlService";
-constexpr std::size_t kMaxRequestIdLength = 128;
 constexpr int kDefaultPageSize = 50;
 // Marks a handler's status as "the call is finished elsewhere".
 constexpr char kDeferredPayload[] = "type.foghorn.dev/deferred";
@@ -124,14 +123,6 @@ std::string PeerHost(const std::string& peer) {
 absl::Status Overloaded(const char* what) {
   return absl::ResourceExhaustedError(
       absl::StrCat("the agent is at its limit of ", what, "; retry with backoff"));
-}
-
-absl::Status CheckPageSize(int page_size) {
-  if (page_size < 0 || page_size > kMaxPageSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_size must be between 0 and ", kMaxPageSize));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -283,7 +274,6 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
                                            const v1::ListOperationsRequest* req,
                                            v1::ListOperationsResponse* resp) override {
     return Unary(ctx, "ListOperations", Role::kViewer, "", *req, [this, req, resp](const Caller&) {
-      RETURN_IF_ERROR(CheckPageSize(req->page_size()));
       std::string group_id;
       if (!req->group_id().empty()) {
         ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(req->group_id()));
@@ -321,7 +311,6 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
                                           const v1::ListDecisionsRequest* req,
                                           v1::ListDecisionsResponse* resp) override {
     return Unary(ctx, "ListDecisions", Role::kViewer, "", *req, [this, req, resp](const Caller&) {
-      RETURN_IF_ERROR(CheckPageSize(req->page_size()));
       ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(req->group_id()));
       ASSIGN_OR_RETURN(std::vector<journal::DecisionRecord> decisions,
                        deps_.journal.Decisions(g.id, PageSize(req->page_size())));
@@ -868,7 +857,6 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   }
 
   absl::Status DoListGroups(const v1::ListGroupsRequest& req, v1::ListGroupsResponse* resp) {
-    if (req.page_size() < 0) return absl::InvalidArgumentError("page_size must not be negative");
     const absl::Time now = deps_.clock.Now();
     const absl::Time global = GlobalPausedUntil();
     if (req.page_size() == 0 && req.page_token().empty()) {
@@ -908,9 +896,6 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
       return absl::InvalidArgumentError("reason is required");
     }
     if (!IsValidKind(req.kind())) return absl::InvalidArgumentError("unknown kind");
-    if (req.request_id().size() > kMaxRequestIdLength) {
-      return absl::InvalidArgumentError("request_id is longer than 128 characters");
-    }
     if (absl::StartsWith(req.request_id(), "auto/")) {
       // The agent's own ids: a person must not pre-claim (then cancel) the operation an outage
       // would start, to suppress the automatic failover.
@@ -975,9 +960,6 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     if (req.reason().empty() && !req.dry_run()) {
       return absl::InvalidArgumentError("reason is required");
     }
-    if (req.request_id().size() > kMaxRequestIdLength) {
-      return absl::InvalidArgumentError("request_id is longer than 128 characters");
-    }
     if (absl::StartsWith(req.request_id(), "auto/")) {
       return absl::InvalidArgumentError(
           "request ids starting with auto/ are reserved for the agent");
@@ -1030,7 +1012,6 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   absl::Status DoListDrillReports(const v1::ListDrillReportsRequest& req,
                                   v1::ListDrillReportsResponse* resp) {
     RETURN_IF_ERROR(DrillsEnabled());
-    RETURN_IF_ERROR(CheckPageSize(req.page_size()));
     const int limit = PageSize(req.page_size());
     std::string group_id;
     if (!req.group_id().empty()) {
