@@ -9,9 +9,9 @@
 #include "orchestrator/common/child_env.h"
 #include "orchestrator/common/durations.h"
 #include "orchestrator/common/files.h"
+#include "orchestrator/config/yaml_to_proto.h"
 #include "orchestrator/decision/policy.h"
 #include "probes/probe_config.h"
-#include "runbooks/yaml_to_proto.h"
 
 namespace foghorn::runbooks {
 namespace {
@@ -76,11 +76,12 @@ bool IsAzureName(const std::string& name) {
 
 class Validator {
  public:
-  Validator(const std::string& file, const SourceMap& map, std::vector<Diagnostic>* diags)
+  Validator(const std::string& file, const config::SourceMap& map,
+            std::vector<config::Diagnostic>* diags)
       : file_(file), map_(map), diags_(diags) {}
 
   // The location of `path`, or of its nearest written ancestor.
-  Location Loc(std::string path) const {
+  config::Location Loc(std::string path) const {
     while (true) {
       auto it = map_.find(path);
       if (it != map_.end()) return it->second;
@@ -92,7 +93,7 @@ class Validator {
   bool Written(const std::string& path) const { return map_.contains(path); }
 
   void Err(const std::string& path, std::string message) {
-    const Location loc = Loc(path);
+    const config::Location loc = Loc(path);
     diags_->push_back({file_, loc.line, loc.column, path, std::move(message)});
   }
   void Missing(const std::string& path) { Err(path, "missing required field"); }
@@ -145,7 +146,7 @@ class Validator {
       if (!p.name().empty()) {
         auto [it, inserted] = probe_index.emplace(p.name(), i);
         if (!inserted) {
-          const Location first = Loc(absl::StrCat("probes[", it->second, "].name"));
+          const config::Location first = Loc(absl::StrCat("probes[", it->second, "].name"));
           Err(path + ".name", absl::StrCat("duplicate probe name \"", p.name(),
                                            "\" (first defined at line ", first.line, ")"));
         }
@@ -167,10 +168,10 @@ class Validator {
         auto [it, inserted] = rule_for_target.emplace(r.target(), i);
         if (!inserted) {
           Err(path + ".target",
-              absl::StrCat(
-                  "a second rule for target ",
-                  ShortEnumName(*v1::ProbeTarget_descriptor()->FindValueByNumber(r.target())),
-                  " (first is health_rules[", it->second, "])"));
+              absl::StrCat("a second rule for target ",
+                           config::ShortEnumName(
+                               *v1::ProbeTarget_descriptor()->FindValueByNumber(r.target())),
+                           " (first is health_rules[", it->second, "])"));
         }
       }
       for (int j = 0; j < r.probes_size(); ++j) {
@@ -375,8 +376,8 @@ class Validator {
   }
 
   const std::string& file_;
-  const SourceMap& map_;
-  std::vector<Diagnostic>* diags_;
+  const config::SourceMap& map_;
+  std::vector<config::Diagnostic>* diags_;
 };
 
 std::string GroupKey(const v1::FailoverGroupRef& g) {
@@ -480,12 +481,13 @@ void ApplyDefaults(v1::Runbook* rb) {
 LoadResult LoadRunbookSources(const std::vector<RunbookSource>& sources) {
   LoadResult result;
   // Group key -> (file, location) of its first definition.
-  absl::flat_hash_map<std::string, std::pair<std::string, Location>> groups;
+  absl::flat_hash_map<std::string, std::pair<std::string, config::Location>> groups;
   for (const RunbookSource& source : sources) {
     LoadedRunbook loaded;
     loaded.file = source.file;
-    std::vector<Diagnostic> diags;
-    if (!YamlToMessage(source.file, source.text, &loaded.runbook, &loaded.source_map, &diags)) {
+    std::vector<config::Diagnostic> diags;
+    if (!config::YamlToMessage(source.file, source.text, &loaded.runbook, &loaded.source_map,
+                               &diags)) {
       result.diagnostics.insert(result.diagnostics.end(), diags.begin(), diags.end());
       continue;
     }
@@ -495,7 +497,7 @@ LoadResult LoadRunbookSources(const std::vector<RunbookSource>& sources) {
     validator.CheckSemantics(loaded.runbook);
     const v1::FailoverGroupRef& g = loaded.runbook.group();
     if (!g.subscription_id().empty() && !g.resource_group().empty() && !g.name().empty()) {
-      const Location here = validator.Loc("group");
+      const config::Location here = validator.Loc("group");
       auto [it, inserted] = groups.emplace(GroupKey(g), std::make_pair(source.file, here));
       if (!inserted) {
         validator.Err("group",
@@ -512,7 +514,7 @@ LoadResult LoadRunbookSources(const std::vector<RunbookSource>& sources) {
 
 LoadResult LoadRunbookFiles(const std::vector<std::string>& paths) {
   std::vector<RunbookSource> sources;
-  std::vector<Diagnostic> read_errors;
+  std::vector<config::Diagnostic> read_errors;
   for (const std::string& path : paths) {
     absl::StatusOr<std::string> text = common::ReadFile(path);
     if (!text.ok()) {

@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "foghorn/v1/runbook.pb.h"
-#include "runbooks/diagnostic.h"
+#include "orchestrator/config/diagnostic.h"
 
 namespace foghorn::runbooks {
 
@@ -26,18 +26,18 @@ struct LoadedRunbook {
   std::string file;
   // With every default filled in.
   foghorn::v1::Runbook runbook;
-  SourceMap source_map;
+  config::SourceMap source_map;
 };
 
 struct LoadResult {
   // Runbooks that parsed. Use them only when ok(): a semantic error leaves them unusable.
   std::vector<LoadedRunbook> runbooks;
   // Every problem found, in file order.
-  std::vector<Diagnostic> diagnostics;
+  std::vector<config::Diagnostic> diagnostics;
 
   bool ok() const { return diagnostics.empty(); }
   // OK, or kInvalidArgument listing every diagnostic (one per line).
-  absl::Status status() const { return DiagnosticsToStatus(diagnostics); }
+  absl::Status status() const { return config::DiagnosticsToStatus(diagnostics); }
 };
 
 // Loads and validates runbooks given as text. Several runbooks defining the same failover group

@@ -12,6 +12,7 @@ debs=(
   prometheus-cpp-dev
   nlohmann-json3-dev libcli11-dev clang-format openssl
   python3-azure
+  etcd-server
   chromium
 )
 # Node.js may come from elsewhere than Debian (the CI image ships its own); install Debian's only

@@ -17,9 +17,9 @@
 #include "orchestrator/agent/agent.h"
 #include "orchestrator/arm/arm_client.h"
 #include "orchestrator/arm/credentials.h"
-#include "orchestrator/arm/curl_http_transport.h"
-#include "orchestrator/arm/sleeper.h"
+#include "orchestrator/common/sleeper.h"
 #include "orchestrator/common/thread_executor.h"
+#include "orchestrator/http/curl_http_transport.h"
 #include "orchestrator/journal/sqlite_journal.h"
 #include "runbooks/loader.h"
 #include "tools/armsim/armsim_server.h"
@@ -86,13 +86,13 @@ absl::Duration RunOnce(const v1::Runbook& runbook, const std::string& dir) {
   auto sink = common::MakeSpdlogSink(dir + "/agent.log");
   common::Logger logger(*sink, nullptr, clock, {common::LogLevel::kWarn, common::LogFormat::kJson});
   common::MetricsRegistry metrics;
-  arm::CurlHttpTransport::Options topts;
+  http::CurlHttpTransport::Options topts;
   topts.ca_file = (*sim)->ca_cert_path();
-  arm::CurlHttpTransport transport(topts);
+  http::CurlHttpTransport transport(topts);
   arm::StaticTokenCredential::Options copts;
   copts.token = "bench";
   arm::StaticTokenCredential credential(clock, copts, nullptr);
-  arm::RealSleeper sleeper;
+  common::RealSleeper sleeper;
   arm::ArmClientOptions aopts;
   aopts.endpoint = (*sim)->base_url();
   aopts.lro.default_interval = absl::Milliseconds(20);

@@ -43,10 +43,10 @@
 #include "orchestrator/agent/arm_state_reader.h"
 #include "orchestrator/arm/arm_client.h"
 #include "orchestrator/arm/credentials.h"
-#include "orchestrator/arm/curl_http_transport.h"
-#include "orchestrator/arm/sleeper.h"
+#include "orchestrator/common/sleeper.h"
 #include "orchestrator/common/thread_executor.h"
 #include "orchestrator/common/worker_pool.h"
+#include "orchestrator/http/curl_http_transport.h"
 #include "orchestrator/journal/sqlite_journal.h"
 #include "probes/system_prober.h"
 #include "runbooks/loader.h"
@@ -239,13 +239,13 @@ int Run() {
       {absl::GetFlag(FLAGS_debug_log) ? common::LogLevel::kDebug : common::LogLevel::kWarn,
        common::LogFormat::kJson});
   common::MetricsRegistry metrics;
-  arm::CurlHttpTransport::Options topts;
+  http::CurlHttpTransport::Options topts;
   topts.ca_file = (*sim)->ca_cert_path();
-  arm::CurlHttpTransport transport(topts);
+  http::CurlHttpTransport transport(topts);
   arm::StaticTokenCredential::Options copts;
   copts.token = "bench";
   arm::StaticTokenCredential credential(clock, copts, nullptr);
-  arm::RealSleeper sleeper;
+  common::RealSleeper sleeper;
   arm::ArmClientOptions aopts;
   aopts.endpoint = (*sim)->base_url();
   aopts.lro.default_interval = absl::Seconds(1);  // foghornd's default poll_interval

@@ -18,7 +18,7 @@
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "orchestrator/arm/arm_client.h"
-#include "orchestrator/arm/curl_http_transport.h"
+#include "orchestrator/http/curl_http_transport.h"
 #include "tools/armsim/armsim_server.h"
 
 namespace foghorn::arm {
@@ -97,10 +97,10 @@ int Main(int argc, char** argv) {
   const std::string token = (*sim)->IssueToken();
 
   common::RealClock clock;
-  RealSleeper sleeper;
-  CurlHttpTransport::Options to;
+  common::RealSleeper sleeper;
+  http::CurlHttpTransport::Options to;
   to.ca_file = (*sim)->ca_cert_path();
-  CurlHttpTransport transport(to);
+  http::CurlHttpTransport transport(to);
   StaticTokenCredential::Options sto;
   sto.token = token;
   StaticTokenCredential credential(clock, sto, nullptr);

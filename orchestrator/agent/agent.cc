@@ -71,6 +71,19 @@ struct Agent::GroupState {
   // escalated to a human.
   std::set<std::string> finished_auto_requests;
   std::set<std::string> escalated;
+  // The request id an automatic operation's base id ("auto/<group>/<outage>/<kind>") settled on
+  // when a worker journaled it (an abandoned or cancelled earlier one adds "/after-<id>").
+  std::map<std::string, std::string> auto_request_ids;
+};
+
+struct Agent::RoleRead {
+  std::optional<decision::Roles> roles;
+  absl::Status last_error;
+  std::uint64_t generation = 0;
+  // A recent operation of ours that explains a new primary (journal, read off the loop), and
+  // whether a drill runs or ran a moment ago.
+  std::optional<absl::Time> explained_at;
+  bool drill_recent = false;
 };
 
 namespace {
@@ -197,11 +210,43 @@ void Agent::Emit(AgentEvent e) const {
 Agent::~Agent() {
   Stop();
   *alive_ = false;
-  absl::MutexLock lock(&mu_);
-  for (auto& [id, g] : groups_) {
-    if (g->eval_timer) deps_.loop.Cancel(g->eval_timer);
-    if (g->refresh_timer) deps_.loop.Cancel(g->refresh_timer);
+  // Timers still queued find the agent gone (alive_); cancelling them just frees them early.
+  (void)deps_.loop.RunAndWait([this] {
+    for (auto& [id, g] : groups_) {
+      if (g->eval_timer) deps_.loop.Cancel(g->eval_timer);
+      if (g->refresh_timer) deps_.loop.Cancel(g->refresh_timer);
+    }
+  });
+}
+
+absl::Status Agent::OnLoop(absl::AnyInvocable<void() &&> fn) {
+  if (!deps_.loop.RunAndWait(std::move(fn))) {
+    return absl::UnavailableError("agent stopped: its control loop has shut down");
   }
+  return absl::OkStatus();
+}
+
+void Agent::Publish(const GroupState& g) {
+  auto snapshot = std::make_shared<const GroupSnapshot>(SnapshotOf(g));
+  absl::MutexLock lock(&published_mu_);
+  published_[g.id] = std::move(snapshot);
+  if (g.cancel_gate) {
+    published_gates_[g.id] = g.cancel_gate;
+  } else {
+    published_gates_.erase(g.id);
+  }
+}
+
+void Agent::PublishGlobal() {
+  std::pair<absl::Time, std::string> pause = GlobalPauseOnLoop();
+  absl::MutexLock lock(&published_mu_);
+  published_global_pause_ = std::move(pause);
+}
+
+void Agent::Unpublish(const std::string& group_id) {
+  absl::MutexLock lock(&published_mu_);
+  published_.erase(group_id);
+  published_gates_.erase(group_id);
 }
 
 Agent::GroupState* Agent::Find(const std::string& group_id) {
@@ -246,12 +291,14 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
     wanted[id] = &rb;
     policies[id] = *policy;
   }
-  {
-    absl::MutexLock lock(&mu_);
+  absl::Status result;
+  // The probes and rules are registered on the loop too: the scheduler and tracker feed it.
+  RETURN_IF_ERROR(OnLoop([&] {
     for (const auto& [id, g] : groups_) {
       if (wanted.count(id) == 0 && !g->in_flight_op.empty()) {
-        return absl::FailedPreconditionError(absl::StrCat(
+        result = absl::FailedPreconditionError(absl::StrCat(
             "cannot stop watching ", id, " while operation ", g->in_flight_op, " runs"));
+        return;
       }
     }
     // Remove groups that are gone, and re-register the probes of groups whose probes or rules
@@ -280,6 +327,7 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
         if (it->second->eval_timer) deps_.loop.Cancel(it->second->eval_timer);
         if (it->second->refresh_timer) deps_.loop.Cancel(it->second->refresh_timer);
         deps_.logger.Info("stopped watching group", {{"group", id}});
+        Unpublish(id);
         it = groups_.erase(it);
       } else {
         ++it;
@@ -305,7 +353,10 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
       }
       for (const auto& rule : rb->health_rules()) {
         absl::Status s = deps_.tracker.AddRule(id, rule);
-        if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(id, ": ", s.message()));
+        if (!s.ok()) {
+          result = absl::InvalidArgumentError(absl::StrCat(id, ": ", s.message()));
+          return;
+        }
       }
       for (const auto& spec : rb->probes()) {
         probes::ProbeContext ctx;
@@ -319,15 +370,19 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
         // A TCP probe without an address checks the server's SQL endpoint.
         ctx.default_address = server + ".database.windows.net:1433";
         absl::Status s = deps_.scheduler.AddProbe(id, spec, ctx);
-        if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(id, ": ", s.message()));
+        if (!s.ok()) {
+          result = absl::InvalidArgumentError(absl::StrCat(id, ": ", s.message()));
+          return;
+        }
       }
       // A reloaded runbook (new policy, probes) is looked at again at once; before Start() the
       // evaluation is a no-op.
       ScheduleEvaluation(*g, deps_.clock.Now());
     }
     deps_.metrics.SetGauge("foghorn_groups", {}, static_cast<double>(groups_.size()));
-  }
-  return absl::OkStatus();
+    for (const auto& [id, g] : groups_) Publish(*g);
+  }));
+  return result;
 }
 
 absl::Status Agent::Start() {
@@ -346,6 +401,17 @@ absl::Status Agent::Start() {
   // cooldown anchor, failed planned attempts) comes back before anything is evaluated; a
   // journal that cannot be read refuses the start rather than forgetting a pause.
   ASSIGN_OR_RETURN(auto control_state, deps_.journal.ControlState());
+  // A drill is the drill launcher's to resume (DrillLauncher::ResumeUnfinished, after Start):
+  // the agent leaves it untouched, and its group keeps the drill's pause meanwhile.
+  std::set<std::string> drill_groups;
+  for (auto it = unfinished.begin(); it != unfinished.end();) {
+    if (it->kind == "drill") {
+      drill_groups.insert(it->group_id);
+      it = unfinished.erase(it);
+    } else {
+      ++it;
+    }
+  }
   std::map<std::string, bool> arm_begun;
   for (const journal::OperationRecord& op : unfinished) {
     ASSIGN_OR_RETURN(std::vector<journal::StepRecord> steps, deps_.journal.Steps(op.id));
@@ -384,86 +450,98 @@ absl::Status Agent::Start() {
     unfinished.erase(it);
   }
   if (!done_markers.empty()) RETURN_IF_ERROR(deps_.journal.PutControlState(done_markers));
-  absl::MutexLock lock(&mu_);
-  for (auto& [id, g] : groups_) {
+  // Cooldown anchors, read here (the journal is never read on the loop).
+  std::vector<std::string> group_ids;
+  {
+    absl::MutexLock lock(&published_mu_);
+    for (const auto& [id, snapshot] : published_) group_ids.push_back(id);
+  }
+  std::map<std::string, absl::Time> last_failover;
+  for (const std::string& id : group_ids) {
     auto last = deps_.journal.LastSucceededFailover(id);
-    if (last.ok() && last->has_value()) {
-      g->last_failover_at = std::max(g->last_failover_at, deps_.clock.FromWall(**last));
-    }
+    if (last.ok() && last->has_value()) last_failover[id] = deps_.clock.FromWall(**last);
   }
-  RestoreControlState(control_state);
-  for (const journal::OperationRecord& op : unfinished) {
-    if (executor::ParseOperationKind(op.kind).ok() == false) {
-      // A drill (or anything that is not a failover) interrupted by a restart is not resumed:
-      // resuming it as a failover could move the primary. The drill's own fail-back rules apply
-      // only while it runs; an operator re-runs it.
-      deps_.journal
-          .UpdateOperation(op.id, journal::OperationState::kAborted,
-                           absl::StrCat("agent restarted during the ", op.kind))
-          .IgnoreError();
-      deps_.logger.Warn("aborted an interrupted non-failover operation",
-                        {{"operation", op.id}, {"group", op.group_id}, {"kind", op.kind}});
-      continue;
-    }
-    GroupState* g = Find(op.group_id);
-    if (g == nullptr) {
-      deps_.logger.Warn("unfinished operation for a group no runbook names; leaving it",
-                        {{"operation", op.id}, {"group", op.group_id}});
-      continue;
-    }
-    if (!g->in_flight_op.empty()) {
-      // One operation per group: a second unfinished one never reached ARM (begun ones sort
-      // first), so it is not carried out.
-      if (!arm_begun[op.id]) {
-        deps_.journal
-            .UpdateOperation(op.id, journal::OperationState::kAborted,
-                             absl::StrCat(kAbandonedPrefix, "operation ", g->in_flight_op,
-                                          " of the same group is resumed instead"))
-            .IgnoreError();
+  // Operations the loop decides to end, journaled after it (on this thread).
+  struct Ending {
+    std::string id;
+    std::string outcome;
+  };
+  std::vector<Ending> endings;
+  RETURN_IF_ERROR(OnLoop([&] {
+    for (auto& [id, g] : groups_) {
+      if (auto it = last_failover.find(id); it != last_failover.end()) {
+        g->last_failover_at = std::max(g->last_failover_at, it->second);
       }
-      continue;
     }
-    if (arm_begun[op.id]) {
-      // The failover may be in ARM's hands: continue through the idempotent client (poll the
-      // journaled URL, read the group), never a fresh POST decision.
-      deps_.logger.Info("resuming operation", {{"operation", op.id},
-                                               {"group", op.group_id},
-                                               {"kind", op.kind},
-                                               {"target", op.target_server}});
-      // The ARM step began before the restart: the gate is closed before anyone can cancel.
+    RestoreControlState(control_state, drill_groups);
+    for (const journal::OperationRecord& op : unfinished) {
+      if (executor::ParseOperationKind(op.kind).ok() == false) {
+        // Anything that is neither a failover nor a drill, interrupted by a restart, is not
+        // resumed: resuming it as a failover could move the primary.
+        endings.push_back({op.id, absl::StrCat("agent restarted during the ", op.kind)});
+        deps_.logger.Warn("aborted an interrupted non-failover operation",
+                          {{"operation", op.id}, {"group", op.group_id}, {"kind", op.kind}});
+        continue;
+      }
+      GroupState* g = Find(op.group_id);
+      if (g == nullptr) {
+        deps_.logger.Warn("unfinished operation for a group no runbook names; leaving it",
+                          {{"operation", op.id}, {"group", op.group_id}});
+        continue;
+      }
+      if (!g->in_flight_op.empty()) {
+        // One operation per group: a second unfinished one never reached ARM (begun ones sort
+        // first), so it is not carried out.
+        if (!arm_begun[op.id]) {
+          endings.push_back({op.id, absl::StrCat(kAbandonedPrefix, "operation ", g->in_flight_op,
+                                                 " of the same group is resumed instead")});
+        }
+        continue;
+      }
+      if (arm_begun[op.id]) {
+        // The failover may be in ARM's hands: continue through the idempotent client (poll the
+        // journaled URL, read the group), never a fresh POST decision.
+        deps_.logger.Info("resuming operation", {{"operation", op.id},
+                                                 {"group", op.group_id},
+                                                 {"kind", op.kind},
+                                                 {"target", op.target_server}});
+        // The ARM step began before the restart: the gate is closed before anyone can cancel.
+        g->cancel_gate = std::make_shared<executor::CancelGate>();
+        g->cancel_gate->BeginArmStep();
+        LaunchOperation(*g, op, /*journaled=*/true);
+        continue;
+      }
+      // Nothing was sent yet: the operation is carried out only if a fresh decision still wants
+      // it (DecideResume); until then the group is busy with it.
+      auto kind = executor::ParseOperationKind(op.kind);
+      g->resume_candidate = op;
+      g->resume_deadline = deps_.clock.Now() + options_.resume_verdict_wait;
+      g->in_flight = decision::OperationInFlight{
+          kind.ok() ? FromArmKind(*kind) : v1::FAILOVER_KIND_PLANNED, deps_.clock.Now()};
+      g->in_flight_op = op.id;
       g->cancel_gate = std::make_shared<executor::CancelGate>();
-      g->cancel_gate->BeginArmStep();
-      LaunchOperation(*g, op, /*journaled=*/true);
-      continue;
+      deps_.logger.Info("operation interrupted before its ARM step waits for a fresh decision",
+                        {{"operation", op.id},
+                         {"group", op.group_id},
+                         {"kind", op.kind},
+                         {"target", op.target_server}});
     }
-    // Nothing was sent yet: the operation is carried out only if a fresh decision still wants
-    // it (DecideResume); until then the group is busy with it.
-    auto kind = executor::ParseOperationKind(op.kind);
-    g->resume_candidate = op;
-    g->resume_deadline = deps_.clock.Now() + options_.resume_verdict_wait;
-    g->in_flight = decision::OperationInFlight{
-        kind.ok() ? FromArmKind(*kind) : v1::FAILOVER_KIND_PLANNED, deps_.clock.Now()};
-    g->in_flight_op = op.id;
-    g->cancel_gate = std::make_shared<executor::CancelGate>();
-    deps_.logger.Info("operation interrupted before its ARM step waits for a fresh decision",
-                      {{"operation", op.id},
-                       {"group", op.group_id},
-                       {"kind", op.kind},
-                       {"target", op.target_server}});
-  }
-  started_ = true;
-  for (auto& [id, g] : groups_) {
-    ScheduleRoleRefresh(*g, absl::ZeroDuration());
-    ScheduleEvaluation(*g, deps_.clock.Now());
+    started_ = true;
+    for (auto& [id, g] : groups_) {
+      ScheduleRoleRefresh(*g, absl::ZeroDuration());
+      ScheduleEvaluation(*g, deps_.clock.Now());
+      Publish(*g);
+    }
+    PublishGlobal();
+  }));
+  for (const Ending& e : endings) {
+    deps_.journal.UpdateOperation(e.id, journal::OperationState::kAborted, e.outcome).IgnoreError();
   }
   return absl::OkStatus();
 }
 
 void Agent::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopped_ = true;
-  }
+  if (!OnLoop([this] { stopped_ = true; }).ok()) stopped_ = true;  // no loop: nothing races
   // An approval step or probe assertion still waiting ends now (its operation stays unfinished
   // and is resumed at the next start), so shutdown never waits for a person.
   step_gates_.Shutdown();
@@ -488,21 +566,17 @@ void Agent::OnVerdictChange(const probes::VerdictEvent& event) {
   // The tracker calls from the prober's thread: hand over to the control loop.
   deps_.loop.Post([this, alive, group, bad, at, target] {
     if (alive.expired()) return;
-    {
-      absl::MutexLock lock(&mu_);
-      GroupState* g = Find(group);
-      if (g == nullptr) return;
-      const std::string& server = target == v1::PROBE_TARGET_SECONDARY
-                                      ? g->runbook.group().secondary_server()
-                                      : g->runbook.group().primary_server();
-      if (bad && server == g->roles.primary_server) g->primary_down_observed_at = at;
-    }
-    EvaluateById(group);
+    GroupState* g = Find(group);
+    if (g == nullptr) return;
+    const std::string& server = target == v1::PROBE_TARGET_SECONDARY
+                                    ? g->runbook.group().secondary_server()
+                                    : g->runbook.group().primary_server();
+    if (bad && server == g->roles.primary_server) g->primary_down_observed_at = at;
+    Evaluate(*g);
   });
 }
 
 void Agent::EvaluateById(const std::string& group_id) {
-  absl::MutexLock lock(&mu_);
   GroupState* g = Find(group_id);
   if (g != nullptr) Evaluate(*g);
 }
@@ -573,6 +647,11 @@ int Agent::GroupsFailing() const {
 }
 
 void Agent::Evaluate(GroupState& g) {
+  EvaluateAndAct(g);
+  Publish(g);
+}
+
+void Agent::EvaluateAndAct(GroupState& g) {
   if (!started_) return;
   const absl::Time now = deps_.clock.Now();
   Observe(g, now);
@@ -629,31 +708,27 @@ void Agent::Evaluate(GroupState& g) {
             ? g.outage_id_us
             : (d.outage_began ? absl::ToUnixMicros(deps_.clock.ToWall(*d.outage_began)) : 0);
     op.request_id = absl::StrCat("auto/", g.id, "/", outage_us, "/", op.kind);
-    // An operation of this outage abandoned at a restart (never sent) does not stand for this
-    // fresh decision: the new one gets its own request id.
-    for (int i = 0; i < 8; ++i) {
-      auto prior = deps_.journal.FindByRequestId(op.request_id);
-      if (!prior.ok() || !prior->has_value() ||
-          ((*prior)->outcome.rfind(kAbandonedPrefix, 0) != 0 &&
-           (*prior)->state != journal::OperationState::kCancelled)) {
-        break;
-      }
-      op.request_id = absl::StrCat(op.request_id, "/after-", (*prior)->id);
+    // The worker that journals it settles the final id (an operation of this outage abandoned at
+    // a restart, or cancelled, does not stand for this fresh decision: "/after-<id>"); the loop
+    // knows what the last one of this outage settled on.
+    std::string settled = op.request_id;
+    if (auto it = g.auto_request_ids.find(op.request_id); it != g.auto_request_ids.end()) {
+      settled = it->second;
     }
-    if (g.finished_auto_requests.count(op.request_id) != 0) {
+    if (g.finished_auto_requests.count(settled) != 0) {
       // This outage's automatic failover of this kind already ran and did not succeed: it is
       // not retried automatically (that would be a second attempt nobody decided on); a human
       // looks, and may request a failover through the control API.
-      if (g.escalated.insert(op.request_id).second) {
+      if (g.escalated.insert(settled).second) {
         executor::Notification n;
         n.event = "decision_needs_human";
         n.group_id = g.id;
         n.summary = absl::StrCat("automatic ", op.kind, " failover of ", g.id,
                                  " did not succeed; not retried automatically: ", d.summary);
-        n.dedup_key = op.request_id + "/escalated";
+        n.dedup_key = settled + "/escalated";
         deps_.notifier.Notify(std::move(n));
         deps_.logger.Warn("automatic failover not retried",
-                          {{"group", g.id}, {"request_id", op.request_id}});
+                          {{"group", g.id}, {"request_id", settled}});
       }
       ScheduleEvaluation(g, d.next_evaluation);
       return;
@@ -676,7 +751,6 @@ void Agent::ScheduleEvaluation(GroupState& g, absl::Time when) {
   g.eval_at = when;
   g.eval_timer = deps_.loop.ScheduleAt(when, [this, alive, id] {
     if (alive.expired()) return;
-    absl::MutexLock lock(&mu_);
     GroupState* g = Find(id);
     if (g == nullptr) return;
     g->eval_timer = 0;
@@ -739,60 +813,110 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
   plan.cancel_gate = g.cancel_gate;
   std::weak_ptr<bool> alive = alive_;
   std::string group_id = g.id;
-  bool submitted = deps_.workers.Submit(
-      [this, alive, group_id, op = std::move(op), journaled, plan = std::move(plan)]() mutable {
-        if (alive.expired()) return;
-        absl::StatusOr<journal::OperationRecord> result = op;
-        bool created_here = false;
-        if (!journaled) {
-          // Journaled as running at once: one durable write before the ARM step, not two.
-          op.state = journal::OperationState::kRunning;
-          absl::StatusOr<journal::Journal::Created> created = deps_.journal.CreateOperation(op);
-          if (!created.ok()) {
-            result = created.status();
-          } else {
-            op = created->operation;
-            result = op;
-            created_here = created->created;
-            absl::MutexLock lock(&mu_);
-            if (GroupState* g = Find(group_id)) g->in_flight_op = op.id;
-          }
+  const bool automatic_new = !journaled && IsAutomatic(op);
+  bool submitted = deps_.workers.Submit([this, alive, group_id, op = std::move(op), journaled,
+                                         automatic_new, plan = std::move(plan)]() mutable {
+    if (alive.expired()) return;
+    absl::StatusOr<journal::OperationRecord> result = op;
+    bool created_here = false;
+    if (automatic_new) {
+      // An operation of this outage abandoned at a restart (never sent), or cancelled, does
+      // not stand for this fresh decision: the new one gets its own request id.
+      const std::string base = op.request_id;
+      for (int i = 0; i < 8; ++i) {
+        auto prior = deps_.journal.FindByRequestId(op.request_id);
+        if (!prior.ok() || !prior->has_value() ||
+            ((*prior)->outcome.rfind(kAbandonedPrefix, 0) != 0 &&
+             (*prior)->state != journal::OperationState::kCancelled)) {
+          break;
         }
-        if (result.ok()) result = deps_.runner.Run(op, plan);
-        if (!journaled && !op.id.empty()) {
-          // Audited after the run: the audit trail says who asked; it guards no side effect.
-          deps_.journal
-              .Audit({0, absl::InfinitePast(), op.requested_by, "StartFailover", op.group_id,
-                      absl::StrCat(op.kind, " to ", op.target_server, ": ", op.reason),
-                      !result.ok()   ? result.status().ToString()
-                      : created_here ? journal::OperationStateName(result->state)
-                                     : "existing operation " + op.id})
-              .IgnoreError();
-        }
-        // What ARM did decides what the ladder learns: only a failover ARM ran and failed is a
-        // failed attempt; one ARM carried out starts the cooldown even if a later step failed.
-        bool arm_failed = false;
-        bool completed = false;
-        if (result.ok()) {
-          auto steps = deps_.journal.Steps(result->id);
-          if (steps.ok()) {
-            ArmFacts facts = ArmFactsOf(*steps);
-            arm_failed = facts.arm_failed;
-            completed = facts.completed;
-          }
-        }
-        OnOperationDone(group_id, std::move(result), arm_failed, completed);
-      });
+        op.request_id = absl::StrCat(op.request_id, "/after-", (*prior)->id);
+      }
+      if (op.request_id != base) {
+        (void)deps_.loop.RunAndWait([this, alive, group_id, base, settled = op.request_id] {
+          if (alive.expired()) return;
+          if (GroupState* g = Find(group_id)) g->auto_request_ids[base] = settled;
+        });
+      }
+    }
+    if (!journaled) {
+      // Journaled as running at once: one durable write before the ARM step, not two.
+      op.state = journal::OperationState::kRunning;
+      absl::StatusOr<journal::Journal::Created> created = deps_.journal.CreateOperation(op);
+      if (!created.ok()) {
+        result = created.status();
+      } else {
+        op = created->operation;
+        result = op;
+        created_here = created->created;
+        // Known on the loop before any step runs, so a cancel or an approval that names the
+        // operation finds it.
+        (void)deps_.loop.RunAndWait([this, alive, group_id, id = op.id] {
+          if (alive.expired()) return;
+          GroupState* g = Find(group_id);
+          if (g == nullptr || g->in_flight_op != "(starting)") return;
+          g->in_flight_op = id;
+          Publish(*g);
+        });
+      }
+    }
+    if (result.ok()) result = deps_.runner.Run(op, plan);
+    if (!journaled && !op.id.empty()) {
+      // Audited after the run: the audit trail says who asked; it guards no side effect.
+      deps_.journal
+          .Audit({0, absl::InfinitePast(), op.requested_by, "StartFailover", op.group_id,
+                  absl::StrCat(op.kind, " to ", op.target_server, ": ", op.reason),
+                  !result.ok()   ? result.status().ToString()
+                  : created_here ? journal::OperationStateName(result->state)
+                                 : "existing operation " + op.id})
+          .IgnoreError();
+    }
+    // What ARM did decides what the ladder learns: only a failover ARM ran and failed is a
+    // failed attempt; one ARM carried out starts the cooldown even if a later step failed.
+    bool arm_failed = false;
+    bool completed = false;
+    if (result.ok()) {
+      auto steps = deps_.journal.Steps(result->id);
+      if (steps.ok()) {
+        ArmFacts facts = ArmFactsOf(*steps);
+        arm_failed = facts.arm_failed;
+        completed = facts.completed;
+      }
+    }
+    OnOperationDone(group_id, std::move(result), arm_failed, completed);
+  });
   if (!submitted) {
     g.in_flight.reset();
     g.in_flight_op.clear();
   }
+  Publish(g);
 }
 
 void Agent::OnOperationDone(const std::string& group_id,
                             absl::StatusOr<journal::OperationRecord> op, bool arm_failed,
                             bool completed) {
-  absl::MutexLock lock(&mu_);
+  // The group's state takes the outcome in first (the worker waits for the loop; the loop never
+  // waits for a worker), then the event goes out: a client that sees the operation end and reads
+  // the group sees the new roles.
+  std::optional<AgentEvent> ended;
+  if (op.ok()) {
+    ended = AgentEvent{group_id, op->id, deps_.clock.Now(),
+                       absl::StrCat(op->kind, " failover ", journal::OperationStateName(op->state),
+                                    ": ", op->outcome),
+                       OperationChanged{*op}};
+  }
+  std::weak_ptr<bool> alive = alive_;
+  (void)deps_.loop.RunAndWait(
+      [this, alive, group_id, op = std::move(op), arm_failed, completed]() mutable {
+        if (alive.expired()) return;
+        OnOperationDoneOnLoop(group_id, std::move(op), arm_failed, completed);
+      });
+  if (ended && !alive.expired()) Emit(*std::move(ended));
+}
+
+void Agent::OnOperationDoneOnLoop(const std::string& group_id,
+                                  absl::StatusOr<journal::OperationRecord> op, bool arm_failed,
+                                  bool completed) {
   GroupState* g = Find(group_id);
   if (g == nullptr) return;
   const v1::FailoverKind kind = g->in_flight ? g->in_flight->kind : v1::FAILOVER_KIND_PLANNED;
@@ -800,12 +924,6 @@ void Agent::OnOperationDone(const std::string& group_id,
   g->in_flight_op.clear();
   g->cancel_gate.reset();
   const absl::Time now = deps_.clock.Now();
-  if (op.ok()) {
-    Emit({group_id, op->id, now,
-          absl::StrCat(op->kind, " failover ", journal::OperationStateName(op->state), ": ",
-                       op->outcome),
-          OperationChanged{*op}});
-  }
   if (!op.ok()) {
     deps_.logger.Error("operation could not run",
                        {{"group", group_id}, {"error", op.status().ToString()}});
@@ -843,6 +961,7 @@ void Agent::OnOperationDone(const std::string& group_id,
   }
   ScheduleRoleRefresh(*g, absl::ZeroDuration());
   ScheduleEvaluation(*g, now);
+  Publish(*g);
 }
 
 void Agent::ScheduleRoleRefresh(GroupState& g, absl::Duration after) {
@@ -856,37 +975,35 @@ void Agent::ScheduleRoleRefresh(GroupState& g, absl::Duration after) {
 }
 
 void Agent::RefreshRoles(const std::string& group_id) {
+  GroupState* g = Find(group_id);
+  if (g == nullptr) return;
+  g->refresh_timer = 0;
+  if (g->refresh_running || stopped_) return;
+  g->refresh_running = true;
+  const std::uint64_t generation = g->roles_generation;
+  const v1::FailoverGroupRef& ref = g->runbook.group();
   std::vector<arm::FailoverGroupId> ids;
-  std::uint64_t generation = 0;
-  {
-    absl::MutexLock lock(&mu_);
-    GroupState* g = Find(group_id);
-    if (g == nullptr) return;
-    g->refresh_timer = 0;
-    if (g->refresh_running || stopped_) return;
-    g->refresh_running = true;
-    generation = g->roles_generation;
-    const v1::FailoverGroupRef& ref = g->runbook.group();
-    // Ask the current secondary first: in a regional outage it is the side still answering.
-    for (const std::string& server : {g->roles.secondary_server, g->roles.primary_server}) {
-      const bool secondary_side = server == ref.secondary_server();
-      ids.push_back({ref.subscription_id(),
-                     secondary_side && !ref.secondary_resource_group().empty()
-                         ? ref.secondary_resource_group()
-                         : ref.resource_group(),
-                     server, ref.name()});
-    }
+  // Ask the current secondary first: in a regional outage it is the side still answering.
+  for (const std::string& server : {g->roles.secondary_server, g->roles.primary_server}) {
+    const bool secondary_side = server == ref.secondary_server();
+    ids.push_back({ref.subscription_id(),
+                   secondary_side && !ref.secondary_resource_group().empty()
+                       ? ref.secondary_resource_group()
+                       : ref.resource_group(),
+                   server, ref.name()});
   }
+  const std::string known_primary = g->roles.primary_server;
+  const absl::Duration cooldown = g->policy.cooldown;
   std::weak_ptr<bool> alive = alive_;
   common::WorkerPool& pool = deps_.read_workers != nullptr ? *deps_.read_workers : deps_.workers;
-  bool submitted = pool.Submit([this, alive, group_id, ids, generation] {
+  bool submitted = pool.Submit([this, alive, group_id, ids, generation, known_primary, cooldown] {
     if (alive.expired()) return;
-    std::optional<decision::Roles> roles;
-    absl::Status last_error;
+    RoleRead read;
+    read.generation = generation;
     for (const arm::FailoverGroupId& id : ids) {
       absl::StatusOr<arm::FailoverGroup> fg = deps_.arm.Get(id);
       if (!fg.ok()) {
-        last_error = fg.status();
+        read.last_error = fg.status();
         continue;
       }
       std::string partner;
@@ -895,48 +1012,83 @@ void Agent::RefreshRoles(const std::string& group_id) {
         partner = pid.substr(pid.find_last_of('/') + 1);
       }
       if (fg->replication_role == arm::ReplicationRole::kPrimary) {
-        roles = decision::Roles{id.server, partner};
+        read.roles = decision::Roles{id.server, partner};
       } else if (fg->replication_role == arm::ReplicationRole::kSecondary) {
-        roles = decision::Roles{partner, id.server};
+        read.roles = decision::Roles{partner, id.server};
       }
-      if (roles) break;
+      if (read.roles) break;
     }
-    absl::MutexLock lock(&mu_);
-    GroupState* g = Find(group_id);
-    if (g == nullptr) return;
-    g->refresh_running = false;
-    if (generation != g->roles_generation) {
-      roles.reset();  // read before the agent's own failover changed the roles: stale
-      last_error = absl::OkStatus();
-    }
-    if (roles && !roles->primary_server.empty() && !roles->secondary_server.empty()) {
-      const bool changed = roles->primary_server != g->roles.primary_server;
-      if (changed) {
-        deps_.logger.Info("roles changed", {{"group", group_id},
-                                            {"primary", roles->primary_server},
-                                            {"secondary", roles->secondary_server}});
-        // Only an operation of ours whose ARM step began can explain the change.
-        const bool ours_in_flight = g->in_flight && g->cancel_gate && g->cancel_gate->arm_begun();
-        if (g->roles_known && !ours_in_flight) NoticeExternalFailover(*g, *roles);
+    if (read.roles && read.roles->primary_server != known_primary) {
+      // The primary moved. A recent operation of ours may explain it: a drill (running, or
+      // finished a moment ago), or a failover whose ARM step ran and whose outcome the loop has
+      // not applied (it completed just before a restart, or its verification could not read
+      // the group). Read here, off the loop.
+      auto recent = deps_.journal.ListOperations(group_id, 5);
+      if (recent.ok()) {
+        for (const journal::OperationRecord& op : *recent) {
+          const absl::Duration age = deps_.clock.WallNow() - op.updated_at;
+          if (op.kind == "drill" && (!journal::IsFinished(op.state) || age <= absl::Minutes(10))) {
+            read.drill_recent = true;
+            break;
+          }
+          if (!executor::ParseOperationKind(op.kind).ok() ||
+              op.target_server != read.roles->primary_server || age > cooldown) {
+            continue;
+          }
+          auto steps = deps_.journal.Steps(op.id);
+          bool arm_ran = false;
+          if (steps.ok()) {
+            for (const auto& st : *steps) arm_ran |= st.name.rfind("arm:", 0) == 0;
+          }
+          if (!arm_ran) continue;
+          read.explained_at = deps_.clock.FromWall(op.updated_at);
+          break;
+        }
       }
-      g->roles = *roles;
-      g->roles_from_arm = true;
-      if (changed || !g->roles_known) MarkDirty(GroupKey(group_id));
-      g->roles_known = true;
-    } else if (!last_error.ok()) {
-      deps_.logger.Warn("cannot read roles from ARM",
-                        {{"group", group_id}, {"error", last_error.ToString()}});
     }
-    // Up to two reads per group per refresh, spread to stay within the read budget.
-    const absl::Duration budgeted = absl::Seconds(2.0 * static_cast<double>(groups_.size()) /
-                                                  options_.role_refresh_reads_per_second);
-    ScheduleRoleRefresh(*g, std::max(options_.role_refresh_interval, budgeted));
-    Evaluate(*g);
+    deps_.loop.Post([this, alive, group_id, read = std::move(read)]() mutable {
+      if (alive.expired()) return;
+      ApplyRoles(group_id, std::move(read));
+    });
   });
-  if (!submitted) {
-    absl::MutexLock lock(&mu_);
-    if (GroupState* g = Find(group_id)) g->refresh_running = false;
+  if (!submitted) g->refresh_running = false;
+}
+
+void Agent::ApplyRoles(const std::string& group_id, RoleRead read) {
+  GroupState* g = Find(group_id);
+  if (g == nullptr) return;
+  g->refresh_running = false;
+  std::optional<decision::Roles> roles = std::move(read.roles);
+  absl::Status last_error = read.last_error;
+  if (read.generation != g->roles_generation) {
+    roles.reset();  // read before the agent's own failover changed the roles: stale
+    last_error = absl::OkStatus();
   }
+  if (roles && !roles->primary_server.empty() && !roles->secondary_server.empty()) {
+    const bool changed = roles->primary_server != g->roles.primary_server;
+    if (changed) {
+      deps_.logger.Info("roles changed", {{"group", group_id},
+                                          {"primary", roles->primary_server},
+                                          {"secondary", roles->secondary_server}});
+      // Only an operation of ours whose ARM step began can explain the change.
+      const bool ours_in_flight = g->in_flight && g->cancel_gate && g->cancel_gate->arm_begun();
+      if (g->roles_known && !ours_in_flight) {
+        NoticeExternalFailover(*g, *roles, read.explained_at, read.drill_recent);
+      }
+    }
+    g->roles = *roles;
+    g->roles_from_arm = true;
+    if (changed || !g->roles_known) MarkDirty(GroupKey(group_id));
+    g->roles_known = true;
+  } else if (!last_error.ok()) {
+    deps_.logger.Warn("cannot read roles from ARM",
+                      {{"group", group_id}, {"error", last_error.ToString()}});
+  }
+  // Up to two reads per group per refresh, spread to stay within the read budget.
+  const absl::Duration budgeted = absl::Seconds(2.0 * static_cast<double>(groups_.size()) /
+                                                options_.role_refresh_reads_per_second);
+  ScheduleRoleRefresh(*g, std::max(options_.role_refresh_interval, budgeted));
+  Evaluate(*g);
 }
 
 GroupSnapshot Agent::SnapshotOf(const GroupState& g) const {
@@ -949,26 +1101,45 @@ GroupSnapshot Agent::SnapshotOf(const GroupState& g) const {
   s.last_decision = g.last_decision;
   s.in_flight_operation = g.in_flight_op;
   std::tie(s.paused_until, s.pause_reason) = EffectivePause(g);
-  for (const auto& p : g.runbook.probes()) {
-    if (auto st = deps_.scheduler.Status(probes::ProbeScheduler::ProbeId(g.id, p.name()))) {
+  return s;
+}
+
+namespace {
+
+// A published snapshot with the probes' states as the scheduler holds them now.
+GroupSnapshot WithProbes(const GroupSnapshot& published, probes::ProbeScheduler& scheduler) {
+  GroupSnapshot s = published;
+  for (const auto& p : s.runbook.probes()) {
+    if (auto st = scheduler.Status(probes::ProbeScheduler::ProbeId(s.id, p.name()))) {
       s.probes.push_back(std::move(*st));
     }
   }
   return s;
 }
 
+}  // namespace
+
 std::vector<GroupSnapshot> Agent::Groups() {
-  absl::MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<const GroupSnapshot>> published;
+  {
+    absl::MutexLock lock(&published_mu_);
+    for (const auto& [id, snapshot] : published_) published.push_back(snapshot);
+  }
   std::vector<GroupSnapshot> out;
-  for (const auto& [id, g] : groups_) out.push_back(SnapshotOf(*g));
+  out.reserve(published.size());
+  for (const auto& snapshot : published) out.push_back(WithProbes(*snapshot, deps_.scheduler));
   return out;
 }
 
 absl::StatusOr<GroupSnapshot> Agent::Group(const std::string& group_id) {
-  absl::MutexLock lock(&mu_);
-  GroupState* g = Find(group_id);
-  if (g == nullptr) return absl::NotFoundError(absl::StrCat("no failover group ", group_id));
-  return SnapshotOf(*g);
+  std::shared_ptr<const GroupSnapshot> snapshot;
+  {
+    absl::MutexLock lock(&published_mu_);
+    auto it = published_.find(group_id);
+    if (it != published_.end()) snapshot = it->second;
+  }
+  if (!snapshot) return absl::NotFoundError(absl::StrCat("no failover group ", group_id));
+  return WithProbes(*snapshot, deps_.scheduler);
 }
 
 absl::StatusOr<FailoverResponse> Agent::RequestFailover(const FailoverRequest& request) {
@@ -993,39 +1164,49 @@ absl::StatusOr<FailoverResponse> Agent::RequestFailover(const FailoverRequest& r
   const Requester requester{request.requested_by, request.approver, request.override_holds,
                             request.override_reason};
   ManualClearance clearance;
-  {
-    absl::MutexLock lock(&mu_);
+  // The decision and the reservation, on the loop; journal writes after it, on this thread.
+  absl::Status checked;
+  RETURN_IF_ERROR(OnLoop([&]() -> void {
     GroupState* g = Find(request.group_id);
     if (g == nullptr) {
-      return absl::NotFoundError(absl::StrCat("no failover group ", request.group_id));
+      checked = absl::NotFoundError(absl::StrCat("no failover group ", request.group_id));
+      return;
     }
     const absl::Time now = deps_.clock.Now();
     decision::GroupView view = BuildView(*g);
     resp.decision = decision::Decide(view, g->policy, now);
     if (g->in_flight) {
-      return absl::AbortedError(
+      checked = absl::AbortedError(
           absl::StrCat("operation ", g->in_flight_op, " is in flight for ", g->id));
+      return;
     }
     v1::FailoverKind kind = request.kind;
     if (kind == v1::FAILOVER_KIND_AUTO || kind == v1::FAILOVER_KIND_UNSPECIFIED) {
       if (request.override_holds) {
-        return absl::InvalidArgumentError(
+        checked = absl::InvalidArgumentError(
             "override_holds needs an explicit kind: auto starts only what the engine would start "
             "now");
+        return;
       }
       if (resp.decision.action == v1::FAILOVER_KIND_UNSPECIFIED) {
-        return absl::FailedPreconditionError(absl::StrCat("the engine would not fail over ", g->id,
-                                                          " now: ", resp.decision.summary));
+        checked = absl::FailedPreconditionError(absl::StrCat(
+            "the engine would not fail over ", g->id, " now: ", resp.decision.summary));
+        return;
       }
       kind = resp.decision.action;
     } else {
       // A person asked for a specific kind: the holds automation obeys apply (an approver may
       // override some, audited), and a kind that may lose data needs a second person.
-      ASSIGN_OR_RETURN(clearance, CheckManualRequest(g->id, kind, requester, view, g->policy, now,
-                                                     g->approval_by));
+      absl::StatusOr<ManualClearance> cleared =
+          CheckManualRequest(g->id, kind, requester, view, g->policy, now, g->approval_by);
+      if (!cleared.ok()) {
+        checked = cleared.status();
+        return;
+      }
+      clearance = *std::move(cleared);
     }
     resp.kind = kind;
-    if (request.dry_run) return resp;
+    if (request.dry_run) return;
     op.group_id = g->id;
     op.kind = executor::OperationKindName(ToArmKind(kind));
     op.target_server = g->roles.secondary_server;
@@ -1035,7 +1216,10 @@ absl::StatusOr<FailoverResponse> Agent::RequestFailover(const FailoverRequest& r
     // Reserve the group before journaling so a concurrent request sees it busy.
     g->in_flight = decision::OperationInFlight{kind, now};
     g->in_flight_op = "(starting)";
-  }
+    Publish(*g);
+  }));
+  RETURN_IF_ERROR(checked);
+  if (request.dry_run) return resp;
   const std::string cleared = ClearanceSummary(clearance, requester);
   absl::Status override_audited;
   if (!clearance.overridden.empty()) {
@@ -1047,32 +1231,43 @@ absl::StatusOr<FailoverResponse> Agent::RequestFailover(const FailoverRequest& r
   absl::StatusOr<journal::Journal::Created> created =
       override_audited.ok() ? deps_.journal.CreateOperation(op)
                             : absl::StatusOr<journal::Journal::Created>(override_audited);
-  absl::MutexLock lock(&mu_);
-  GroupState* g = Find(request.group_id);
-  if (!created.ok() || g == nullptr) {
-    if (g != nullptr) {
-      g->in_flight.reset();
-      g->in_flight_op.clear();
-    }
-    return created.ok() ? absl::NotFoundError("group removed") : created.status();
+  if (created.ok()) {
+    resp.operation = created->operation;
+    resp.created = created->created;
+    deps_.journal
+        .Audit({0, absl::InfinitePast(), request.requested_by, "RequestFailover", op.group_id,
+                absl::StrCat(op.kind, ": ", request.reason, cleared.empty() ? "" : " (", cleared,
+                             cleared.empty() ? "" : ")"),
+                "operation " + resp.operation.id})
+        .IgnoreError();
   }
-  resp.operation = created->operation;
-  resp.created = created->created;
-  deps_.journal
-      .Audit({0, absl::InfinitePast(), request.requested_by, "RequestFailover", g->id,
-              absl::StrCat(op.kind, ": ", request.reason, cleared.empty() ? "" : " (", cleared,
-                           cleared.empty() ? "" : ")"),
-              "operation " + resp.operation.id})
-      .IgnoreError();
-  LaunchOperation(*g, resp.operation, /*journaled=*/true);
+  absl::Status launched;
+  absl::Status on_loop = OnLoop([&] {
+    GroupState* g = Find(request.group_id);
+    if (!created.ok() || g == nullptr) {
+      if (g != nullptr) {
+        g->in_flight.reset();
+        g->in_flight_op.clear();
+        Publish(*g);
+      }
+      launched = created.ok() ? absl::NotFoundError("group removed") : created.status();
+      return;
+    }
+    LaunchOperation(*g, resp.operation, /*journaled=*/true);
+  });
+  if (!on_loop.ok() && created.ok()) {
+    // Journaled but the loop is gone: the next start resumes it (or decides it afresh).
+    return on_loop;
+  }
+  RETURN_IF_ERROR(launched);
   return resp;
 }
 
 absl::Status Agent::Pause(const std::string& group_id, absl::Time until, const std::string& reason,
                           const std::string& who, PauseOwner owner) {
   const bool resume = until == absl::InfinitePast();
-  {
-    absl::MutexLock lock(&mu_);
+  absl::Status found;
+  RETURN_IF_ERROR(OnLoop([&]() -> void {
     const absl::Time now = deps_.clock.Now();
     PauseEntry entry{until, reason, who};
     if (group_id.empty()) {
@@ -1088,10 +1283,15 @@ absl::Status Agent::Pause(const std::string& group_id, absl::Time until, const s
           MarkDirty(GroupKey(id));
         }
         ScheduleEvaluation(*g, now);
+        Publish(*g);
       }
+      PublishGlobal();
     } else {
       GroupState* g = Find(group_id);
-      if (g == nullptr) return absl::NotFoundError(absl::StrCat("no failover group ", group_id));
+      if (g == nullptr) {
+        found = absl::NotFoundError(absl::StrCat("no failover group ", group_id));
+        return;
+      }
       if (resume) {
         g->pauses.erase(owner);
         if (owner == PauseOwner::kOperator && !g->cancel_hold.empty()) {
@@ -1102,9 +1302,11 @@ absl::Status Agent::Pause(const std::string& group_id, absl::Time until, const s
         g->pauses[owner] = entry;
       }
       ScheduleEvaluation(*g, now);
+      Publish(*g);
     }
     MarkDirty(PauseKey(owner, group_id));
-  }
+  }));
+  RETURN_IF_ERROR(found);
   // Durable before it is acknowledged: a restart must not silently re-enable automation.
   absl::Status durable = FlushControlState();
   absl::Status audited = deps_.journal.Audit(
@@ -1131,28 +1333,18 @@ absl::Status Agent::CancelOperation(const std::string& operation_id, const std::
                                             journal::OperationStateName(op.state)));
   }
   bool finished_here = false;
-  {
-    absl::MutexLock lock(&mu_);
+  bool running_here = true;
+  absl::Status gate;
+  RETURN_IF_ERROR(OnLoop([&]() -> void {
     GroupState* g = Find(op.group_id);
     if (g == nullptr || g->in_flight_op != operation_id || !g->cancel_gate) {
-      ASSIGN_OR_RETURN(std::vector<journal::StepRecord> steps, deps_.journal.Steps(operation_id));
-      for (const auto& step : steps) {
-        if (step.name.rfind("arm:", 0) == 0) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("operation ", operation_id, " has begun its ARM failover (", step.name,
-                           "); it cannot be cancelled safely"));
-        }
-      }
-      return absl::FailedPreconditionError(
-          absl::StrCat("operation ", operation_id, " is not running in this agent"));
+      running_here = false;
+      return;
     }
     // Decided under the gate's lock together with the start of the ARM step: OK here means no
     // POST will be sent for this operation.
-    absl::Status gate = g->cancel_gate->Cancel();
-    if (!gate.ok()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("operation ", operation_id, ": ", gate.message()));
-    }
+    gate = g->cancel_gate->Cancel();
+    if (!gate.ok()) return;
     if (IsAutomatic(op)) {
       // The ladder must not simply try again (or escalate to forced) behind the person's back.
       g->cancel_hold = absl::StrCat(who, " cancelled the automatic ", op.kind, " failover",
@@ -1160,11 +1352,8 @@ absl::Status Agent::CancelOperation(const std::string& operation_id, const std::
       MarkDirty(GroupKey(g->id));
     }
     if (g->resume_candidate && g->resume_candidate->id == operation_id) {
-      // Waiting for a fresh decision after a restart: nothing runs it, end it here.
-      deps_.journal
-          .UpdateOperation(operation_id, journal::OperationState::kCancelled,
-                           absl::StrCat("cancelled by ", who, " before the ARM failover: ", why))
-          .IgnoreError();
+      // Waiting for a fresh decision after a restart: nothing runs it; it ends here (journaled
+      // below, off the loop).
       g->resume_candidate.reset();
       g->in_flight.reset();
       g->in_flight_op.clear();
@@ -1172,6 +1361,29 @@ absl::Status Agent::CancelOperation(const std::string& operation_id, const std::
       ScheduleEvaluation(*g, deps_.clock.Now());
       finished_here = true;
     }
+    Publish(*g);
+  }));
+  if (!running_here) {
+    ASSIGN_OR_RETURN(std::vector<journal::StepRecord> steps, deps_.journal.Steps(operation_id));
+    for (const auto& step : steps) {
+      if (step.name.rfind("arm:", 0) == 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("operation ", operation_id, " has begun its ARM failover (", step.name,
+                         "); it cannot be cancelled safely"));
+      }
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("operation ", operation_id, " is not running in this agent"));
+  }
+  if (!gate.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("operation ", operation_id, ": ", gate.message()));
+  }
+  if (finished_here) {
+    deps_.journal
+        .UpdateOperation(operation_id, journal::OperationState::kCancelled,
+                         absl::StrCat("cancelled by ", who, " before the ARM failover: ", why))
+        .IgnoreError();
   }
   // Durable before it is acknowledged: after a crash, Start() ends the operation as cancelled.
   absl::Status durable = deps_.journal.PutControlState(
@@ -1198,12 +1410,17 @@ absl::Status Agent::Approve(const std::string& group_id, bool approve, bool allo
   if (step_gates_.Pending(group_id)) return AnswerStepApproval(group_id, approve, who, why);
   std::optional<decision::Approval> previous_approval;
   std::string previous_by;
-  {
-    absl::MutexLock lock(&mu_);
+  absl::Status waiting;
+  RETURN_IF_ERROR(OnLoop([&]() -> void {
     GroupState* g = Find(group_id);
-    if (g == nullptr) return absl::NotFoundError(absl::StrCat("no failover group ", group_id));
+    if (g == nullptr) {
+      waiting = absl::NotFoundError(absl::StrCat("no failover group ", group_id));
+      return;
+    }
     if (!g->last_decision || g->last_decision->stage != decision::Stage::kWaitApproval) {
-      return absl::FailedPreconditionError(absl::StrCat(group_id, " is not waiting for approval"));
+      waiting =
+          absl::FailedPreconditionError(absl::StrCat(group_id, " is not waiting for approval"));
+      return;
     }
     const absl::Time now = deps_.clock.Now();
     previous_approval = g->approval;
@@ -1218,19 +1435,21 @@ absl::Status Agent::Approve(const std::string& group_id, bool approve, bool allo
     }
     MarkDirty(GroupKey(group_id));
     ScheduleEvaluation(*g, now);
-  }
+    Publish(*g);
+  }));
+  RETURN_IF_ERROR(waiting);
   // Durable before it is acknowledged: a restart must not forget an approval (or a rejection).
   // An approval that cannot be journaled does not take effect.
   absl::Status durable = FlushControlState();
   if (!durable.ok()) {
-    {
-      absl::MutexLock lock(&mu_);
+    (void)OnLoop([&] {
       if (GroupState* g = Find(group_id)) {
         g->approval = previous_approval;
         g->approval_by = previous_by;
         MarkDirty(GroupKey(group_id));
+        Publish(*g);
       }
-    }
+    });
     deps_.journal
         .Audit({0, absl::InfinitePast(), who, approve ? "Approve" : "Reject", group_id, why,
                 durable.ToString()})
@@ -1299,7 +1518,11 @@ std::pair<absl::Time, std::string> Agent::EffectivePause(const GroupState& g) co
 }
 
 std::pair<absl::Time, std::string> Agent::GlobalPause() const {
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&published_mu_);
+  return published_global_pause_;
+}
+
+std::pair<absl::Time, std::string> Agent::GlobalPauseOnLoop() const {
   std::pair<absl::Time, std::string> out{absl::InfinitePast(), ""};
   for (const auto& [owner, p] : global_pauses_) {
     if (p.until > out.first) out = {p.until, p.reason};
@@ -1378,8 +1601,8 @@ std::string Agent::GroupStateJson(const GroupState& g) const {
 absl::Status Agent::FlushControlState() {
   absl::MutexLock flush_lock(&flush_mu_);
   std::map<std::string, std::string> batch;
-  {
-    absl::MutexLock lock(&mu_);
+  // What is dirty is collected on the loop; the write happens here, never on the loop.
+  RETURN_IF_ERROR(OnLoop([&] {
     flush_queued_ = false;
     for (const std::string& key : dirty_) {
       std::string value;
@@ -1415,17 +1638,19 @@ absl::Status Agent::FlushControlState() {
       batch[key] = std::move(value);
     }
     dirty_.clear();
-  }
+  }));
   if (batch.empty()) return absl::OkStatus();
   absl::Status s = deps_.journal.PutControlState(batch);
   if (!s.ok()) {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [key, value] : batch) dirty_.insert(key);
+    (void)OnLoop([&] {
+      for (const auto& [key, value] : batch) dirty_.insert(key);
+    });
   }
   return s;
 }
 
-void Agent::RestoreControlState(const std::map<std::string, std::string>& state) {
+void Agent::RestoreControlState(const std::map<std::string, std::string>& state,
+                                const std::set<std::string>& drill_groups) {
   const common::Clock& c = deps_.clock;
   const absl::Time now = c.Now();
   for (const auto& [key, value] : state) {
@@ -1453,8 +1678,9 @@ void Agent::RestoreControlState(const std::map<std::string, std::string>& state)
       const std::string owner_name = rest.substr(0, rest.find('/'));
       const std::string target = rest.substr(rest.find('/') + 1);
       if (owner_name != "drill" && owner_name != "operator") continue;
-      if (owner_name == "drill") {
-        // A drill interrupted by the restart is aborted, not resumed: its pause ends with it.
+      const PauseOwner owner = owner_name == "drill" ? PauseOwner::kDrill : PauseOwner::kOperator;
+      if (owner == PauseOwner::kDrill && drill_groups.count(target) == 0) {
+        // No unfinished drill of this group: the drill's pause ended with it.
         deps_.logger.Info("a drill's pause ended with the restart", {{"group", target}});
         dirty_.insert(key);
         continue;
@@ -1463,9 +1689,9 @@ void Agent::RestoreControlState(const std::map<std::string, std::string>& state)
       if (auto until = num(j, "until_us")) p.until = FromWallMicros(c, *until);
       if (p.until <= now) continue;
       if (target == "*") {
-        global_pauses_[PauseOwner::kOperator] = p;
+        global_pauses_[owner] = p;
       } else if (GroupState* g = Find(target)) {
-        g->pauses[PauseOwner::kOperator] = p;
+        g->pauses[owner] = p;
       }
       deps_.logger.Info("pause restored", {{"group", target}, {"reason", p.reason}});
       continue;
@@ -1598,13 +1824,23 @@ void Agent::DecideResume(GroupState& g, absl::Time now) {
 
 void Agent::Abandon(GroupState& g, const journal::OperationRecord& op, const std::string& why) {
   const std::string outcome = absl::StrCat(kAbandonedPrefix, why);
-  absl::Status s = deps_.journal.UpdateOperation(op.id, journal::OperationState::kAborted, outcome);
-  if (!s.ok()) {
-    deps_.logger.Error("cannot journal an abandoned operation",
-                       {{"operation", op.id}, {"error", s.ToString()}});
+  // Journaled on a worker, never on the loop. Until it lands the journal still shows the
+  // operation unfinished; a restart in between decides it afresh (it never reached ARM).
+  std::weak_ptr<bool> alive = alive_;
+  bool submitted = deps_.workers.Submit([this, alive, id = op.id, outcome, why] {
+    if (alive.expired()) return;
+    absl::Status s = deps_.journal.UpdateOperation(id, journal::OperationState::kAborted, outcome);
+    if (!s.ok()) {
+      deps_.logger.Error("cannot journal an abandoned operation",
+                         {{"operation", id}, {"error", s.ToString()}});
+    }
+    deps_.journal.Audit({0, absl::InfinitePast(), "agent", "AbandonOperation", id, why, "aborted"})
+        .IgnoreError();
+  });
+  if (!submitted) {
+    deps_.logger.Error("cannot journal an abandoned operation: workers stopped",
+                       {{"operation", op.id}});
   }
-  deps_.journal.Audit({0, absl::InfinitePast(), "agent", "AbandonOperation", op.id, why, "aborted"})
-      .IgnoreError();
   deps_.metrics.IncrementCounter("foghorn_operations_abandoned_total", {{"group", g.id}});
   deps_.logger.Warn("abandoned an interrupted operation",
                     {{"operation", op.id}, {"group", g.id}, {"why", why}});
@@ -1622,34 +1858,16 @@ void Agent::Abandon(GroupState& g, const journal::OperationRecord& op, const std
         OperationChanged{std::move(ended)}});
 }
 
-void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles) {
+void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles,
+                                   std::optional<absl::Time> explained_at, bool drill_recent) {
   const absl::Time now = deps_.clock.Now();
   // A drill moves the primary and back while it holds its pause: those are not external.
-  if (g.pauses.count(PauseOwner::kDrill) != 0) return;
-  // A recent operation of ours may explain it: a drill (running, or finished a moment ago), or a
-  // failover whose ARM step ran and whose outcome this agent has not applied (it completed just
-  // before a restart, or its verification could not read the group).
-  auto recent = deps_.journal.ListOperations(g.id, 5);
-  if (recent.ok()) {
-    for (const journal::OperationRecord& op : *recent) {
-      const absl::Duration age = deps_.clock.WallNow() - op.updated_at;
-      if (op.kind == "drill" && (!journal::IsFinished(op.state) || age <= absl::Minutes(10))) {
-        return;
-      }
-      if (!executor::ParseOperationKind(op.kind).ok() ||
-          op.target_server != now_roles.primary_server || age > g.policy.cooldown) {
-        continue;
-      }
-      auto steps = deps_.journal.Steps(op.id);
-      bool arm_ran = false;
-      if (steps.ok()) {
-        for (const auto& st : *steps) arm_ran |= st.name.rfind("arm:", 0) == 0;
-      }
-      if (!arm_ran) continue;
-      g.last_failover_at = std::max(g.last_failover_at, deps_.clock.FromWall(op.updated_at));
-      MarkDirty(GroupKey(g.id));
-      return;
-    }
+  if (g.pauses.count(PauseOwner::kDrill) != 0 || drill_recent) return;
+  if (explained_at) {
+    // A failover of ours whose ARM step ran: its end starts the cooldown.
+    g.last_failover_at = std::max(g.last_failover_at, *explained_at);
+    MarkDirty(GroupKey(g.id));
+    return;
   }
   const std::string summary = absl::StrCat(
       "external failover of ", g.id, ": ", now_roles.primary_server, " is primary (was ",
@@ -1687,8 +1905,8 @@ void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_rol
 std::function<bool()> Agent::CancelledCheck(const std::string& group_id) {
   std::shared_ptr<executor::CancelGate> gate;
   {
-    absl::MutexLock lock(&mu_);
-    if (GroupState* g = Find(group_id)) gate = g->cancel_gate;
+    absl::MutexLock lock(&published_mu_);
+    if (auto it = published_gates_.find(group_id); it != published_gates_.end()) gate = it->second;
   }
   if (!gate) return [] { return false; };
   return [gate] { return gate->cancel_requested(); };

@@ -6,21 +6,25 @@
 // it resumes operations a previous run left unfinished. The gRPC control API (orchestrator/api)
 // drives it through the thread-safe methods below.
 //
-// Threading contract (as it is today; issue 14's single-owner control loop is the next step):
-// - Every piece of group state is guarded by one mutex, mu_. Nothing blocking (ARM, SQLite,
-//   hooks, webhooks) runs while it is held, except the journal's decision write in Evaluate
-//   (a queued group-commit write) and the read of a request id in Evaluate.
-// - The control loop (Deps::loop: a ThreadExecutor thread in foghornd, a ManualExecutor in
-//   tests) runs verdict changes (OnVerdictChange posts to it), evaluation timers and role-refresh
-//   timers.
-// - Deps::read_workers (or workers) run role refreshes (ARM GETs) and then Evaluate under mu_.
-// - Deps::workers run operations (OperationRunner::Run: pre steps, the ARM POST, polls, post
-//   steps) and control-state flushes (FlushControlState: journal writes, never under mu_).
-// - API threads (orchestrator/api pools) call the control surface: Groups/Group/GlobalPause read
-//   snapshots under mu_; RequestFailover/Pause/Resume/Approve/CancelOperation change state under
-//   mu_ and wait for the durable write of what they changed (outside mu_) before returning.
-// - Events (Deps::events) are emitted from any of those threads, often under mu_: the sink must
-//   only queue (ApiServer::Publish does).
+// Threading contract: one control loop owns all group state (Envoy's dispatcher model).
+// - Group state (GroupState, the global pauses, the dirty set) is touched only by tasks on
+//   Deps::loop (a ThreadExecutor thread in foghornd, a ManualExecutor in tests). There is no lock
+//   around it: verdict changes, evaluation and role-refresh timers run there, and every other
+//   thread posts to the loop (Executor::Post) or asks it and waits (Executor::RunAndWait).
+// - Nothing on the loop blocks: ARM calls, SQLite reads and writes that wait for a commit, hooks
+//   and webhooks run on Deps::workers / Deps::read_workers or on the caller's thread. The loop
+//   only enqueues decision and audit rows to the journal's batch writer, and queues
+//   notifications. Workers hand their results back with Post (OnOperationDone, role reads).
+// - Viewers never wait for the loop: after every change the loop publishes an immutable
+//   snapshot of the group (and the global pause, and the running operation's cancel gate) under
+//   published_mu_; Groups(), Group(), GlobalPause() and the runbook steps read those.
+// - Control-surface calls (RequestFailover, Pause, Resume, Approve, CancelOperation, SetRunbooks,
+//   Start, Stop) run on the caller's thread (an API pool thread, main): their journal reads and
+//   durable writes happen there; their state changes are one RunAndWait each. Never call them
+//   from a loop task: their journal writes would block the loop.
+// - Events (Deps::events) are emitted from the loop and the workers: the sink must only queue
+//   (ApiServer::Publish does).
+// - UNAVAILABLE ("agent stopped") from a control-surface call means the loop has shut down.
 // Status codes of the control surface are listed on each method.
 #ifndef FOGHORN_ORCHESTRATOR_AGENT_AGENT_H_
 #define FOGHORN_ORCHESTRATOR_AGENT_AGENT_H_
@@ -39,10 +43,10 @@
 #include "absl/synchronization/mutex.h"
 #include "foghorn/v1/runbook.pb.h"
 #include "orchestrator/agent/step_gates.h"
-#include "orchestrator/arm/sleeper.h"
 #include "orchestrator/common/executor.h"
 #include "orchestrator/common/log.h"
 #include "orchestrator/common/metrics.h"
+#include "orchestrator/common/sleeper.h"
 #include "orchestrator/common/worker_pool.h"
 #include "orchestrator/decision/decide.h"
 #include "orchestrator/decision/policy.h"
@@ -170,7 +174,7 @@ class Agent final : public probes::VerdictSink {
     AgentEventSink events = nullptr;
     // Optional: paces the wait for listener probes after a failover (verify:listeners). Without
     // it the listeners are checked once.
-    arm::Sleeper* sleeper = nullptr;
+    common::Sleeper* sleeper = nullptr;
     // Optional: a separate pool for background ARM reads (role refresh), so a failover never
     // queues behind reads the client-side ARM throttle is holding back. Default: `workers`.
     common::WorkerPool* read_workers = nullptr;
@@ -269,48 +273,70 @@ class Agent final : public probes::VerdictSink {
 
  private:
   struct GroupState;
+  // What a role read on a read worker found, handed to the loop (ApplyRoles).
+  struct RoleRead;
 
-  // Evaluates one group and acts on the decision.
-  void Evaluate(GroupState& g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Everything below marked [loop] runs only on Deps::loop.
+
+  // [loop] Evaluates one group, acts on the decision and publishes the group's snapshot.
+  void Evaluate(GroupState& g);
+  void EvaluateAndAct(GroupState& g);
   void EvaluateById(const std::string& group_id);
-  decision::GroupView BuildView(const GroupState& g) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  int GroupsFailing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ScheduleEvaluation(GroupState& g, absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Marks the group busy and hands the operation to the worker pool, which journals it (unless
-  // `existing` was already journaled) and runs it.
-  void LaunchOperation(GroupState& g, journal::OperationRecord op, bool journaled)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  decision::GroupView BuildView(const GroupState& g) const;
+  int GroupsFailing() const;
+  void ScheduleEvaluation(GroupState& g, absl::Time when);
+  // [loop] Marks the group busy and hands the operation to the worker pool, which journals it
+  // (unless `journaled`) and runs it. For a new automatic operation the worker settles its
+  // request id first (FindByRequestId), off the loop.
+  void LaunchOperation(GroupState& g, journal::OperationRecord op, bool journaled);
+  // Called on a worker: posts the outcome to the loop (OnOperationDoneOnLoop).
   // `arm_failed`: the ARM step ran and failed; `completed`: ARM carried the failover out.
   void OnOperationDone(const std::string& group_id, absl::StatusOr<journal::OperationRecord> op,
                        bool arm_failed, bool completed);
+  void OnOperationDoneOnLoop(const std::string& group_id,
+                             absl::StatusOr<journal::OperationRecord> op, bool arm_failed,
+                             bool completed);
+  // [loop] Starts a role read on a read worker; its result comes back through ApplyRoles.
   void RefreshRoles(const std::string& group_id);
-  void ScheduleRoleRefresh(GroupState& g, absl::Duration after) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyRoles(const std::string& group_id, RoleRead read);
+  void ScheduleRoleRefresh(GroupState& g, absl::Duration after);
   executor::FailoverPlan PlanFor(const GroupState& g, const journal::OperationRecord& op) const;
-  GroupState* Find(const std::string& group_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  GroupSnapshot SnapshotOf(const GroupState& g) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  GroupState* Find(const std::string& group_id);
+  // [loop] The group's state for viewers (probe states are added when it is read).
+  GroupSnapshot SnapshotOf(const GroupState& g) const;
+  // [loop] Publishes the group's snapshot and cancel gate for other threads; PublishGlobal the
+  // global pause; Unpublish removes a group no runbook names any more.
+  void Publish(const GroupState& g);
+  void PublishGlobal();
+  void Unpublish(const std::string& group_id);
   void Emit(AgentEvent e) const;
+  // Runs `fn` on the loop and waits; UNAVAILABLE when the loop has shut down.
+  absl::Status OnLoop(absl::AnyInvocable<void() &&> fn);
 
-  // Outage start, lag sample and roles as observed from the tracker and ARM, kept on the group so
-  // they survive a runbook reload and (journaled) a restart.
-  void Observe(GroupState& g, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Effective pause of a group (the latest of its own and the global pauses of every owner).
-  std::pair<absl::Time, std::string> EffectivePause(const GroupState& g) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Durable control state: MarkDirty records what changed (under mu_), FlushControlState writes
-  // everything dirty in one journal transaction (never under mu_); ScheduleFlush does it on a
-  // worker.
-  void MarkDirty(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status FlushControlState() ABSL_LOCKS_EXCLUDED(mu_);
-  void ScheduleFlush() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::string GroupStateJson(const GroupState& g) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RestoreControlState(const std::map<std::string, std::string>& state)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Decides whether a journaled operation whose ARM step had not begun is still wanted now.
-  void DecideResume(GroupState& g, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Abandon(GroupState& g, const journal::OperationRecord& op, const std::string& why)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // [loop] Outage start, lag sample and roles as observed from the tracker and ARM, kept on the
+  // group so they survive a runbook reload and (journaled) a restart.
+  void Observe(GroupState& g, absl::Time now);
+  // [loop] Effective pause of a group (the latest of its own and the global pauses of every
+  // owner).
+  std::pair<absl::Time, std::string> EffectivePause(const GroupState& g) const;
+  std::pair<absl::Time, std::string> GlobalPauseOnLoop() const;
+  // Durable control state: MarkDirty records what changed [loop]; FlushControlState collects
+  // everything dirty on the loop and writes it in one journal transaction on the caller's thread
+  // (never on the loop); ScheduleFlush does it on a worker [loop].
+  void MarkDirty(const std::string& key);
+  absl::Status FlushControlState();
+  void ScheduleFlush();
+  std::string GroupStateJson(const GroupState& g) const;
+  // [loop] `drill_groups`: groups with an unfinished drill operation (their drill pause stays).
+  void RestoreControlState(const std::map<std::string, std::string>& state,
+                           const std::set<std::string>& drill_groups);
+  // [loop] Decides whether a journaled operation whose ARM step had not begun is still wanted.
+  void DecideResume(GroupState& g, absl::Time now);
+  void Abandon(GroupState& g, const journal::OperationRecord& op, const std::string& why);
+  // [loop] `explained_at`: when a recent operation of ours (found by the role read, off the
+  // loop) explains the new primary; `drill_recent`: a drill ran or runs.
+  void NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles,
+                              std::optional<absl::Time> explained_at, bool drill_recent);
 
   struct PauseEntry {
     absl::Time until = absl::InfinitePast();
@@ -320,27 +346,38 @@ class Agent final : public probes::VerdictSink {
 
   Deps deps_;
   const Options options_;
-  mutable absl::Mutex mu_;
-  std::map<std::string, std::unique_ptr<GroupState>> groups_ ABSL_GUARDED_BY(mu_);
-  std::map<PauseOwner, PauseEntry> global_pauses_ ABSL_GUARDED_BY(mu_);
+  // --- loop-confined state (no lock: only loop tasks touch it) ---
+  std::map<std::string, std::unique_ptr<GroupState>> groups_;
+  std::map<PauseOwner, PauseEntry> global_pauses_;
   // Control-state keys changed since the last flush, and whether a flush is queued.
-  std::set<std::string> dirty_ ABSL_GUARDED_BY(mu_);
-  bool flush_queued_ ABSL_GUARDED_BY(mu_) = false;
-  // Serialises flushes, so a later snapshot is never overwritten by an earlier one.
-  absl::Mutex flush_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<std::string> dirty_;
+  bool flush_queued_ = false;
+  bool stopped_ = false;
   // No group is evaluated before Start() has resumed the journal's unfinished operations, so an
   // early probe event can never start a second operation beside one a crash left behind.
-  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ = false;
+
+  // --- published for other threads by the loop ---
+  mutable absl::Mutex published_mu_;
+  std::map<std::string, std::shared_ptr<const GroupSnapshot>> published_
+      ABSL_GUARDED_BY(published_mu_);
+  // The running operation's cancel gate per group (runbook steps poll it from workers).
+  std::map<std::string, std::shared_ptr<executor::CancelGate>> published_gates_
+      ABSL_GUARDED_BY(published_mu_);
+  std::pair<absl::Time, std::string> published_global_pause_ ABSL_GUARDED_BY(published_mu_){
+      absl::InfinitePast(), ""};
+
+  // Serialises flushes, so a later snapshot is never overwritten by an earlier one.
+  absl::Mutex flush_mu_;
   // Keeps callbacks posted to the loop or the workers from touching a destroyed agent.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   // Runbook steps (agent_steps.cc): answers the waiting approval step of the group and audits
-  // it; and a check whether the group's running operation was cancelled (reads its CancelGate;
-  // safe to call under StepGates' locks).
+  // it; and a check whether the group's running operation was cancelled (reads its published
+  // CancelGate; safe to call under StepGates' locks: it never waits for the loop).
   absl::Status AnswerStepApproval(const std::string& group_id, bool approve, const std::string& who,
                                   const std::string& why);
-  std::function<bool()> CancelledCheck(const std::string& group_id) ABSL_LOCKS_EXCLUDED(mu_);
+  std::function<bool()> CancelledCheck(const std::string& group_id);
   // Approval steps waiting for a person; ended by Stop().
   StepGates step_gates_{deps_.loop};
 };

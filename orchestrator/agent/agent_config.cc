@@ -11,8 +11,8 @@
 #include "orchestrator/common/files.h"
 #include "orchestrator/common/host_port.h"
 #include "orchestrator/common/status_macros.h"
-#include "runbooks/diagnostic.h"
-#include "runbooks/yaml_to_proto.h"
+#include "orchestrator/config/diagnostic.h"
+#include "orchestrator/config/yaml_to_proto.h"
 
 namespace foghorn::agent {
 namespace {
@@ -75,13 +75,13 @@ journal::RetentionPolicy JournalRetention(const v1::AgentConfig& config) {
 absl::StatusOr<v1::AgentConfig> ParseAgentConfig(const std::string& file, const std::string& text,
                                                  const std::string& base_dir) {
   v1::AgentConfig config;
-  runbooks::SourceMap where;
-  std::vector<runbooks::Diagnostic> diags;
-  if (!runbooks::YamlToMessage(file, text, &config, &where, &diags) && diags.empty()) {
+  config::SourceMap where;
+  std::vector<config::Diagnostic> diags;
+  if (!config::YamlToMessage(file, text, &config, &where, &diags) && diags.empty()) {
     diags.push_back({file, 0, 0, "", "not a YAML mapping"});
   }
   auto problem = [&](const std::string& field, const std::string& message) {
-    runbooks::Location loc;
+    config::Location loc;
     if (auto it = where.find(field); it != where.end()) loc = it->second;
     diags.push_back({file, loc.line, loc.column, field, message});
   };
@@ -162,7 +162,7 @@ absl::StatusOr<v1::AgentConfig> ParseAgentConfig(const std::string& file, const 
     if (config.webhooks(i).url().empty())
       problem(absl::StrCat("webhooks[", i, "].url"), "required");
   }
-  if (!diags.empty()) return runbooks::DiagnosticsToStatus(diags);
+  if (!diags.empty()) return config::DiagnosticsToStatus(diags);
 
   // Paths relative to the config file.
   config.set_state_dir(Resolve(base_dir, config.state_dir()));

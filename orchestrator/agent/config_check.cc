@@ -18,7 +18,7 @@
 #include "orchestrator/common/files.h"
 #include "orchestrator/common/host_port.h"
 #include "orchestrator/common/state_dir.h"
-#include "runbooks/diagnostic.h"
+#include "orchestrator/config/diagnostic.h"
 
 namespace foghorn::agent {
 namespace {
@@ -51,11 +51,11 @@ class Problems {
   void Add(const std::string& field, const std::string& message) {
     diags_.push_back({file_, 0, 0, field, message});
   }
-  absl::Status ToStatus() const { return runbooks::DiagnosticsToStatus(diags_); }
+  absl::Status ToStatus() const { return config::DiagnosticsToStatus(diags_); }
 
  private:
   std::string file_;
-  std::vector<runbooks::Diagnostic> diags_;
+  std::vector<config::Diagnostic> diags_;
 };
 
 // Reads a whole file (common::ReadFile); nullopt (and `error` set: "cannot read <path>: <why>" or

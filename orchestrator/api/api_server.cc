@@ -3,36 +3,30 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
-#include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include "absl/cleanup/cleanup.h"
-#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "foghorn/v1/control.grpc.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "orchestrator/api/auth.h"
+#include "orchestrator/api/bounded_pool.h"
 #include "orchestrator/api/convert.h"
 #include "orchestrator/api/refusal_audit.h"
 #include "orchestrator/api/request_limits.h"
-#include "orchestrator/api/watch_hub.h"
+#include "orchestrator/api/server_credentials.h"
+#include "orchestrator/api/shared_readiness.h"
+#include "orchestrator/api/watch_streams.h"
 #include "orchestrator/common/durations.h"
-#include "orchestrator/common/files.h"
-#include "orchestrator/common/host_port.h"
 #include "orchestrator/common/status_macros.h"
-#include "orchestrator/common/worker_pool.h"
 #include "orchestrator/drill/report_html.h"
 #include "orchestrator/drill/report_store.h"
 #include "runbooks/loader.h"
@@ -40,90 +34,12 @@
 namespace foghorn::api {
 namespace {
 
-constexpr char kDefaultListen[] = "127.0.0.1:7443";
 constexpr char kServiceName[] = "foghorn.v1.ControlService";
 constexpr int kDefaultPageSize = 50;
-// Marks a handler's status as "the call is finished elsewhere".
-constexpr char kDeferredPayload[] = "type.foghorn.dev/deferred";
-
-// A TLS file named in the API settings (common::ReadFile, 1 MiB at most), NOT_FOUND naming
-// `what` when it cannot be read.
-absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& what) {
-  absl::StatusOr<std::string> text = common::ReadFile(path, std::size_t{1} << 20);
-  if (!text.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read ", what, " ", path, ": ", text.status().message()));
-  }
-  return text;
-}
-
-// True for 127.0.0.0/8, ::1 and localhost (common::IsLoopbackHost).
-absl::StatusOr<bool> IsLoopbackListen(const std::string& listen) {
-  absl::StatusOr<common::HostPort> address =
-      common::ParseHostPort(listen, {.allow_port_zero = true, .default_port = std::nullopt});
-  if (!address.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("api.listen: ", address.status().message()));
-  }
-  return common::IsLoopbackHost(address->host);
-}
 
 bool IsValidKind(v1::FailoverKind kind) { return v1::FailoverKind_IsValid(kind); }
 
 int PageSize(int requested) { return requested == 0 ? kDefaultPageSize : requested; }
-
-// A worker pool that refuses work beyond `threads + max_queued` tasks in flight, so a flood of
-// calls is answered RESOURCE_EXHAUSTED instead of queueing without bound.
-class BoundedPool {
- public:
-  enum class Submitted { kQueued, kFull, kShutDown };
-
-  BoundedPool(int threads, int max_queued)
-      : pool_(std::max(threads, 1)), limit_(std::max(threads, 1) + std::max(max_queued, 0)) {}
-
-  template <typename Fn>
-  Submitted Submit(Fn fn) {
-    if (in_flight_.fetch_add(1) >= limit_) {
-      in_flight_.fetch_sub(1);
-      return Submitted::kFull;
-    }
-    bool queued = pool_.Submit([this, fn = std::move(fn)]() mutable {
-      fn();
-      in_flight_.fetch_sub(1);
-    });
-    if (!queued) {
-      in_flight_.fetch_sub(1);
-      return Submitted::kShutDown;
-    }
-    return Submitted::kQueued;
-  }
-
-  void Shutdown() { pool_.Shutdown(); }
-
- private:
-  common::WorkerPool pool_;
-  const int limit_;
-  std::atomic<int> in_flight_{0};
-};
-
-// The peer's address without its port ("ipv4:127.0.0.1:5000" -> "127.0.0.1"), for refusals of
-// callers that have no name.
-std::string PeerHost(const std::string& peer) {
-  // gRPC percent-encodes the brackets of IPv6 peers ("ipv6:%5B::1%5D:5000").
-  std::string p = absl::StrReplaceAll(
-      peer, {{"%5B", "["}, {"%5D", "]"}, {"%5b", "["}, {"%5d", "]"}, {"%25", "%"}});
-  for (const char* prefix : {"ipv4:", "ipv6:", "unix:"}) {
-    if (absl::StartsWith(p, prefix)) p = p.substr(std::strlen(prefix));
-  }
-  absl::StatusOr<common::HostPort> address =
-      common::ParseHostPort(p, {.allow_port_zero = true, .default_port = 0});
-  if (address.ok()) return address->host;
-  return EchoForMessage(p);
-}
-
-absl::Status Overloaded(const char* what) {
-  return absl::ResourceExhaustedError(
-      absl::StrCat("the agent is at its limit of ", what, "; retry with backoff"));
-}
 
 }  // namespace
 
@@ -135,51 +51,30 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
         options_(options),
         pool_(options.worker_threads, options.max_queued_reads),
         operator_pool_(options.operator_threads, options.max_queued_mutations),
-        readiness_pool_(options.readiness_threads, options.max_readiness_waiters),
-        hub_(static_cast<std::size_t>(options.watch_queue_capacity)),
+        readiness_(
+            deps_.drills, deps_.clock, deps_.metrics,
+            [this](grpc::ServerUnaryReactor* reactor, const absl::Status& s) {
+              Finish(reactor, "CheckReadiness", s);
+            },
+            SharedReadiness::Options{options.readiness_threads, options.max_readiness_waiters,
+                                     options.readiness_reuse, options.readiness_min_interval,
+                                     options.readiness_burst}),
+        watches_(WatchStreamsDeps(),
+                 WatchStreams::Options{options.watch_queue_capacity, options.max_watch_subscribers,
+                                       options.max_watch_subscribers_per_caller,
+                                       options.reserved_operator_watches,
+                                       options.fanout_queue_capacity}),
         refusals_(deps_.journal, deps_.clock, deps_.logger.With({{"component", "api-audit"}}),
                   deps_.metrics,
                   RefusalAuditor::Options{options.refusal_audit_queue, options.refusal_audit_burst,
                                           options.refusal_audit_rows_per_window,
-                                          options.refusal_audit_window, absl::Seconds(5)}) {
-    fanout_thread_ = std::thread([this] { RunFanout(); });
-  }
+                                          options.refusal_audit_window, absl::Seconds(5)}) {}
 
   ~Impl() override { Shutdown(); }
 
   absl::Status Listen(const v1::ApiSettings& settings) {
-    const std::string listen = settings.listen().empty() ? kDefaultListen : settings.listen();
-    ASSIGN_OR_RETURN(bool loopback, IsLoopbackListen(listen));
-    const v1::ApiTls& tls = settings.tls();
-    const bool has_tls = !tls.cert_file().empty() || !tls.key_file().empty();
-    if (has_tls && (tls.cert_file().empty() || tls.key_file().empty())) {
-      return absl::InvalidArgumentError("api.tls needs both cert_file and key_file");
-    }
-    if (!tls.client_ca_file().empty() && !has_tls) {
-      return absl::InvalidArgumentError("api.tls.client_ca_file needs cert_file and key_file");
-    }
-    if (!loopback && (!has_tls || auth_.open())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "api.listen ", listen,
-          " is not a loopback address: the control API then requires tls and at least one token"));
-    }
-    std::shared_ptr<grpc::ServerCredentials> creds;
-    if (has_tls) {
-      grpc::SslServerCredentialsOptions ssl;
-      ASSIGN_OR_RETURN(std::string cert, ReadFile(tls.cert_file(), "api.tls.cert_file"));
-      ASSIGN_OR_RETURN(std::string key, ReadFile(tls.key_file(), "api.tls.key_file"));
-      ssl.pem_key_cert_pairs.push_back({key, cert});
-      if (!tls.client_ca_file().empty()) {
-        ASSIGN_OR_RETURN(ssl.pem_root_certs,
-                         ReadFile(tls.client_ca_file(), "api.tls.client_ca_file"));
-        ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-      } else {
-        ssl.client_certificate_request = GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
-      }
-      creds = grpc::SslServerCredentials(ssl);
-    } else {
-      creds = grpc::InsecureServerCredentials();
-    }
+    ASSIGN_OR_RETURN(ListenSecurity security, ResolveListenSecurity(settings, auth_.open()));
+    const std::string& listen = security.listen;
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
@@ -188,7 +83,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, options_.max_metadata_bytes);
     // Connections with no call for this long are closed (Watch streams keep theirs open).
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 10 * 60 * 1000);
-    builder.AddListeningPort(listen, creds, &port_);
+    builder.AddListeningPort(listen, security.credentials, &port_);
     builder.RegisterService(this);
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
@@ -201,7 +96,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     deps_.logger.Info("control API listening",
                       {{"listen", listen},
                        {"port", std::to_string(port_)},
-                       {"tls", has_tls ? (tls.client_ca_file().empty() ? "tls" : "mtls") : "off"},
+                       {"tls", security.tls_mode},
                        {"auth", auth_.open() ? "none (every caller is \"local\")" : "tokens"}});
     return absl::OkStatus();
   }
@@ -214,18 +109,14 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     // hold): the next check runs afresh.
     if (e.kind() == agent::AgentEvent::Kind::kDecision ||
         e.kind() == agent::AgentEvent::Kind::kOperation) {
-      InvalidateReadiness(e.group_id);
+      readiness_.Invalidate(e.group_id);
     }
-    absl::MutexLock lock(&fanout_mu_);
-    if (fanout_stopping_) return;
-    if (static_cast<int>(fanout_queue_.size()) >= options_.fanout_queue_capacity) {
-      ++fanout_dropped_;
-      return;
-    }
-    fanout_queue_.push_back(e);
+    watches_.Publish(e);
   }
 
-  std::size_t watch_subscribers() const { return hub_.subscribers(); }
+  std::size_t watch_subscribers() const { return watches_.subscribers(); }
+
+  void FlushRefusalAudit() { refusals_.Flush(); }
 
   void Shutdown() {
     {
@@ -233,13 +124,8 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
       if (shut_down_) return;
       shut_down_ = true;
     }
-    {
-      absl::MutexLock lock(&fanout_mu_);
-      fanout_stopping_ = true;
-    }
-    if (fanout_thread_.joinable()) fanout_thread_.join();
-    hub_.Close();
-    AbandonReadiness();
+    watches_.Close();
+    readiness_.Abandon();
     if (server_ != nullptr) {
       if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -247,7 +133,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     }
     pool_.Shutdown();
     operator_pool_.Shutdown();
-    readiness_pool_.Shutdown();
+    readiness_.Shutdown();
     refusals_.Shutdown();
   }
 
@@ -432,7 +318,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
         [req, resp]() -> absl::Status {
           const std::string file = req->file_name().empty() ? "runbook.yaml" : req->file_name();
           runbooks::LoadResult loaded = runbooks::LoadRunbookSources({{file, req->text()}});
-          for (const runbooks::Diagnostic& d : loaded.diagnostics) {
+          for (const config::Diagnostic& d : loaded.diagnostics) {
             v1::RunbookDiagnostic* pd = resp->add_diagnostics();
             pd->set_file(d.file);
             pd->set_line(d.line);
@@ -493,7 +379,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
         [this, reactor, req, resp]() -> absl::Status {
           RETURN_IF_ERROR(DrillsEnabled());
           ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(req->group_id()));
-          return AwaitReadiness(g, reactor, resp);
+          return readiness_.Await(g, reactor, resp);
         },
         [this, name = caller->name] { ReleaseReadSlot(name); });
     return reactor;
@@ -514,11 +400,11 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   }
 
   grpc::ServerWriteReactor<v1::WatchResponse>* Watch(grpc::CallbackServerContext* ctx,
-                                                     const v1::WatchRequest* req) override;
+                                                     const v1::WatchRequest* req) override {
+    return watches_.Open(ctx, req);
+  }
 
  private:
-  friend class WatchReactor;
-
   // Authenticates and authorizes inline (no I/O), then runs `fn` on the pool for its role (reads
   // for viewers, mutations above) and finishes the call with its status. Refused calls of
   // mutating methods (a role above viewer) are audited through the refusal auditor, which
@@ -570,7 +456,7 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
       // A pause, a resume, a failover or a drill changes what readiness reports.
       Submit(operator_pool_, reactor, method, [this, fn = std::move(fn), c = *caller]() mutable {
         absl::Status s = fn(c);
-        InvalidateReadiness("");
+        readiness_.Invalidate("");
         return s;
       });
     }
@@ -597,46 +483,8 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     }
   }
 
-  // The Watch fan-out thread: converts queued agent events and hands them to the subscriptions,
-  // so the agent's threads never wait on subscribers.
-  void RunFanout() {
-    while (true) {
-      std::deque<agent::AgentEvent> batch;
-      std::uint64_t dropped = 0;
-      {
-        absl::MutexLock lock(&fanout_mu_);
-        fanout_mu_.Await(absl::Condition(
-            +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return self->fanout_stopping_ || !self->fanout_queue_.empty() ||
-                     self->fanout_dropped_ > 0;
-            },
-            this));
-        if (fanout_stopping_) return;
-        batch.swap(fanout_queue_);
-        dropped = fanout_dropped_;
-        fanout_dropped_ = 0;
-      }
-      if (dropped > 0) {
-        v1::WatchResponse missed;
-        missed.set_kind(v1::EVENT_KIND_MISSED);
-        missed.set_missed(dropped);
-        missed.set_summary(absl::StrCat(dropped,
-                                        " events missed: the agent published faster than "
-                                        "the Watch fan-out could deliver"));
-        SetTimestamp(deps_.clock.Now(), missed.mutable_at());
-        hub_.Publish(std::move(missed));
-        deps_.metrics.IncrementCounter("foghorn_api_watch_fanout_dropped_total", {},
-                                       static_cast<double>(dropped));
-      }
-      for (const agent::AgentEvent& e : batch) {
-        hub_.Publish(EventToProto(e, 0));
-        deps_.metrics.IncrementCounter("foghorn_api_watch_events_total", {});
-      }
-    }
-  }
-
   void Finish(grpc::ServerUnaryReactor* reactor, const char* method, const absl::Status& s) {
-    // A handler that finishes the call later (AwaitReadiness) returns this marker.
+    // A handler that finishes the call later (SharedReadiness::Await) returns this marker.
     if (IsDeferred(s)) return;
     deps_.metrics.IncrementCounter(
         "foghorn_api_requests_total",
@@ -644,7 +492,6 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     reactor->Finish(ToGrpcStatus(s));
   }
 
- public:
   absl::StatusOr<Caller> Check(grpc::CallbackServerContext* ctx, Role required,
                                absl::string_view method) const {
     ASSIGN_OR_RETURN(Caller caller, auth_.Authenticate(Authorization(ctx)));
@@ -652,7 +499,22 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     return caller;
   }
 
- private:
+  // What the Watch streams need: authentication, group names, and the pool for the caller's
+  // role (operators' and approvers' streams set up on the mutations pool, as their reads do).
+  WatchStreams::Deps WatchStreamsDeps() {
+    return {deps_.clock, deps_.metrics,
+            [this](grpc::CallbackServerContext* ctx) { return Check(ctx, Role::kViewer, "Watch"); },
+            [this](const std::string& id_or_name) -> absl::StatusOr<std::string> {
+              ASSIGN_OR_RETURN(agent::GroupSnapshot g, ResolveGroup(id_or_name));
+              return g.id;
+            },
+            [this](const Caller& caller, std::function<void()> setup) {
+              BoundedPool& pool =
+                  caller.role >= Role::kOperator && !auth_.open() ? operator_pool_ : pool_;
+              return pool.Submit(std::move(setup));
+            }};
+  }
+
   static absl::string_view Authorization(grpc::CallbackServerContext* ctx) {
     const auto& md = ctx->client_metadata();
     auto it = md.find("authorization");
@@ -672,129 +534,6 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     if (!s.ok()) {
       deps_.logger.Error("cannot write the audit trail",
                          {{"action", action}, {"actor", actor}, {"error", s.ToString()}});
-    }
-  }
-
-  static absl::Status DeferredStatus() {
-    absl::Status s = absl::CancelledError("finished later");
-    s.SetPayload(kDeferredPayload, absl::Cord("1"));
-    return s;
-  }
-  static bool IsDeferred(const absl::Status& s) {
-    return s.GetPayload(kDeferredPayload).has_value();
-  }
-
-  // Answers `resp` from a readiness result of `g` younger than readiness_reuse, or joins the
-  // check of `g` that is running, or starts one on the readiness pool. Returns the Deferred()
-  // marker when the call will be finished by the check.
-  absl::Status AwaitReadiness(const agent::GroupSnapshot& g, grpc::ServerUnaryReactor* reactor,
-                              v1::CheckReadinessResponse* resp) {
-    const absl::Time now = deps_.clock.Now();
-    absl::MutexLock lock(&readiness_mu_);
-    if (readiness_closed_) return absl::UnavailableError("the agent is shutting down");
-    Readiness& r = readiness_[g.id];
-    if (r.result.has_value() && now - r.at < options_.readiness_reuse && now >= r.at) {
-      *resp = *r.result;
-      deps_.metrics.IncrementCounter("foghorn_api_readiness_reused_total", {});
-      return absl::OkStatus();
-    }
-    if (readiness_waiting_ >= options_.max_readiness_waiters) {
-      return Overloaded("callers waiting for readiness checks");
-    }
-    if (!r.running) {
-      // Every run costs ARM reads from the budget failovers also need: runs start from a token
-      // bucket (a burst of readiness_burst, then one per readiness_min_interval), whatever the
-      // number of groups and callers.
-      if (IsFinite(last_readiness_refill_) && now > last_readiness_refill_ &&
-          options_.readiness_min_interval > absl::ZeroDuration()) {
-        readiness_tokens_ = std::min<double>(
-            options_.readiness_burst,
-            readiness_tokens_ +
-                absl::FDivDuration(now - last_readiness_refill_, options_.readiness_min_interval));
-      }
-      if (!IsFinite(last_readiness_refill_) || now > last_readiness_refill_) {
-        last_readiness_refill_ = now;
-      }
-      if (readiness_tokens_ < 1) {
-        return Overloaded("readiness runs (a burst, then one a second in all; retry shortly)");
-      }
-      BoundedPool::Submitted submitted =
-          readiness_pool_.Submit([this, id = g.id, runbook = g.runbook, gen = r.generation] {
-            RunReadiness(id, runbook, gen);
-          });
-      if (submitted == BoundedPool::Submitted::kFull) return Overloaded("readiness checks");
-      if (submitted == BoundedPool::Submitted::kShutDown) {
-        return absl::UnavailableError("the agent is shutting down");
-      }
-      r.running = true;
-      readiness_tokens_ -= 1;
-    }
-    r.waiters.push_back({reactor, resp});
-    ++readiness_waiting_;
-    return DeferredStatus();
-  }
-
-  // Forgets the reused readiness result of `group_id` (every group when empty); a run in
-  // progress still answers its waiters but its result is not reused.
-  void InvalidateReadiness(const std::string& group_id) {
-    absl::MutexLock lock(&readiness_mu_);
-    if (group_id.empty()) {
-      for (auto& [id, r] : readiness_) {
-        r.result.reset();
-        ++r.generation;
-      }
-      return;
-    }
-    auto it = readiness_.find(group_id);
-    if (it != readiness_.end()) {
-      it->second.result.reset();
-      ++it->second.generation;
-    }
-  }
-
-  void RunReadiness(const std::string& group_id, const v1::Runbook& runbook,
-                    std::uint64_t generation) {
-    drill::ReadinessReport report = deps_.drills->CheckReadiness(runbook);
-    v1::CheckReadinessResponse result;
-    result.set_ready(report.Ready());
-    for (const drill::CheckResult& c : report.checks) *result.add_checks() = CheckToProto(c);
-    result.set_current_primary(report.arm.current_primary);
-    result.set_current_secondary(report.arm.current_secondary);
-    std::vector<Waiter> waiters;
-    {
-      absl::MutexLock lock(&readiness_mu_);
-      Readiness& r = readiness_[group_id];
-      // Reused only when nothing changed while it ran (a pause, a decision, an operation).
-      if (r.generation == generation) {
-        r.result = result;
-        r.at = deps_.clock.Now();
-      }
-      r.running = false;
-      waiters.swap(r.waiters);
-      readiness_waiting_ -= static_cast<int>(waiters.size());
-    }
-    deps_.metrics.IncrementCounter("foghorn_api_readiness_checks_total", {});
-    for (const Waiter& w : waiters) {
-      *w.resp = result;
-      Finish(w.reactor, "CheckReadiness", absl::OkStatus());
-    }
-  }
-
-  // At shutdown: answers every caller still waiting for a readiness run UNAVAILABLE (runs not
-  // started yet are skipped by the pool's shutdown), so the server's wait does not hang on them.
-  void AbandonReadiness() {
-    std::vector<Waiter> waiters;
-    {
-      absl::MutexLock lock(&readiness_mu_);
-      readiness_closed_ = true;
-      for (auto& [id, r] : readiness_) {
-        for (Waiter& w : r.waiters) waiters.push_back(w);
-        r.waiters.clear();
-      }
-      readiness_waiting_ = 0;
-    }
-    for (const Waiter& w : waiters) {
-      Finish(w.reactor, "CheckReadiness", absl::UnavailableError("the agent is shutting down"));
     }
   }
 
@@ -819,7 +558,6 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     return GroupToProto(g, deps_.clock.Now(), GlobalPausedUntil());
   }
 
- public:
   // An id, or a failover group name that exactly one watched group has.
   absl::StatusOr<agent::GroupSnapshot> ResolveGroup(const std::string& id_or_name) {
     if (id_or_name.empty()) return absl::InvalidArgumentError("group_id is required");
@@ -838,7 +576,6 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
                                                    ": use the full id <subscription>/<rg>/<name>"));
   }
 
- private:
   // Sorted group ids, cached for a second: a page then costs one snapshot per group on it
   // instead of one per watched group (the set changes only when runbooks are reloaded).
   std::vector<std::string> GroupIds() {
@@ -1177,69 +914,15 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
     return absl::OkStatus();
   }
 
- public:
-  // A Watch stream slot for `caller`: RESOURCE_EXHAUSTED beyond the limits.
-  absl::Status AcquireWatch(const Caller& who) {
-    const std::string& caller = who.name;
-    absl::MutexLock lock(&mu_);
-    if (watch_open_ >= options_.max_watch_subscribers) return Overloaded("Watch streams");
-    // The last reserved_operator_watches slots are for operators and approvers (the CLI watches
-    // before it requests a failover).
-    if (who.role < Role::kOperator &&
-        watch_open_ >= options_.max_watch_subscribers - options_.reserved_operator_watches) {
-      return Overloaded("Watch streams for viewers");
-    }
-    int& mine = watch_by_caller_[caller];
-    if (mine >= options_.max_watch_subscribers_per_caller) {
-      if (mine == 0) watch_by_caller_.erase(caller);
-      return Overloaded("Watch streams for this caller");
-    }
-    ++mine;
-    ++watch_open_;
-    return absl::OkStatus();
-  }
-  void ReleaseWatch(const std::string& caller) {
-    absl::MutexLock lock(&mu_);
-    --watch_open_;
-    auto it = watch_by_caller_.find(caller);
-    if (it != watch_by_caller_.end() && --it->second <= 0) watch_by_caller_.erase(it);
-  }
-
   ApiServerDeps deps_;
   const Authenticator auth_;
   const Options options_;
   BoundedPool pool_;
   BoundedPool operator_pool_;
-  BoundedPool readiness_pool_;
   std::atomic<int> validating_{0};
-  WatchHub hub_;
+  SharedReadiness readiness_;
+  WatchStreams watches_;
   RefusalAuditor refusals_;
-
- private:
-  struct Waiter {
-    grpc::ServerUnaryReactor* reactor;
-    v1::CheckReadinessResponse* resp;
-  };
-  struct Readiness {
-    bool running = false;
-    // Bumped by InvalidateReadiness: a run's result is reused only if it did not change.
-    std::uint64_t generation = 0;
-    absl::Time at = absl::InfinitePast();
-    std::optional<v1::CheckReadinessResponse> result;
-    std::vector<Waiter> waiters;
-  };
-  absl::Mutex readiness_mu_;
-  std::map<std::string, Readiness> readiness_ ABSL_GUARDED_BY(readiness_mu_);
-  int readiness_waiting_ ABSL_GUARDED_BY(readiness_mu_) = 0;
-  double readiness_tokens_ ABSL_GUARDED_BY(readiness_mu_) = options_.readiness_burst;
-  absl::Time last_readiness_refill_ ABSL_GUARDED_BY(readiness_mu_) = absl::InfinitePast();
-  bool readiness_closed_ ABSL_GUARDED_BY(readiness_mu_) = false;
-
-  absl::Mutex fanout_mu_;
-  std::deque<agent::AgentEvent> fanout_queue_ ABSL_GUARDED_BY(fanout_mu_);
-  std::uint64_t fanout_dropped_ ABSL_GUARDED_BY(fanout_mu_) = 0;
-  bool fanout_stopping_ ABSL_GUARDED_BY(fanout_mu_) = false;
-  std::thread fanout_thread_;
 
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
@@ -1247,184 +930,9 @@ class ApiServer::Impl final : public v1::ControlService::CallbackService {
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::string> ids_ ABSL_GUARDED_BY(mu_);
-  int watch_open_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<std::string, int> watch_by_caller_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> reads_by_caller_ ABSL_GUARDED_BY(mu_);
   absl::Time ids_read_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
-
-// One Watch stream: subscribes (on the worker pool, since resolving group names reads the
-// agent), writes SUBSCRIBED, then drains its subscription whenever the hub wakes it. At most one
-// write is in flight; nothing here waits.
-class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse> {
- public:
-  WatchReactor(ApiServer::Impl* impl, grpc::CallbackServerContext* ctx, const v1::WatchRequest* req)
-      : impl_(impl) {
-    absl::StatusOr<Caller> caller = impl_->Check(ctx, Role::kViewer, "Watch");
-    if (!caller.ok()) {
-      FinishWith(caller.status());
-      return;
-    }
-    if (absl::Status s = impl_->AcquireWatch(*caller); !s.ok()) {
-      FinishWith(s);
-      return;
-    }
-    caller_ = caller->name;
-    v1::WatchRequest copy = *req;
-    BoundedPool& pool = caller->role >= Role::kOperator && !impl_->auth_.open()
-                            ? impl_->operator_pool_
-                            : impl_->pool_;
-    BoundedPool::Submitted submitted = pool.Submit([this, copy = std::move(copy)] { Setup(copy); });
-    if (submitted == BoundedPool::Submitted::kFull) {
-      FinishWith(Overloaded("queued read-only calls"));
-    } else if (submitted == BoundedPool::Submitted::kShutDown) {
-      FinishWith(absl::UnavailableError("the agent is shutting down"));
-    }
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    current_.reset();
-    if (!ok) {
-      FinishLocked(absl::CancelledError("the stream broke"));
-      return;
-    }
-    if (close_pending_) {
-      FinishLocked(absl::UnavailableError("the agent is shutting down"));
-      return;
-    }
-    PumpLocked();
-  }
-
-  void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    cancelled_ = true;
-    if (!writing_ && !setting_up_) FinishLocked(absl::CancelledError("cancelled by the client"));
-  }
-
-  void OnDone() override {
-    std::shared_ptr<Subscription> sub;
-    {
-      absl::MutexLock lock(&mu_);
-      sub = sub_;
-    }
-    if (caller_.has_value()) impl_->ReleaseWatch(*caller_);
-    if (sub) {
-      sub->Detach();
-      impl_->hub_.Unsubscribe(sub);
-      impl_->deps_.metrics.SetGauge("foghorn_api_watch_subscribers", {},
-                                    static_cast<double>(impl_->hub_.subscribers()));
-      if (sub->dropped() > 0) {
-        impl_->deps_.metrics.IncrementCounter("foghorn_api_watch_dropped_total", {},
-                                              static_cast<double>(sub->dropped()));
-      }
-    }
-    delete this;
-  }
-
- private:
-  void Setup(const v1::WatchRequest& req) {
-    absl::Status s = [&]() -> absl::Status {
-      WatchFilter filter;
-      for (const std::string& g : req.group_ids()) {
-        ASSIGN_OR_RETURN(agent::GroupSnapshot snap, impl_->ResolveGroup(g));
-        filter.group_ids.insert(snap.id);
-      }
-      for (int k : req.kinds()) {
-        if (!v1::EventKind_IsValid(k) || k == v1::EVENT_KIND_UNSPECIFIED) {
-          return absl::InvalidArgumentError(absl::StrCat("unknown event kind ", k));
-        }
-        filter.kinds.insert(k);
-      }
-      filter.operation_id = req.operation_id();
-      std::shared_ptr<Subscription> sub = impl_->hub_.Subscribe(
-          std::move(filter), [this] { Pump(); }, [this] { Close(); });
-      if (sub == nullptr) return absl::UnavailableError("the agent is shutting down");
-      absl::MutexLock lock(&mu_);
-      sub_ = std::move(sub);
-      return absl::OkStatus();
-    }();
-    absl::MutexLock lock(&mu_);
-    setting_up_ = false;
-    if (!s.ok()) {
-      FinishLocked(s);
-      return;
-    }
-    impl_->deps_.metrics.SetGauge("foghorn_api_watch_subscribers", {},
-                                  static_cast<double>(impl_->hub_.subscribers()));
-    if (cancelled_) {
-      FinishLocked(absl::CancelledError("cancelled by the client"));
-      return;
-    }
-    auto hello = std::make_shared<v1::WatchResponse>();
-    hello->set_kind(v1::EVENT_KIND_SUBSCRIBED);
-    hello->set_seq(impl_->hub_.last_seq());
-    SetTimestamp(impl_->deps_.clock.Now(), hello->mutable_at());
-    hello->set_summary("subscribed");
-    current_ = std::move(hello);
-    writing_ = true;
-    StartWrite(current_.get());
-  }
-
-  void Pump() {
-    absl::MutexLock lock(&mu_);
-    PumpLocked();
-  }
-
-  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || writing_ || sub_ == nullptr) return;
-    if (cancelled_) {
-      FinishLocked(absl::CancelledError("cancelled by the client"));
-      return;
-    }
-    current_ = sub_->Next();
-    if (current_ == nullptr) return;
-    writing_ = true;
-    StartWrite(current_.get());
-  }
-
-  void Close() {
-    absl::MutexLock lock(&mu_);
-    if (writing_ || setting_up_) {
-      close_pending_ = true;
-      return;
-    }
-    FinishLocked(absl::UnavailableError("the agent is shutting down"));
-  }
-
-  void FinishWith(const absl::Status& s) {
-    absl::MutexLock lock(&mu_);
-    setting_up_ = false;
-    FinishLocked(s);
-  }
-
-  void FinishLocked(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_) return;
-    finished_ = true;
-    impl_->deps_.metrics.IncrementCounter(
-        "foghorn_api_requests_total",
-        {{"method", "Watch"}, {"code", absl::StatusCodeToString(s.code())}});
-    Finish(ToGrpcStatus(s));
-  }
-
-  ApiServer::Impl* const impl_;
-  // Set when the stream holds a Watch slot (released in OnDone).
-  std::optional<std::string> caller_;
-  absl::Mutex mu_;
-  std::shared_ptr<Subscription> sub_ ABSL_GUARDED_BY(mu_);
-  EventPtr current_ ABSL_GUARDED_BY(mu_);
-  bool setting_up_ ABSL_GUARDED_BY(mu_) = true;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  bool close_pending_ ABSL_GUARDED_BY(mu_) = false;
-};
-
-grpc::ServerWriteReactor<v1::WatchResponse>* ApiServer::Impl::Watch(
-    grpc::CallbackServerContext* ctx, const v1::WatchRequest* req) {
-  return new WatchReactor(this, ctx, req);
-}
 
 ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -1451,6 +959,6 @@ void ApiServer::Shutdown() { impl_->Shutdown(); }
 
 std::size_t ApiServer::watch_subscribers() const { return impl_->watch_subscribers(); }
 
-void ApiServer::FlushRefusalAudit() { impl_->refusals_.Flush(); }
+void ApiServer::FlushRefusalAudit() { impl_->FlushRefusalAudit(); }
 
 }  // namespace foghorn::api

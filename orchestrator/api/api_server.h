@@ -1,16 +1,18 @@
 // The gRPC control API server (proto/foghorn/v1/control.proto; docs/api.md). It authenticates
-// every call (bearer tokens with roles, auth.h), serves reads from the agent and the journal,
-// forwards actions to the agent, audits every mutating call with the caller's identity, fans
-// agent events out to Watch streams (watch_hub.h), and serves the standard health service and
-// server reflection.
+// every call (bearer tokens with roles, auth.h; listen address and TLS, server_credentials.h),
+// serves reads from the agent and the journal, forwards actions to the agent, audits every
+// mutating call with the caller's identity, shares readiness checks between callers
+// (shared_readiness.h), fans agent events out to Watch streams (watch_streams.h, watch_hub.h),
+// and serves the standard health service and server reflection. api_server.cc holds the service
+// and its Unary dispatch.
 //
 // Threading contract: it uses gRPC's callback API. Reactions never block: every handler that
 // touches the agent or the journal (SQLite) runs on one of three bounded pools owned by the server
-// (reads, mutations, readiness checks), which finishes the call; refused mutating calls are audited
-// by a background writer (refusal_audit.h). Publish() only queues the event: a fan-out thread
-// converts it and hands it to the Watch subscriptions, whose streams are written from gRPC's
-// threads without waiting. Publish() is safe from any thread, under any lock, and never blocks
-// beyond a short critical section.
+// (reads, mutations, readiness checks; bounded_pool.h), which finishes the call; refused mutating
+// calls are audited by a background writer (refusal_audit.h). Publish() only queues the event: a
+// fan-out thread converts it and hands it to the Watch subscriptions, whose streams are written
+// from gRPC's threads without waiting. Publish() is safe from any thread, under any lock, and
+// never blocks beyond a short critical section.
 #ifndef FOGHORN_ORCHESTRATOR_API_API_SERVER_H_
 #define FOGHORN_ORCHESTRATOR_API_API_SERVER_H_
 
@@ -39,7 +41,8 @@ struct ApiServerDeps {
   common::MetricsRegistry& metrics;
   // Drills (StartDrill, CheckReadiness, ListDrillReports, GetDrillReport). Optional: without it
   // those methods are UNIMPLEMENTED. Must outlive the server; its drills publish their progress
-  // through Publish (wire the runner's journal through drill::ProgressJournal).
+  // through Publish (daemon::PublishDrillProgress turns the drill
+  // executor's step and operation observers into agent events).
   drill::DrillLauncher* drills = nullptr;
 };
 

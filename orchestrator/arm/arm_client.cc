@@ -84,8 +84,8 @@ struct ArmClient::Call {
   common::Logger log;
 };
 
-ArmClient::ArmClient(HttpTransport& transport, TokenCredential& credential,
-                     const common::Clock& clock, Sleeper& sleeper, common::Logger logger,
+ArmClient::ArmClient(http::HttpTransport& transport, TokenCredential& credential,
+                     const common::Clock& clock, common::Sleeper& sleeper, common::Logger logger,
                      ArmClientOptions options)
     : transport_(transport),
       credential_(credential),
@@ -140,22 +140,25 @@ ArmClient::Call ArmClient::NewCall(std::string_view what, const std::string& sub
   return call;
 }
 
-absl::StatusOr<HttpResponse> ArmClient::SendOnce(Call& call, std::string_view method,
-                                                 const std::string& url, const std::string& body,
-                                                 RequestKind kind, bool idempotent) {
+absl::StatusOr<http::HttpResponse> ArmClient::SendOnce(Call& call, std::string_view method,
+                                                       const std::string& url,
+                                                       const std::string& body, RequestKind kind,
+                                                       bool idempotent) {
   if (OriginOf(url) != OriginOf(options_.endpoint)) {
     // Never hand the bearer token to a host other than the configured ARM endpoint.
-    return TransportError(absl::StatusCode::kFailedPrecondition,
-                          absl::StrCat("refusing to send credentials to ", UrlForLog(url),
-                                       ": not on the arm endpoint ", options_.endpoint),
-                          false);
+    return http::TransportError(
+        absl::StatusCode::kFailedPrecondition,
+        absl::StrCat("refusing to send credentials to ", http::UrlForLog(url),
+                     ": not on the arm endpoint ", options_.endpoint),
+        false);
   }
   absl::Duration wait = throttle_.Reserve(call.subscription, kind);
   if (wait > absl::ZeroDuration()) {
     if (clock_.Now() + wait > call.deadline) {
       throttle_.Release(call.subscription, kind);
-      return TransportError(absl::StatusCode::kUnavailable,
-                            "client-side throttle: no request budget before the deadline", false);
+      return http::TransportError(absl::StatusCode::kUnavailable,
+                                  "client-side throttle: no request budget before the deadline",
+                                  false);
     }
     call.log.Debug("client-side throttle wait", {{"wait_ms", absl::ToInt64Milliseconds(wait)}});
     sleeper_.SleepFor(wait);
@@ -164,14 +167,15 @@ absl::StatusOr<HttpResponse> ArmClient::SendOnce(Call& call, std::string_view me
   if (!token.ok()) {
     throttle_.Release(call.subscription, kind);
     absl::Status s = token.status();
-    SetRequestMaybeSent(s, false);
+    http::SetRequestMaybeSent(s, false);
     return s;
   }
   const absl::Duration left = call.deadline - clock_.Now();
   if (left <= absl::ZeroDuration()) {
-    return TransportError(absl::StatusCode::kDeadlineExceeded, "operation deadline passed", false);
+    return http::TransportError(absl::StatusCode::kDeadlineExceeded, "operation deadline passed",
+                                false);
   }
-  HttpRequest req;
+  http::HttpRequest req;
   req.method = std::string(method);
   req.url = url;
   req.body = body;
@@ -184,7 +188,7 @@ absl::StatusOr<HttpResponse> ArmClient::SendOnce(Call& call, std::string_view me
   req.headers.Add("x-ms-return-client-request-id", "true");
   if (!body.empty()) req.headers.Add("Content-Type", "application/json");
   const absl::Time start = clock_.Now();
-  absl::StatusOr<HttpResponse> r = transport_.Send(req);
+  absl::StatusOr<http::HttpResponse> r = transport_.Send(req);
   if (r.ok()) {
     call.ids.From(r->headers);
     throttle_.Observe(call.subscription, kind, r->headers);
@@ -192,7 +196,7 @@ absl::StatusOr<HttpResponse> ArmClient::SendOnce(Call& call, std::string_view me
   if (call.log.Enabled(common::LogLevel::kDebug)) {
     call.log.Debug("arm request",
                    {{"method", std::string(method)},
-                    {"url", UrlForLog(url)},
+                    {"url", http::UrlForLog(url)},
                     {"http_status", r.ok() ? r->status : 0},
                     {"error", r.ok() ? std::string() : std::string(r.status().message())},
                     {"request_id", call.ids.request_id},
@@ -202,13 +206,14 @@ absl::StatusOr<HttpResponse> ArmClient::SendOnce(Call& call, std::string_view me
   return r;
 }
 
-absl::StatusOr<HttpResponse> ArmClient::Execute(Call& call, std::string_view method,
-                                                const std::string& url, const std::string& body,
-                                                RequestKind kind, bool idempotent,
-                                                HttpResponse* error_response) {
+absl::StatusOr<http::HttpResponse> ArmClient::Execute(Call& call, std::string_view method,
+                                                      const std::string& url,
+                                                      const std::string& body, RequestKind kind,
+                                                      bool idempotent,
+                                                      http::HttpResponse* error_response) {
   bool token_refreshed = false;
   for (int attempt = 1;; ++attempt) {
-    absl::StatusOr<HttpResponse> r = SendOnce(call, method, url, body, kind, idempotent);
+    absl::StatusOr<http::HttpResponse> r = SendOnce(call, method, url, body, kind, idempotent);
     if (r.ok() && r->status < 400) return r;
     if (r.ok() && r->status == 401 && !token_refreshed) {
       // An expired or revoked token: ARM rejected the request before acting on it, so even a
@@ -221,7 +226,7 @@ absl::StatusOr<HttpResponse> ArmClient::Execute(Call& call, std::string_view met
     }
     absl::Status error = r.ok() ? StatusFromHttpError(call.what, *r, call.ids)
                                 : Annotate(r.status(), call.what, call.ids);
-    if (error_response != nullptr) *error_response = r.ok() ? *r : HttpResponse{};
+    if (error_response != nullptr) *error_response = r.ok() ? *r : http::HttpResponse{};
     if (!retry_.ShouldRetry(r, attempt, idempotent)) return error;
     std::optional<absl::Duration> hint;
     if (r.ok()) hint = RetryAfterFromHeaders(r->headers, clock_.Now());
@@ -237,10 +242,11 @@ absl::StatusOr<HttpResponse> ArmClient::Execute(Call& call, std::string_view met
 absl::StatusOr<LroPoller::Result> ArmClient::WaitForOperation(Call& call, const OperationRef& op,
                                                               FinalStateVia via,
                                                               const std::string& resource_url,
-                                                              const HttpHeaders& accepted) {
+                                                              const http::HttpHeaders& accepted) {
   LroPoller poller(
       [&](const std::string& url) {
-        absl::StatusOr<HttpResponse> r = SendOnce(call, "GET", url, "", RequestKind::kRead, true);
+        absl::StatusOr<http::HttpResponse> r =
+            SendOnce(call, "GET", url, "", RequestKind::kRead, true);
         if (r.ok() && r->status == 401) {
           // The token expired during a long operation: fetch a new one and poll again at once.
           credential_.Invalidate();
@@ -257,7 +263,7 @@ absl::StatusOr<LroPoller::Result> ArmClient::WaitForOperation(Call& call, const 
 }
 
 absl::StatusOr<FailoverGroup> ArmClient::GetInCall(Call& call, const FailoverGroupId& id) {
-  ASSIGN_OR_RETURN(HttpResponse r,
+  ASSIGN_OR_RETURN(http::HttpResponse r,
                    Execute(call, "GET", GroupUrl(id), "", RequestKind::kRead, true));
   auto g = ParseFailoverGroup(r.body);
   if (!g.ok()) return Annotate(g.status(), call.what, call.ids);
@@ -282,7 +288,7 @@ absl::StatusOr<std::vector<FailoverGroup>> ArmClient::List(const ServerId& serve
     if (page >= 1000) {
       return absl::InternalError(absl::StrCat("arm ", call.what, ": more than 1000 pages"));
     }
-    ASSIGN_OR_RETURN(HttpResponse r, Execute(call, "GET", url, "", RequestKind::kRead, true));
+    ASSIGN_OR_RETURN(http::HttpResponse r, Execute(call, "GET", url, "", RequestKind::kRead, true));
     auto p = ParseFailoverGroupPage(r.body);
     if (!p.ok()) return Annotate(p.status(), call.what, call.ids);
     for (auto& g : p->value) all.push_back(std::move(g));
@@ -303,12 +309,13 @@ absl::StatusOr<FailoverGroup> ArmClient::MutateAndReadBack(const FailoverGroupId
                       options_.operation_deadline);
   const std::string url = GroupUrl(id);
   // PUT and PATCH carry the full desired state, so re-sending them is safe.
-  ASSIGN_OR_RETURN(HttpResponse r, Execute(call, method, url, body, RequestKind::kWrite, true));
+  ASSIGN_OR_RETURN(http::HttpResponse r,
+                   Execute(call, method, url, body, RequestKind::kWrite, true));
   if (r.status == 202 || r.status == 201) {
     if (auto op = OperationRefFromHeaders(r.headers, url)) {
       call.log.Info("arm accepted operation",
-                    {{"async_operation", UrlForLog(op->async_operation_url)},
-                     {"location", UrlForLog(op->location_url)}});
+                    {{"async_operation", http::UrlForLog(op->async_operation_url)},
+                     {"location", http::UrlForLog(op->location_url)}});
       ASSIGN_OR_RETURN(LroPoller::Result w,
                        WaitForOperation(call, *op, FinalStateVia::kOriginalUri, url, r.headers));
       if (w.final_response) {
@@ -340,7 +347,8 @@ absl::Status ArmClient::Delete(const FailoverGroupId& id) {
   Call call = NewCall(absl::StrCat("delete failover group ", id.ShortName()), id.subscription,
                       options_.operation_deadline);
   const std::string url = GroupUrl(id);
-  absl::StatusOr<HttpResponse> r = Execute(call, "DELETE", url, "", RequestKind::kDelete, true);
+  absl::StatusOr<http::HttpResponse> r =
+      Execute(call, "DELETE", url, "", RequestKind::kDelete, true);
   if (!r.ok()) {
     // A retried DELETE whose first attempt succeeded finds nothing: that is success.
     if (r.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();
@@ -386,9 +394,10 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
     if (clock_.Now() + d > call.deadline) {
       std::string follow =
           result.operation
-              ? absl::StrCat("; follow ", UrlForLog(result.operation->async_operation_url.empty()
-                                                        ? result.operation->location_url
-                                                        : result.operation->async_operation_url))
+              ? absl::StrCat("; follow ",
+                             http::UrlForLog(result.operation->async_operation_url.empty()
+                                                 ? result.operation->location_url
+                                                 : result.operation->async_operation_url))
               : "";
       return absl::DeadlineExceededError(
           absl::StrCat("arm ", call.what, ": target not primary by the operation deadline", follow,
@@ -422,7 +431,7 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
       RETURN_IF_ERROR(sleep_within(backoff_.Delay(n)));
     }
   };
-  auto backoff_after = [&](const HttpResponse& answer) -> absl::Duration {
+  auto backoff_after = [&](const http::HttpResponse& answer) -> absl::Duration {
     ++refused;
     if (auto hint = RetryAfterFromHeaders(answer.headers, clock_.Now())) return *hint;
     return backoff_.Delay(refused);
@@ -433,7 +442,7 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
     if (to_poll) {
       const OperationRef op = *std::exchange(to_poll, std::nullopt);
       absl::StatusOr<LroPoller::Result> w =
-          WaitForOperation(call, op, FinalStateVia::kNone, group_url, HttpHeaders{});
+          WaitForOperation(call, op, FinalStateVia::kNone, group_url, http::HttpHeaders{});
       if (!w.ok()) {
         if (IsFailedOperation(w.status()) ||
             w.status().code() == absl::StatusCode::kDeadlineExceeded) {
@@ -497,9 +506,10 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
     // 5. Exactly here, and only here, a failover POST is sent, always to `action_url`.
     ++result.posts_sent;
     call.log.Info("sending failover request", {{"attempt", result.posts_sent}});
-    HttpResponse error_response;
-    absl::StatusOr<HttpResponse> r = Execute(call, "POST", action_url, "", RequestKind::kWrite,
-                                             /*idempotent=*/false, &error_response);
+    http::HttpResponse error_response;
+    absl::StatusOr<http::HttpResponse> r =
+        Execute(call, "POST", action_url, "", RequestKind::kWrite,
+                /*idempotent=*/false, &error_response);
     if (r.ok()) {
       accepted = true;
       result.posts_accepted = 1;
@@ -508,8 +518,9 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
                                            : std::nullopt;
       if (op) {
         result.operation = op;
-        call.log.Info("failover accepted", {{"async_operation", UrlForLog(op->async_operation_url)},
-                                            {"location", UrlForLog(op->location_url)}});
+        call.log.Info("failover accepted",
+                      {{"async_operation", http::UrlForLog(op->async_operation_url)},
+                       {"location", http::UrlForLog(op->location_url)}});
         if (request.on_accepted) request.on_accepted(*op);
         absl::StatusOr<LroPoller::Result> w =
             WaitForOperation(call, *op, FinalStateVia::kLocation, group_url, r->headers);
@@ -543,7 +554,7 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
       continue;
     }
     const bool unknown_outcome =
-        RequestMaybeSent(s) &&
+        http::RequestMaybeSent(s) &&
         (s.code() == absl::StatusCode::kUnavailable ||
          s.code() == absl::StatusCode::kDeadlineExceeded || s.code() == absl::StatusCode::kUnknown);
     if (!unknown_outcome) return s;

@@ -1,10 +1,10 @@
 // The ARM client for Microsoft.Sql failover groups: typed get/list/put/patch/delete and the three
-// failover actions, over an HttpTransport, with bearer tokens from a TokenCredential, retries
+// failover actions, over an http::HttpTransport, with bearer tokens from a TokenCredential, retries
 // (RetryPolicy + BackoffPolicy), client-side throttling, LRO polling and, at its heart, idempotent
 // failover. It is the only part of foghorn that talks to Azure.
 //
 // Calls block the calling thread (network waits and backoff/poll sleeps through the injected
-// Sleeper); the agent runs them on a small fixed worker pool, never on the control loop.
+// common::Sleeper); the agent runs them on a small fixed worker pool, never on the control loop.
 #ifndef FOGHORN_ORCHESTRATOR_ARM_ARM_CLIENT_H_
 #define FOGHORN_ORCHESTRATOR_ARM_ARM_CLIENT_H_
 
@@ -20,15 +20,15 @@
 #include "absl/time/time.h"
 #include "orchestrator/arm/arm_status.h"
 #include "orchestrator/arm/credentials.h"
-#include "orchestrator/arm/http_transport.h"
 #include "orchestrator/arm/lro_poller.h"
 #include "orchestrator/arm/models.h"
 #include "orchestrator/arm/request_throttle.h"
 #include "orchestrator/arm/resource_id.h"
 #include "orchestrator/arm/retry_policy.h"
-#include "orchestrator/arm/sleeper.h"
 #include "orchestrator/common/clock.h"
 #include "orchestrator/common/log.h"
+#include "orchestrator/common/sleeper.h"
+#include "orchestrator/http/http_transport.h"
 
 namespace foghorn::arm {
 
@@ -107,8 +107,8 @@ struct FailoverResult {
 // resource and carries the client request id and ARM's request/correlation ids; none holds a token.
 class ArmClient {
  public:
-  ArmClient(HttpTransport& transport, TokenCredential& credential, const common::Clock& clock,
-            Sleeper& sleeper, common::Logger logger, ArmClientOptions options);
+  ArmClient(http::HttpTransport& transport, TokenCredential& credential, const common::Clock& clock,
+            common::Sleeper& sleeper, common::Logger logger, ArmClientOptions options);
 
   absl::StatusOr<FailoverGroup> Get(const FailoverGroupId& id);
   // All groups on `server`, following nextLink.
@@ -153,27 +153,29 @@ class ArmClient {
                std::string client_request_id = "");
   // One request with retries per RetryPolicy. Returns 1xx-3xx answers; an error answer becomes a
   // status (StatusFromHttpError). `error_response`, when given, receives the last error answer.
-  absl::StatusOr<HttpResponse> Execute(Call& call, std::string_view method, const std::string& url,
-                                       const std::string& body, RequestKind kind, bool idempotent,
-                                       HttpResponse* error_response = nullptr);
+  absl::StatusOr<http::HttpResponse> Execute(Call& call, std::string_view method,
+                                             const std::string& url, const std::string& body,
+                                             RequestKind kind, bool idempotent,
+                                             http::HttpResponse* error_response = nullptr);
   // One attempt (throttle, token, send, observe). Transport errors come back as statuses.
   // `idempotent` false tells the transport never to re-send the request on its own.
-  absl::StatusOr<HttpResponse> SendOnce(Call& call, std::string_view method, const std::string& url,
-                                        const std::string& body, RequestKind kind, bool idempotent);
+  absl::StatusOr<http::HttpResponse> SendOnce(Call& call, std::string_view method,
+                                              const std::string& url, const std::string& body,
+                                              RequestKind kind, bool idempotent);
   absl::StatusOr<LroPoller::Result> WaitForOperation(Call& call, const OperationRef& op,
                                                      FinalStateVia via,
                                                      const std::string& resource_url,
-                                                     const HttpHeaders& accepted_headers);
+                                                     const http::HttpHeaders& accepted_headers);
   absl::StatusOr<FailoverGroup> GetInCall(Call& call, const FailoverGroupId& id);
   absl::StatusOr<FailoverGroup> MutateAndReadBack(const FailoverGroupId& id,
                                                   std::string_view method, std::string body,
                                                   std::string_view what);
   std::string NewRequestId();
 
-  HttpTransport& transport_;
+  http::HttpTransport& transport_;
   TokenCredential& credential_;
   const common::Clock& clock_;
-  Sleeper& sleeper_;
+  common::Sleeper& sleeper_;
   common::Logger logger_;
   const ArmClientOptions options_;
   RetryPolicy retry_;

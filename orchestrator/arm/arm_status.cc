@@ -73,7 +73,7 @@ absl::StatusCode StatusCodeForFailedOperation(OperationState state, std::string_
   return absl::StatusCode::kAborted;
 }
 
-void RequestIds::From(const HttpHeaders& h) {
+void RequestIds::From(const http::HttpHeaders& h) {
   if (auto v = h.Find("x-ms-request-id")) request_id = *v;
   if (auto v = h.Find("x-ms-correlation-request-id")) correlation_request_id = *v;
 }
@@ -91,7 +91,7 @@ std::string RequestIds::Suffix() const {
   return out;
 }
 
-absl::Status StatusFromHttpError(std::string_view what, const HttpResponse& response,
+absl::Status StatusFromHttpError(std::string_view what, const http::HttpResponse& response,
                                  const RequestIds& ids) {
   std::optional<ArmError> err = ParseArmError(response.body);
   std::string code = err ? err->code : "";
@@ -105,7 +105,7 @@ absl::Status StatusFromHttpError(std::string_view what, const HttpResponse& resp
   if (!code.empty()) s.SetPayload(kArmCodePayload, absl::Cord(code));
   s.SetPayload(kHttpStatusPayload, absl::Cord(absl::StrCat(response.status)));
   // An HTTP answer proves the request arrived; for 408/5xx it may also have been acted on.
-  SetRequestMaybeSent(s, true);
+  http::SetRequestMaybeSent(s, true);
   return s;
 }
 

@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "orchestrator/arm/http_transport.h"
 #include "orchestrator/arm/models.h"
+#include "orchestrator/http/http_transport.h"
 
 namespace foghorn::arm {
 
@@ -40,14 +40,14 @@ struct RequestIds {
   std::string request_id;              // x-ms-request-id ARM returned
   std::string correlation_request_id;  // x-ms-correlation-request-id ARM returned
   // Fills request_id / correlation_request_id from a response.
-  void From(const HttpHeaders& response_headers);
+  void From(const http::HttpHeaders& response_headers);
   // " (client-request-id=..., request-id=..., correlation-id=...)", empty parts left out.
   std::string Suffix() const;
 };
 
 // Builds the status for an HTTP error response: `what` names the call ("get failover group
 // srv/fg"). The message holds the HTTP status, ARM's code and message (truncated) and the ids.
-absl::Status StatusFromHttpError(std::string_view what, const HttpResponse& response,
+absl::Status StatusFromHttpError(std::string_view what, const http::HttpResponse& response,
                                  const RequestIds& ids);
 
 // Builds the status for an async operation that ended Failed or Canceled.

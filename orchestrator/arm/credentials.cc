@@ -82,7 +82,7 @@ std::optional<std::int64_t> JsonInt(const Json& j, const char* key) {
 // Turns a token-endpoint failure into a status without the secret: the identity provider's error
 // code and trace id only.
 absl::Status TokenEndpointError(std::string_view cred, std::string_view where,
-                                const absl::StatusOr<HttpResponse>& r) {
+                                const absl::StatusOr<http::HttpResponse>& r) {
   if (!r.ok()) {
     return absl::UnavailableError(absl::StrCat("credential ", V(cred), ": token request to ",
                                                V(where), " failed: ", r.status().message()));
@@ -192,7 +192,8 @@ void StaticTokenCredential::Invalidate() {
 
 // ---- EntraTokenCredential ----
 
-EntraTokenCredential::EntraTokenCredential(HttpTransport& transport, const common::Clock& clock,
+EntraTokenCredential::EntraTokenCredential(http::HttpTransport& transport,
+                                           const common::Clock& clock,
                                            CredentialOptions common_options, Options options)
     : transport_(transport),
       clock_(clock),
@@ -218,7 +219,7 @@ absl::StatusOr<AccessToken> EntraTokenCredential::GetToken() {
   } else {
     absl::StrAppend(&body, "&client_secret=", FormEncode(options_.client_secret));
   }
-  HttpRequest req;
+  http::HttpRequest req;
   req.method = "POST";
   req.url = where;
   req.body = std::move(body);
@@ -239,7 +240,7 @@ absl::StatusOr<AccessToken> EntraTokenCredential::GetToken() {
 
 // ---- ManagedIdentityCredential ----
 
-ManagedIdentityCredential::ManagedIdentityCredential(HttpTransport& transport,
+ManagedIdentityCredential::ManagedIdentityCredential(http::HttpTransport& transport,
                                                      const common::Clock& clock,
                                                      CredentialOptions common_options,
                                                      Options options)
@@ -251,7 +252,7 @@ ManagedIdentityCredential::ManagedIdentityCredential(HttpTransport& transport,
 }
 
 absl::StatusOr<AccessToken> ManagedIdentityCredential::GetToken() {
-  HttpRequest req;
+  http::HttpRequest req;
   req.timeout = common_.request_timeout;
   req.headers.Add("Accept", "application/json");
   std::string where;
@@ -272,7 +273,7 @@ absl::StatusOr<AccessToken> ManagedIdentityCredential::GetToken() {
   }
   const absl::Time now = clock_.Now();
   auto r = transport_.Send(req);
-  if (!r.ok() || r->status != 200) return TokenEndpointError(name(), UrlForLog(where), r);
+  if (!r.ok() || r->status != 200) return TokenEndpointError(name(), http::UrlForLog(where), r);
   auto t = ParseTokenResponse(r->body, now);
   if (!t.ok()) {
     return absl::UnauthenticatedError(
@@ -329,14 +330,13 @@ EnvLookup ProcessEnvironment() {
   };
 }
 
-absl::StatusOr<std::unique_ptr<TokenCredential>> MakeDefaultCredential(const EnvLookup& env,
-                                                                       HttpTransport& transport,
-                                                                       const common::Clock& clock,
-                                                                       CredentialOptions options) {
+absl::StatusOr<std::unique_ptr<TokenCredential>> MakeDefaultCredential(
+    const EnvLookup& env, http::HttpTransport& transport, const common::Clock& clock,
+    CredentialOptions options) {
   if (auto host = env("AZURE_AUTHORITY_HOST")) options.authority_host = *host;
   if (!absl::StartsWithIgnoreCase(options.authority_host, "https://")) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "authority host '", UrlForLog(options.authority_host), "' must be an https url"));
+        "authority host '", http::UrlForLog(options.authority_host), "' must be an https url"));
   }
   const absl::Duration margin = options.refresh_margin;
   auto cache = [&](std::unique_ptr<TokenCredential> c) -> std::unique_ptr<TokenCredential> {

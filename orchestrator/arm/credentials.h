@@ -16,9 +16,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "orchestrator/arm/http_transport.h"
 #include "orchestrator/common/clock.h"
 #include "orchestrator/common/log.h"
+#include "orchestrator/http/http_transport.h"
 
 namespace foghorn::arm {
 
@@ -96,7 +96,7 @@ class EntraTokenCredential final : public TokenCredential {
     std::string client_secret;   // client-secret flow when non-empty
     std::string assertion_file;  // workload identity when non-empty (AZURE_FEDERATED_TOKEN_FILE)
   };
-  EntraTokenCredential(HttpTransport& transport, const common::Clock& clock,
+  EntraTokenCredential(http::HttpTransport& transport, const common::Clock& clock,
                        CredentialOptions common_options, Options options);
   absl::StatusOr<AccessToken> GetToken() override;
   std::string_view name() const override {
@@ -104,7 +104,7 @@ class EntraTokenCredential final : public TokenCredential {
   }
 
  private:
-  HttpTransport& transport_;
+  http::HttpTransport& transport_;
   const common::Clock& clock_;
   const CredentialOptions common_;
   const Options options_;
@@ -119,13 +119,13 @@ class ManagedIdentityCredential final : public TokenCredential {
     std::string identity_header;    // its secret header value
     std::string client_id;          // user-assigned identity (optional)
   };
-  ManagedIdentityCredential(HttpTransport& transport, const common::Clock& clock,
+  ManagedIdentityCredential(http::HttpTransport& transport, const common::Clock& clock,
                             CredentialOptions common_options, Options options);
   absl::StatusOr<AccessToken> GetToken() override;
   std::string_view name() const override { return "managed-identity"; }
 
  private:
-  HttpTransport& transport_;
+  http::HttpTransport& transport_;
   const common::Clock& clock_;
   const CredentialOptions common_;
   const Options options_;
@@ -165,10 +165,9 @@ EnvLookup ProcessEnvironment();
 //      override the host; AZURE_CLIENT_ID selects a user-assigned identity)
 // AZURE_AUTHORITY_HOST overrides `options.authority_host` (INVALID_ARGUMENT unless https).
 // The result is wrapped in CachingTokenCredential. `transport` and `clock` must outlive it.
-absl::StatusOr<std::unique_ptr<TokenCredential>> MakeDefaultCredential(const EnvLookup& env,
-                                                                       HttpTransport& transport,
-                                                                       const common::Clock& clock,
-                                                                       CredentialOptions options);
+absl::StatusOr<std::unique_ptr<TokenCredential>> MakeDefaultCredential(
+    const EnvLookup& env, http::HttpTransport& transport, const common::Clock& clock,
+    CredentialOptions options);
 
 // Parses an identity provider's token response (access_token, expires_in / expires_on as number or
 // string, refresh_in). INVALID_ARGUMENT when there is no access token.

@@ -28,7 +28,7 @@ std::string Resolve(const std::string& url, std::string_view base) {
 
 // Whether a failed poll says only that the status could not be read right now: transport errors
 // and timeouts, and the HTTP statuses the client retries (RetryPolicy's default set).
-bool IsTransientPollFailure(const absl::StatusOr<HttpResponse>& r) {
+bool IsTransientPollFailure(const absl::StatusOr<http::HttpResponse>& r) {
   if (!r.ok()) {
     return r.status().code() == absl::StatusCode::kUnavailable ||
            r.status().code() == absl::StatusCode::kDeadlineExceeded;
@@ -39,7 +39,7 @@ bool IsTransientPollFailure(const absl::StatusOr<HttpResponse>& r) {
 
 }  // namespace
 
-std::optional<OperationRef> OperationRefFromHeaders(const HttpHeaders& headers,
+std::optional<OperationRef> OperationRefFromHeaders(const http::HttpHeaders& headers,
                                                     std::string_view base_url) {
   OperationRef op;
   if (auto v = headers.Find("azure-asyncoperation")) {
@@ -52,15 +52,15 @@ std::optional<OperationRef> OperationRefFromHeaders(const HttpHeaders& headers,
   return op;
 }
 
-LroPoller::LroPoller(Fetch fetch, const common::Clock& clock, Sleeper& sleeper, LroOptions options,
-                     std::uint64_t seed)
+LroPoller::LroPoller(Fetch fetch, const common::Clock& clock, common::Sleeper& sleeper,
+                     LroOptions options, std::uint64_t seed)
     : fetch_(std::move(fetch)),
       clock_(clock),
       sleeper_(sleeper),
       options_(options),
       failed_poll_backoff_(options.failed_poll_backoff, seed) {}
 
-absl::Duration LroPoller::NextInterval(const HttpHeaders& headers) const {
+absl::Duration LroPoller::NextInterval(const http::HttpHeaders& headers) const {
   auto hint = RetryAfterFromHeaders(headers, clock_.Now());
   if (!hint) return options_.default_interval;
   return std::clamp(*hint, options_.min_interval, options_.max_interval);
@@ -79,21 +79,21 @@ absl::StatusOr<LroPoller::Result> LroPoller::Wait(const OperationRef& op, FinalS
   int transient_in_a_row = 0;
   int other_in_a_row = 0;
   absl::Duration delay = first_delay;
-  std::optional<HttpResponse> location_final;  // Location-mode final answer
+  std::optional<http::HttpResponse> location_final;  // Location-mode final answer
 
   auto sleep_or_deadline = [&](absl::Duration d) -> absl::Status {
     const absl::Time now = clock_.Now();
     if (now + d > deadline) {
       return absl::DeadlineExceededError(
           absl::StrCat("arm ", V(what), ": operation not finished by the deadline; follow ",
-                       UrlForLog(status_url), ids.Suffix()));
+                       http::UrlForLog(status_url), ids.Suffix()));
     }
     sleeper_.SleepFor(d);
     return absl::OkStatus();
   };
   // Books a failed poll and returns the wait before the next one, or UNAVAILABLE when too many
   // non-transient failures came in a row.
-  auto failed_poll = [&](const absl::StatusOr<HttpResponse>& r,
+  auto failed_poll = [&](const absl::StatusOr<http::HttpResponse>& r,
                          std::string_view why) -> absl::StatusOr<absl::Duration> {
     ++result.failed_polls;
     if (IsTransientPollFailure(r)) {
@@ -110,7 +110,7 @@ absl::StatusOr<LroPoller::Result> LroPoller::Wait(const OperationRef& op, FinalS
     if (++other_in_a_row >= options_.max_consecutive_failed_polls) {
       return absl::UnavailableError(
           absl::StrCat("arm ", V(what), ": operation status unreadable after ", other_in_a_row,
-                       " polls of ", UrlForLog(status_url), ": ", V(why), ids.Suffix()));
+                       " polls of ", http::UrlForLog(status_url), ": ", V(why), ids.Suffix()));
     }
     return options_.default_interval;
   };
@@ -122,7 +122,7 @@ absl::StatusOr<LroPoller::Result> LroPoller::Wait(const OperationRef& op, FinalS
   for (;;) {
     if (absl::Status s = sleep_or_deadline(delay); !s.ok()) return s;
     ++result.polls;
-    absl::StatusOr<HttpResponse> r = fetch_(status_url);
+    absl::StatusOr<http::HttpResponse> r = fetch_(status_url);
     if (!r.ok() || r->status >= 400) {
       // The status could not be read; the operation itself has not failed (ARM RPC).
       const std::string why =
@@ -169,7 +169,7 @@ absl::StatusOr<LroPoller::Result> LroPoller::Wait(const OperationRef& op, FinalS
   absl::Duration final_delay = absl::ZeroDuration();
   for (;;) {
     if (absl::Status s = sleep_or_deadline(final_delay); !s.ok()) return s;
-    absl::StatusOr<HttpResponse> r = fetch_(final_url);
+    absl::StatusOr<http::HttpResponse> r = fetch_(final_url);
     if (r.ok() && r->status >= 200 && r->status < 300 && r->status != 202) {
       result.final_response = *std::move(r);
       return result;

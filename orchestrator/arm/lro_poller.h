@@ -15,10 +15,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "orchestrator/arm/arm_status.h"
-#include "orchestrator/arm/http_transport.h"
 #include "orchestrator/arm/retry_policy.h"
-#include "orchestrator/arm/sleeper.h"
 #include "orchestrator/common/clock.h"
+#include "orchestrator/common/sleeper.h"
+#include "orchestrator/http/http_transport.h"
 
 namespace foghorn::arm {
 
@@ -33,7 +33,7 @@ struct OperationRef {
 };
 
 // Reads the URLs from a 201/202 answer (relative URLs are resolved against `base_url`'s origin).
-std::optional<OperationRef> OperationRefFromHeaders(const HttpHeaders& headers,
+std::optional<OperationRef> OperationRefFromHeaders(const http::HttpHeaders& headers,
                                                     std::string_view base_url);
 
 // Which URL holds the final resource once the operation succeeded.
@@ -64,18 +64,18 @@ struct LroOptions {
 class LroPoller {
  public:
   // One GET of a status or final URL, with authentication and request ids, without retries.
-  using Fetch = std::function<absl::StatusOr<HttpResponse>(const std::string& url)>;
+  using Fetch = std::function<absl::StatusOr<http::HttpResponse>(const std::string& url)>;
 
   struct Result {
     // The final GET's answer (kLocation / kOriginalUri), when one was made and succeeded.
-    std::optional<HttpResponse> final_response;
+    std::optional<http::HttpResponse> final_response;
     int polls = 0;
     int failed_polls = 0;
   };
 
   // `clock` and `sleeper` must outlive the poller. `seed` seeds the failed-poll backoff's jitter.
   // Thread-compatible (one Wait at a time per poller; the client makes one per call).
-  LroPoller(Fetch fetch, const common::Clock& clock, Sleeper& sleeper, LroOptions options,
+  LroPoller(Fetch fetch, const common::Clock& clock, common::Sleeper& sleeper, LroOptions options,
             std::uint64_t seed = 0x5eed);
 
   // Polls `op` until it ends or `deadline` passes, first waiting `first_delay`. `what` and `ids`
@@ -92,11 +92,11 @@ class LroPoller {
                               absl::Time deadline, std::string_view what, const RequestIds& ids);
 
  private:
-  absl::Duration NextInterval(const HttpHeaders& headers) const;
+  absl::Duration NextInterval(const http::HttpHeaders& headers) const;
 
   Fetch fetch_;
   const common::Clock& clock_;
-  Sleeper& sleeper_;
+  common::Sleeper& sleeper_;
   const LroOptions options_;
   BackoffPolicy failed_poll_backoff_;
 };

@@ -67,7 +67,7 @@ void RequestThrottle::Release(const std::string& subscription, RequestKind kind)
 }
 
 void RequestThrottle::Observe(const std::string& subscription, RequestKind kind,
-                              const HttpHeaders& headers) {
+                              const http::HttpHeaders& headers) {
   if (!options_.enabled) return;
   std::optional<double> remaining;
   for (const std::string& name :

@@ -11,8 +11,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "orchestrator/arm/http_transport.h"
 #include "orchestrator/common/clock.h"
+#include "orchestrator/http/http_transport.h"
 
 namespace foghorn::arm {
 
@@ -44,7 +44,7 @@ class RequestThrottle {
 
   // Lowers the bucket's level to what ARM reports remaining (the smaller of the regional and
   // global headers for `kind`). Never raises it: our own accounting stays the upper bound.
-  void Observe(const std::string& subscription, RequestKind kind, const HttpHeaders& headers);
+  void Observe(const std::string& subscription, RequestKind kind, const http::HttpHeaders& headers);
 
   // Current token level (for tests and diagnostics).
   double Level(const std::string& subscription, RequestKind kind);

@@ -8,7 +8,7 @@
 
 namespace foghorn::arm {
 
-bool RetryPolicy::ShouldRetry(const absl::StatusOr<HttpResponse>& result, int attempts_made,
+bool RetryPolicy::ShouldRetry(const absl::StatusOr<http::HttpResponse>& result, int attempts_made,
                               bool idempotent) const {
   if (attempts_made >= options_.max_attempts) return false;
   if (!result.ok()) {
@@ -16,7 +16,7 @@ bool RetryPolicy::ShouldRetry(const absl::StatusOr<HttpResponse>& result, int at
     if (code != absl::StatusCode::kUnavailable && code != absl::StatusCode::kDeadlineExceeded) {
       return false;
     }
-    return idempotent || !RequestMaybeSent(result.status());
+    return idempotent || !http::RequestMaybeSent(result.status());
   }
   const int status = result->status;
   if (!IsRetryableStatus(status)) return false;
@@ -42,7 +42,8 @@ absl::Duration BackoffPolicy::Delay(int retry_number) {
   return absl::Seconds(std::max(s, 0.0));
 }
 
-std::optional<absl::Duration> RetryAfterFromHeaders(const HttpHeaders& headers, absl::Time now) {
+std::optional<absl::Duration> RetryAfterFromHeaders(const http::HttpHeaders& headers,
+                                                    absl::Time now) {
   for (const char* ms_header : {"x-ms-retry-after-ms", "retry-after-ms"}) {
     if (auto v = headers.Find(ms_header)) {
       std::int64_t ms = 0;

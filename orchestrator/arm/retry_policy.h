@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "orchestrator/arm/http_transport.h"
+#include "orchestrator/http/http_transport.h"
 
 namespace foghorn::arm {
 
@@ -23,7 +23,7 @@ namespace foghorn::arm {
 // and transport errors (UNAVAILABLE, DEADLINE_EXCEEDED). For a non-idempotent request (a failover
 // POST) only answers that prove the request was not acted on are retried: 429 (ARM throttles before
 // the resource provider sees the request) and transport errors where the request never left
-// (RequestMaybeSent() false). Everything else is ambiguous and goes back to the caller, which
+// (http::RequestMaybeSent() false). Everything else is ambiguous and goes back to the caller, which
 // re-reads state instead of re-sending.
 class RetryPolicy {
  public:
@@ -35,7 +35,7 @@ class RetryPolicy {
   explicit RetryPolicy(Options options) : options_(std::move(options)) {}
 
   // `attempts_made` counts attempts so far (>= 1). `result` is the last attempt's outcome.
-  bool ShouldRetry(const absl::StatusOr<HttpResponse>& result, int attempts_made,
+  bool ShouldRetry(const absl::StatusOr<http::HttpResponse>& result, int attempts_made,
                    bool idempotent) const;
 
   bool IsRetryableStatus(int http_status) const {
@@ -74,7 +74,8 @@ class BackoffPolicy {
 // The server's requested delay from x-ms-retry-after-ms, retry-after-ms or Retry-After (delta
 // seconds or an HTTP-date relative to `now`), in that order. nullopt when absent or unparsable;
 // dates in the past give zero.
-std::optional<absl::Duration> RetryAfterFromHeaders(const HttpHeaders& headers, absl::Time now);
+std::optional<absl::Duration> RetryAfterFromHeaders(const http::HttpHeaders& headers,
+                                                    absl::Time now);
 
 }  // namespace foghorn::arm
 

@@ -41,6 +41,14 @@ class Executor {
   // Cancels a timer that has not started. Returns false if it already ran, is running, or is
   // unknown.
   virtual bool Cancel(TimerId id) = 0;
+
+  // Runs `task` on the executor and returns once it has run: inline when the caller is itself
+  // running one of this executor's tasks, otherwise after the tasks already due (ThreadExecutor:
+  // on the loop thread, the caller waiting; ManualExecutor: on the caller's thread, never
+  // concurrently with another task). Returns false, without running it, once the executor has
+  // shut down. The way another thread asks the owner of loop-confined state a question: a task
+  // must therefore never wait for a thread that may be inside RunAndWait.
+  virtual bool RunAndWait(absl::AnyInvocable<void() &&> task) = 0;
 };
 
 }  // namespace foghorn::common

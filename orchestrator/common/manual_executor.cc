@@ -20,6 +20,22 @@ bool ManualExecutor::Cancel(TimerId id) {
   return queue_.Remove(id);
 }
 
+bool ManualExecutor::RunAndWait(absl::AnyInvocable<void() &&> task) {
+  RunOne(std::move(task));
+  return true;
+}
+
+void ManualExecutor::RunOne(absl::AnyInvocable<void() &&> task) {
+  if (runner_.load() == std::this_thread::get_id()) {
+    std::move(task)();
+    return;
+  }
+  absl::MutexLock run(&run_mu_);
+  runner_.store(std::this_thread::get_id());
+  std::move(task)();
+  runner_.store(std::thread::id());
+}
+
 size_t ManualExecutor::pending() const {
   absl::MutexLock lock(&mu_);
   return queue_.size();
@@ -34,7 +50,7 @@ int ManualExecutor::RunUntilIdle() {
       task = queue_.TakeDue(clock_.Now());
     }
     if (!task) return ran;
-    std::move (*task)();
+    RunOne(std::move(*task));
     ++ran;
   }
 }
@@ -49,7 +65,7 @@ void ManualExecutor::RunTo(absl::Time target) {
       clock_.SetTime(*next);
       task = queue_.TakeDue(clock_.Now());
     }
-    if (task) std::move (*task)();
+    if (task) RunOne(std::move(*task));
   }
   clock_.SetTime(target);
 }

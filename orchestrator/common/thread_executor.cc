@@ -1,8 +1,12 @@
 #include "orchestrator/common/thread_executor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <optional>
+
+#include "absl/synchronization/notification.h"
 
 namespace foghorn::common {
 namespace {
@@ -51,6 +55,35 @@ bool ThreadExecutor::Cancel(TimerId id) {
   return queue_.Remove(id);
 }
 
+bool ThreadExecutor::RunAndWait(absl::AnyInvocable<void() &&> task) {
+  if (std::this_thread::get_id() == loop_id_.load()) {
+    std::move(task)();
+    return true;
+  }
+  // Notified when the posted task is destroyed: after it ran, or unrun when the executor drops it
+  // (posted after Shutdown began, or still queued when it ended).
+  struct Waiter {
+    absl::Notification done;
+    std::atomic<bool> ran{false};
+  };
+  struct Signal {
+    std::shared_ptr<Waiter> waiter;
+    explicit Signal(std::shared_ptr<Waiter> w) : waiter(std::move(w)) {}
+    Signal(Signal&& other) noexcept : waiter(std::move(other.waiter)) {}
+    Signal& operator=(Signal&&) = delete;
+    ~Signal() {
+      if (waiter) waiter->done.Notify();
+    }
+  };
+  auto waiter = std::make_shared<Waiter>();
+  Post([signal = Signal(waiter), task = std::move(task)]() mutable {
+    std::move(task)();
+    signal.waiter->ran.store(true);
+  });
+  waiter->done.WaitForNotification();
+  return waiter->ran.load();
+}
+
 void ThreadExecutor::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
@@ -64,6 +97,7 @@ void ThreadExecutor::Shutdown() {
 }
 
 void ThreadExecutor::Loop() {
+  loop_id_.store(std::this_thread::get_id());
   for (;;) {
     std::optional<Task> task;
     {

@@ -5,6 +5,7 @@
 #ifndef FOGHORN_ORCHESTRATOR_COMMON_THREAD_EXECUTOR_H_
 #define FOGHORN_ORCHESTRATOR_COMMON_THREAD_EXECUTOR_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <string>
 #include <thread>
@@ -31,6 +32,7 @@ class ThreadExecutor final : public Executor {
   const Clock& clock() const override { return clock_; }
   TimerId ScheduleAt(absl::Time when, Task task) override;
   bool Cancel(TimerId id) override;
+  bool RunAndWait(absl::AnyInvocable<void() &&> task) override;
 
   // Stops the loop and joins the thread. Idempotent. Must not be called from a task.
   void Shutdown();
@@ -45,6 +47,8 @@ class ThreadExecutor final : public Executor {
   std::condition_variable_any wake_;
   TimerQueue queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The loop thread's id, set by the thread itself (RunAndWait runs inline on it).
+  std::atomic<std::thread::id> loop_id_{};
   std::thread thread_;
 };
 

@@ -86,6 +86,20 @@ void DrillLauncher::RunEntry(Entry* e, v1::Runbook runbook, DrillRequest request
     deps_.logger.Error("drill could not run",
                        {{"drill", request.drill_id}, {"error", r.status().ToString()}});
   }
+  EntryDone(e, std::move(r));
+}
+
+void DrillLauncher::ResumeEntry(Entry* e, v1::Runbook runbook, journal::OperationRecord op) {
+  absl::StatusOr<DrillReport> r = deps_.runner.Resume(runbook, op);
+  if (!r.ok()) {
+    deps_.logger.Error(
+        "interrupted drill could not be resumed; it stays unfinished",
+        {{"drill", e->info.drill_id}, {"operation", op.id}, {"error", r.status().ToString()}});
+  }
+  EntryDone(e, std::move(r));
+}
+
+void DrillLauncher::EntryDone(Entry* e, absl::StatusOr<DrillReport> r) {
   absl::MutexLock lock(&mu_);
   e->info.running = false;
   if (r.ok()) {
@@ -94,6 +108,48 @@ void DrillLauncher::RunEntry(Entry* e, v1::Runbook runbook, DrillRequest request
     e->info.error = r.status();
   }
   --running_;
+}
+
+absl::StatusOr<std::vector<std::string>> DrillLauncher::ResumeUnfinished(
+    const std::vector<v1::Runbook>& runbooks) {
+  ASSIGN_OR_RETURN(std::vector<journal::OperationRecord> unfinished,
+                   deps_.journal.UnfinishedOperations());
+  std::vector<std::string> resumed;
+  for (const journal::OperationRecord& op : unfinished) {
+    if (op.kind != kDrillOperationKind) continue;
+    const v1::Runbook* runbook = nullptr;
+    for (const v1::Runbook& rb : runbooks) {
+      if (DrillGroupId(rb.group()) == op.group_id) runbook = &rb;
+    }
+    if (runbook == nullptr) {
+      deps_.logger.Error("an interrupted drill's group is named by no runbook; left unfinished",
+                         {{"operation", op.id}, {"group", op.group_id}});
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::string drill_id, deps_.runner.ResumedDrillId(op));
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return absl::UnavailableError("the agent is shutting down");
+    bool busy = entries_.count(drill_id) > 0;
+    for (const auto& [id, e] : entries_) busy |= e->info.running && e->info.group_id == op.group_id;
+    if (busy) {
+      // One drill per group: a second unfinished one waits for the next start.
+      deps_.logger.Error("another drill of the group is being resumed; left unfinished",
+                         {{"operation", op.id}, {"group", op.group_id}});
+      continue;
+    }
+    auto entry = std::make_unique<Entry>();
+    Entry* e = entry.get();
+    const absl::Time started = op.created_at == absl::InfinitePast()
+                                   ? deps_.clock.Now()
+                                   : deps_.clock.FromWall(op.created_at);
+    e->info = {drill_id, op.group_id, op.request_id, op.requested_by, op.reason,
+               started,  true,        std::nullopt,  absl::OkStatus()};
+    ++running_;
+    entries_[drill_id] = std::move(entry);
+    e->thread = std::thread(&DrillLauncher::ResumeEntry, this, e, *runbook, op);
+    resumed.push_back(drill_id);
+  }
+  return resumed;
 }
 
 absl::StatusOr<DrillReport> DrillLauncher::Plan(const v1::Runbook& runbook, DrillRequest request) {

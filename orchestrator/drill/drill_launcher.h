@@ -3,7 +3,7 @@
 // thread; the launcher names the drill before it starts (so StartDrill can answer at once), keeps
 // one drill per group at a time, makes a request_id idempotent across calls, remembers what it
 // started, and cancels and joins its drills on shutdown (a cancelled drill ends its hold and fails
-// back).
+// back). At start-up it resumes the drills a stopped agent left unfinished (ResumeUnfinished).
 //
 // Threading contract: every public method is thread-safe (one mutex, mu_, guards the entries and
 // is never held across a drill, a journal read or an ARM call). Start() blocks only on one journal
@@ -86,6 +86,17 @@ class DrillLauncher {
   // Blocks only on one journal read. Thread-safe.
   absl::StatusOr<Launch> Start(const v1::Runbook& runbook, DrillRequest request);
 
+  // Resumes every drill the journal shows unfinished (operations of kind "drill" a stopped agent
+  // left; DrillRunner::Resume says how: fail back when it had failed over, else end as aborted),
+  // each on its own thread like a started drill, listed by Drills() and Find() under the drill id
+  // it ran as. Call once at start-up, after the agent started (it leaves drill operations to this
+  // launcher and keeps their group paused) and before anyone can Start a drill. A drill whose
+  // group no runbook in `runbooks` names is left unfinished (logged): its servers are unknown.
+  // Returns the ids of the drills resumed. UNAVAILABLE when the journal cannot be read or the
+  // launcher is shut down. Thread-safe.
+  absl::StatusOr<std::vector<std::string>> ResumeUnfinished(
+      const std::vector<v1::Runbook>& runbooks);
+
   // The plan of a dry run (DrillRunner::Run with dry_run set), on the calling thread: blocks on
   // the read-only checks.
   absl::StatusOr<DrillReport> Plan(const v1::Runbook& runbook, DrillRequest request);
@@ -115,6 +126,8 @@ class DrillLauncher {
   };
 
   void RunEntry(Entry* e, v1::Runbook runbook, DrillRequest request);
+  void ResumeEntry(Entry* e, v1::Runbook runbook, journal::OperationRecord op);
+  void EntryDone(Entry* e, absl::StatusOr<DrillReport> r) ABSL_LOCKS_EXCLUDED(mu_);
 
   Deps deps_;
   mutable absl::Mutex mu_;

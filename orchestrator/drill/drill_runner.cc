@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "orchestrator/common/durations.h"
@@ -29,6 +30,52 @@ void AddStep(DrillReport& r, const std::string& name, v1::DrillStepState state,
   if (IsFiniteTime(finished)) *s->mutable_finished_at() = ToTimestamp(finished);
 }
 
+v1::DrillStepState StepStateToProto(journal::StepState s) {
+  switch (s) {
+    case journal::StepState::kIntent:
+      return v1::DRILL_STEP_STATE_RUNNING;
+    case journal::StepState::kDone:
+      return v1::DRILL_STEP_STATE_DONE;
+    case journal::StepState::kFailed:
+      return v1::DRILL_STEP_STATE_FAILED;
+    case journal::StepState::kSkipped:
+      return v1::DRILL_STEP_STATE_SKIPPED;
+  }
+  return v1::DRILL_STEP_STATE_UNSPECIFIED;
+}
+
+// The drill id rides on the preflight step's journaled intent and outcome ("... [drill <id>]"),
+// so a resumed drill saves its report under the id the API returned.
+constexpr char kDrillIdOpen[] = "[drill ";
+
+std::string WithDrillId(const std::string& text, const std::string& drill_id) {
+  return absl::StrCat(text, " ", kDrillIdOpen, drill_id, "]");
+}
+
+std::optional<std::string> DrillIdIn(const std::string& text) {
+  const size_t at = text.rfind(kDrillIdOpen);
+  if (at == std::string::npos) return std::nullopt;
+  const size_t from = at + sizeof(kDrillIdOpen) - 1;
+  const size_t to = text.find(']', from);
+  if (to == std::string::npos || to == from) return std::nullopt;
+  return text.substr(from, to - from);
+}
+
+bool IsJournalError(const absl::Status& s) {
+  return !s.ok() && absl::StartsWith(s.message(), "journal:");
+}
+
+bool HasStep(const std::vector<journal::StepRecord>& steps, std::string_view name) {
+  return std::any_of(steps.begin(), steps.end(),
+                     [&](const journal::StepRecord& s) { return s.name == name; });
+}
+
+bool StepDone(const std::vector<journal::StepRecord>& steps, std::string_view name) {
+  return std::any_of(steps.begin(), steps.end(), [&](const journal::StepRecord& s) {
+    return s.name == name && s.state == journal::StepState::kDone;
+  });
+}
+
 v1::DrillProbeOutcome ProbeOutcomeToProto(probes::ProbeOutcome o) {
   switch (o) {
     case probes::ProbeOutcome::kSuccess:
@@ -43,22 +90,110 @@ v1::DrillProbeOutcome ProbeOutcomeToProto(probes::ProbeOutcome o) {
 
 }  // namespace
 
+const std::vector<DrillStage>& DrillStages() {
+  // The drill, as data: each stage's abort rule says what its failure (or an interruption while
+  // the drill stands at it) leads to. Before the failover nothing needs undoing; from the failover
+  // POST on the partner may hold the primary role until a fail back is verified.
+  static const std::vector<DrillStage>* const stages = new std::vector<DrillStage>{
+      {kStepPreflight, AbortRule::kEndAborted, false},
+      {kStepFailover, AbortRule::kFailBack, false},
+      {kStepVerifyFailover, AbortRule::kFailBack, false},
+      {kStepHold, AbortRule::kFailBack, false},
+      {kStepFailback, AbortRule::kFailBack, true},
+      {kStepVerifyFailback, AbortRule::kEndFailed, true},
+  };
+  return *stages;
+}
+
+const DrillStage* FindDrillStage(std::string_view name) {
+  for (const DrillStage& s : DrillStages()) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+ResumePlan PlanResume(const std::vector<journal::StepRecord>& steps, bool fail_back) {
+  ResumePlan p;
+  if (steps.empty()) return p;  // stopped before its first step: nothing was changed
+  p.interrupted_at = steps.back().name;
+  for (const journal::StepRecord& s : steps) {
+    if (s.state == journal::StepState::kIntent) p.open_step = s;
+  }
+  // Without a failover step no POST can have been sent: end without asking ARM anything.
+  if (!HasStep(steps, kStepFailover)) return p;
+  p.outcome = v1::DRILL_OUTCOME_FAILED;
+  if (HasStep(steps, kStepAbortFailback)) {
+    // It was aborting already: finish the fail back unless it was done.
+    p.action = StepDone(steps, kStepAbortFailback) ? ResumePlan::Action::kEnd
+                                                   : ResumePlan::Action::kFailBack;
+    return p;
+  }
+  const DrillStage* at = nullptr;
+  for (const DrillStage& stage : DrillStages()) {
+    if (stage.fail_back_only && !fail_back) continue;
+    if (!StepDone(steps, stage.name)) {
+      at = &stage;
+      break;
+    }
+  }
+  if (at == nullptr) {
+    // Every stage ran; only the report was left.
+    bool any_failed = false;
+    for (const journal::StepRecord& s : steps) any_failed |= s.state == journal::StepState::kFailed;
+    p.action = ResumePlan::Action::kEnd;
+    p.outcome = any_failed ? v1::DRILL_OUTCOME_FAILED : v1::DRILL_OUTCOME_PASSED;
+    return p;
+  }
+  switch (at->on_abort) {
+    case AbortRule::kEndAborted:
+      p.action = ResumePlan::Action::kEndAborted;
+      p.outcome = v1::DRILL_OUTCOME_ABORTED;
+      break;
+    case AbortRule::kFailBack:
+      p.action =
+          StepDone(steps, kStepFailback) ? ResumePlan::Action::kEnd : ResumePlan::Action::kFailBack;
+      break;
+    case AbortRule::kEndFailed:
+      p.action = ResumePlan::Action::kEnd;
+      break;
+  }
+  return p;
+}
+
 std::string DrillIdFor(const std::string& group_name, absl::Time start) {
   return absl::StrCat("drill-", group_name, "-", IdTime(start));
 }
 
 // Everything one drill run carries between its stages.
 struct DrillRunner::Context {
+  Context(const v1::Runbook& rb, const DrillRequest* req, std::string group)
+      : runbook(rb), request(req), group_id(std::move(group)) {}
+
   const v1::Runbook& runbook;
-  const DrillRequest& request;
+  // The request of a fresh run; nullptr for a resumed drill.
+  const DrillRequest* request = nullptr;
   std::string group_id;
   journal::OperationRecord op;
   DrillReport report;
   std::string rw_address;
-  absl::Duration verify_timeout;
+  absl::Duration verify_timeout = absl::ZeroDuration();
+  absl::Duration hold = absl::ZeroDuration();
+  bool fail_back = true;
+  std::string original;
+  std::string partner;
+  ReadinessReport readiness;
   std::unique_ptr<ListenerSampler> sampler;
   // Dials of the rw listener made by verification: observations too, merged into the samples.
   std::vector<ListenerSample> verify_samples;
+  // The operation may hold an ARM operation URL of an earlier step: cleared before the next ARM
+  // step's intent, so a restart never follows the wrong step's operation.
+  bool arm_url_set = false;
+  // The drill paused the agent's automation on the group (on_begin).
+  bool began = false;
+  // The failure ended the drill before anything changed.
+  bool aborted = false;
+  // Appended to the summary (a resumed drill says so).
+  std::string note;
 };
 
 DrillRunner::DrillRunner(Deps deps, Options options) : deps_(std::move(deps)), options_(options) {
@@ -77,21 +212,31 @@ ReadinessReport DrillRunner::CheckReadiness(const v1::Runbook& runbook) {
   return checker.Run(runbook);
 }
 
+namespace {
+
+void InitReport(DrillReport& r, const v1::Runbook& runbook, const std::string& group_id,
+                const std::string& drill_id, absl::Time start) {
+  r.set_drill_id(drill_id);
+  r.set_group_id(group_id);
+  r.set_group_name(runbook.group().name());
+  r.set_description(runbook.description());
+  *r.mutable_started_at() = ToTimestamp(start);
+}
+
+}  // namespace
+
 absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
                                              const DrillRequest& request) {
   const v1::FailoverGroupRef& ref = runbook.group();
   if (ref.primary_server().empty() || ref.secondary_server().empty() || ref.name().empty()) {
     return absl::InvalidArgumentError("drill: the runbook's group names no servers");
   }
-  Context c{runbook, request, DrillGroupId(ref), {}, {}, "", absl::ZeroDuration(), nullptr, {}};
+  Context c{runbook, &request, DrillGroupId(ref)};
   const absl::Time start = deps_.clock.Now();
   DrillReport& r = c.report;
-  r.set_drill_id(request.drill_id.empty() ? DrillIdFor(ref.name(), start) : request.drill_id);
-  r.set_group_id(c.group_id);
-  r.set_group_name(ref.name());
-  r.set_description(runbook.description());
+  InitReport(r, runbook, c.group_id,
+             request.drill_id.empty() ? DrillIdFor(ref.name(), start) : request.drill_id, start);
   r.set_dry_run(request.dry_run);
-  *r.mutable_started_at() = ToTimestamp(start);
   for (const ListenerAddress& l : ListenerAddresses(runbook)) {
     if (l.read_write && c.rw_address.empty()) c.rw_address = l.address;
   }
@@ -99,9 +244,9 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
   c.verify_timeout = runbook.drill().has_verify_timeout()
                          ? common::FromProtoDuration(runbook.drill().verify_timeout())
                          : options_.default_verify_timeout;
-  const absl::Duration hold =
+  c.hold =
       request.hold.has_value() ? *request.hold : common::FromProtoDuration(runbook.drill().hold());
-  const bool fail_back = !runbook.drill().has_fail_back() || runbook.drill().fail_back();
+  c.fail_back = !runbook.drill().has_fail_back() || runbook.drill().fail_back();
 
   if (!request.request_id.empty()) {
     ASSIGN_OR_RETURN(std::optional<journal::OperationRecord> existing,
@@ -113,12 +258,14 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
   }
 
   // Preflight is read-only, so a dry run runs it too.
-  const absl::Time preflight_start = deps_.clock.Now();
-  ReadinessReport readiness = CheckReadiness(runbook);
+  c.readiness = CheckReadiness(runbook);
+  const ReadinessReport& readiness = c.readiness;
   for (const CheckResult& ch : readiness.checks) *r.add_checks() = CheckResultToProto(ch);
   r.set_original_primary(readiness.arm.current_primary);
   r.set_partner(readiness.arm.current_secondary);
   r.set_final_primary(r.original_primary());
+  c.original = r.original_primary();
+  c.partner = r.partner();
   for (const CheckResult& ch : readiness.checks) {
     if ((ch.status == CheckStatus::kFail || ch.status == CheckStatus::kWarn) && !ch.fix.empty()) {
       r.add_fixes(absl::StrCat(ch.name, ": ", ch.fix));
@@ -129,26 +276,33 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
     const std::string from =
         r.original_primary().empty() ? ref.primary_server() : r.original_primary();
     const std::string to = r.partner().empty() ? ref.secondary_server() : r.partner();
-    auto planned = [&](const std::string& name, const std::string& detail) {
-      AddStep(r, name, v1::DRILL_STEP_STATE_PLANNED, detail, absl::InfinitePast(),
-              absl::InfinitePast());
-    };
-    planned(kStepPreflight, readiness.Ready() ? "readiness checks pass now"
-                                              : "readiness checks FAIL now: the drill would stop");
-    planned(kStepFailover, absl::StrCat("planned failover ", from, " -> ", to));
-    planned(kStepVerifyFailover,
-            absl::StrCat("verify roles, rw listener, probes [",
-                         absl::StrJoin(runbook.drill().verify_probes(), ", "), "]",
-                         runbook.drill().check_hook().argv().empty() ? "" : ", check hook",
-                         " within ", absl::FormatDuration(c.verify_timeout)));
-    planned(kStepHold, absl::StrCat("hold ", absl::FormatDuration(hold)));
-    if (fail_back) {
-      planned(kStepFailback, absl::StrCat("planned failover ", to, " -> ", from));
-      planned(kStepVerifyFailback, "verify the original roles are back");
+    // The plan is the stage list, each stage saying what it would do.
+    for (const DrillStage& stage : DrillStages()) {
+      if (stage.fail_back_only && !c.fail_back) continue;
+      std::string detail;
+      if (stage.name == kStepPreflight) {
+        detail = readiness.Ready() ? "readiness checks pass now"
+                                   : "readiness checks FAIL now: the drill would stop";
+      } else if (stage.name == kStepFailover) {
+        detail = absl::StrCat("planned failover ", from, " -> ", to);
+      } else if (stage.name == kStepVerifyFailover) {
+        detail = absl::StrCat("verify roles, rw listener, probes [",
+                              absl::StrJoin(runbook.drill().verify_probes(), ", "), "]",
+                              runbook.drill().check_hook().argv().empty() ? "" : ", check hook",
+                              " within ", absl::FormatDuration(c.verify_timeout));
+      } else if (stage.name == kStepHold) {
+        detail = absl::StrCat("hold ", absl::FormatDuration(c.hold));
+      } else if (stage.name == kStepFailback) {
+        detail = absl::StrCat("planned failover ", to, " -> ", from);
+      } else {
+        detail = "verify the original roles are back";
+      }
+      AddStep(r, std::string(stage.name), v1::DRILL_STEP_STATE_PLANNED, detail,
+              absl::InfinitePast(), absl::InfinitePast());
     }
     r.set_outcome(v1::DRILL_OUTCOME_PLANNED);
     r.set_summary(absl::StrCat("dry run: would fail ", ref.name(), " over from ", from, " to ", to,
-                               fail_back ? ", hold and fail back" : " and stay there",
+                               c.fail_back ? ", hold and fail back" : " and stay there",
                                readiness.Ready() ? "" : " (but the preflight fails now)"));
     *r.mutable_finished_at() = ToTimestamp(deps_.clock.Now());
     return r;
@@ -171,122 +325,148 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
   r.set_operation_id(c.op.id);
   deps_.logger.Info("drill started", {{"group", c.group_id}, {"drill", r.drill_id()}});
 
-  // The preflight ran above; journal its outcome as the first step.
-  {
-    ASSIGN_OR_RETURN(journal::StepRecord s,
-                     deps_.journal.BeginStep(c.op.id, kStepPreflight, "readiness checks"));
+  std::string failure;
+  for (const DrillStage& stage : DrillStages()) {
+    if (stage.fail_back_only && !c.fail_back) continue;
+    absl::Status st = RunStage(c, stage, &failure);
+    if (st.ok()) continue;
+    // The preflight's step could not be journaled: nothing was changed, say so to the caller.
+    if (stage.name == kStepPreflight && IsJournalError(st)) return st;
+    Abort(c, stage.on_abort);
+    break;
+  }
+  Conclude(c, failure);
+  return c.report;
+}
+
+absl::Status DrillRunner::RunStage(Context& c, const DrillStage& stage, std::string* failure) {
+  DrillReport& r = c.report;
+  const std::string& original = c.original;
+  const std::string& partner = c.partner;
+  absl::Status st;
+  if (stage.name == kStepPreflight) {
+    // The checks ran before the operation existed (they are read-only); their outcome is the
+    // first step.
     std::vector<std::string> failed;
-    for (const CheckResult& ch : readiness.checks) {
+    for (const CheckResult& ch : c.readiness.checks) {
       if (ch.status == CheckStatus::kFail) failed.push_back(absl::StrCat(ch.name, ": ", ch.reason));
     }
-    std::string detail = failed.empty() ? "all readiness checks pass"
-                                        : absl::StrCat("failed: ", absl::StrJoin(failed, "; "));
-    RETURN_IF_ERROR(deps_.journal.EndStep(
-        s.id, failed.empty() ? journal::StepState::kDone : journal::StepState::kFailed, detail));
-    AddStep(r, kStepPreflight,
-            failed.empty() ? v1::DRILL_STEP_STATE_DONE : v1::DRILL_STEP_STATE_FAILED, detail,
-            preflight_start, deps_.clock.Now());
-    if (!failed.empty() || r.original_primary().empty()) {
-      r.set_outcome(v1::DRILL_OUTCOME_ABORTED);
-      r.set_summary(absl::StrCat("preflight failed; nothing was changed (", detail, ")"));
-      Finish(c);
-      return r;
-    }
-  }
-
-  if (deps_.on_begin) deps_.on_begin(c.group_id, r.drill_id());
-  if (deps_.sampler_factory && !c.rw_address.empty()) {
-    c.sampler = deps_.sampler_factory();
-    if (c.sampler != nullptr) c.sampler->Start(c.rw_address);
-  }
-
-  const std::string original = r.original_primary();
-  const std::string partner = r.partner();
-  std::string failure;  // the first failed gate
-
-  // Fails back after a failed gate, but only when the partner holds the primary role (else there
-  // is nothing to undo, and a POST would go to the wrong side).
-  auto abort_failback = [&]() {
-    if (CurrentPrimary(c) != partner) return;
-    absl::Status s =
-        Step(c, kStepAbortFailback, absl::StrCat("planned failover back to ", original),
-             [&](std::string* detail) {
-               absl::Status st = DoFailover(c, kStepAbortFailback, original, partner);
-               *detail = st.ok() ? absl::StrCat(original, " is primary again") : ShortStatus(st);
-               return st;
-             });
-    if (s.ok()) {
-      Step(c, kStepVerifyFailback, "verify the original roles are back", [&](std::string* d) {
-        absl::Status st = VerifyRoles(c, original, partner, deps_.clock.Now() + c.verify_timeout);
-        *d = st.ok() ? "roles restored" : ShortStatus(st);
-        return st;
-      }).IgnoreError();
-    } else {
-      r.add_fixes(absl::StrCat("the group is still on ", partner, ": fail it back to ", original,
-                               " by hand (foghorn failover) once the cause is fixed"));
-    }
-  };
-
-  absl::Status st =
-      Step(c, kStepFailover, absl::StrCat("planned failover ", original, " -> ", partner),
-           [&](std::string* detail) {
-             absl::Status s = DoFailover(c, kStepFailover, partner, original);
-             *detail = s.ok() ? absl::StrCat(partner, " is primary") : ShortStatus(s);
-             return s;
-           });
-  if (!st.ok()) {
-    failure = absl::StrCat("failover: ", ShortStatus(st));
-    abort_failback();
-  } else {
-    st = Step(c, kStepVerifyFailover, "verify the new primary", [&](std::string* detail) {
-      absl::Status s = Verify(c, kStepFailover, partner, original);
-      *detail = s.ok() ? "roles, listener, probes and hook verified" : ShortStatus(s);
-      return s;
-    });
+    if (failed.empty() && original.empty()) failed.push_back("the current primary is unknown");
+    const std::string detail = failed.empty()
+                                   ? "all readiness checks pass"
+                                   : absl::StrCat("failed: ", absl::StrJoin(failed, "; "));
+    st = Step(
+        c, kStepPreflight, WithDrillId("readiness checks", r.drill_id()),
+        [&](std::string* d) {
+          *d = detail;
+          return failed.empty() ? absl::OkStatus() : absl::FailedPreconditionError(detail);
+        },
+        WithDrillId("", r.drill_id()));
     if (!st.ok()) {
-      failure = absl::StrCat("verify after failover: ", ShortStatus(st));
-      abort_failback();
-    } else {
-      st =
-          Step(c, kStepHold, absl::StrCat("hold ", absl::FormatDuration(hold)),
-               [&](std::string* detail) {
-                 const absl::Time until = deps_.clock.Now() + hold;
-                 while (deps_.clock.Now() < until) {
-                   if (request.cancel != nullptr && request.cancel->load()) {
-                     *detail = "cancelled during the hold";
-                     return absl::CancelledError("drill cancelled during the hold");
-                   }
-                   deps_.sleeper.SleepFor(std::min(options_.hold_slice, until - deps_.clock.Now()));
-                 }
-                 *detail = absl::StrCat("held ", absl::FormatDuration(hold));
-                 return absl::OkStatus();
-               });
-      if (!st.ok()) {
-        failure = "hold: cancelled";
-        abort_failback();
-      } else if (fail_back) {
-        st = Step(c, kStepFailback, absl::StrCat("planned failover ", partner, " -> ", original),
-                  [&](std::string* detail) {
-                    absl::Status s = DoFailover(c, kStepFailback, original, partner);
-                    *detail = s.ok() ? absl::StrCat(original, " is primary again") : ShortStatus(s);
-                    return s;
-                  });
-        if (!st.ok()) {
-          failure = absl::StrCat("failback: ", ShortStatus(st));
-          abort_failback();
-        } else {
-          st =
-              Step(c, kStepVerifyFailback, "verify the original primary", [&](std::string* detail) {
-                absl::Status s = Verify(c, kStepFailback, original, partner);
+      c.aborted = true;
+      *failure = absl::StrCat("preflight failed; nothing was changed (", detail, ")");
+      return st;
+    }
+    if (deps_.on_begin) deps_.on_begin(c.group_id, r.drill_id());
+    c.began = true;
+    if (deps_.sampler_factory && !c.rw_address.empty()) {
+      c.sampler = deps_.sampler_factory();
+      if (c.sampler != nullptr) c.sampler->Start(c.rw_address);
+    }
+    return st;
+  }
+  if (stage.name == kStepFailover || stage.name == kStepFailback) {
+    const bool out = stage.name == kStepFailover;
+    const std::string& to = out ? partner : original;
+    const std::string& from = out ? original : partner;
+    st = Step(c, std::string(stage.name), absl::StrCat("planned failover ", from, " -> ", to),
+              [&](std::string* detail) {
+                absl::Status s = DoFailover(c, std::string(stage.name), to, from);
+                *detail = s.ok() ? absl::StrCat(to, out ? " is primary" : " is primary again")
+                                 : ShortStatus(s);
+                return s;
+              });
+    if (!st.ok()) *failure = absl::StrCat(std::string(stage.name), ": ", ShortStatus(st));
+    return st;
+  }
+  if (stage.name == kStepVerifyFailover || stage.name == kStepVerifyFailback) {
+    const bool out = stage.name == kStepVerifyFailover;
+    st = Step(c, std::string(stage.name),
+              out ? "verify the new primary" : "verify the original primary",
+              [&](std::string* detail) {
+                absl::Status s = out ? Verify(c, kStepFailover, partner, original)
+                                     : Verify(c, kStepFailback, original, partner);
                 *detail = s.ok() ? "roles, listener, probes and hook verified" : ShortStatus(s);
                 return s;
               });
-          if (!st.ok()) failure = absl::StrCat("verify after failback: ", ShortStatus(st));
-        }
-      }
+    if (!st.ok()) {
+      *failure = absl::StrCat(out ? "verify after failover: " : "verify after failback: ",
+                              ShortStatus(st));
     }
+    return st;
   }
+  if (stage.name == kStepHold) {
+    const std::atomic<bool>* cancel = c.request != nullptr ? c.request->cancel : nullptr;
+    st = Step(c, kStepHold, absl::StrCat("hold ", absl::FormatDuration(c.hold)),
+              [&](std::string* detail) {
+                const absl::Time until = deps_.clock.Now() + c.hold;
+                while (deps_.clock.Now() < until) {
+                  if (cancel != nullptr && cancel->load()) {
+                    *detail = "cancelled during the hold";
+                    return absl::CancelledError("drill cancelled during the hold");
+                  }
+                  deps_.sleeper.SleepFor(std::min(options_.hold_slice, until - deps_.clock.Now()));
+                }
+                *detail = absl::StrCat("held ", absl::FormatDuration(c.hold));
+                return absl::OkStatus();
+              });
+    if (!st.ok()) *failure = "hold: cancelled";
+    return st;
+  }
+  return absl::InternalError(absl::StrCat("drill stage ", std::string(stage.name), " has no body"));
+}
 
+void DrillRunner::Abort(Context& c, AbortRule rule) {
+  switch (rule) {
+    case AbortRule::kEndAborted:
+      c.aborted = true;
+      return;
+    case AbortRule::kFailBack:
+      AbortFailback(c);
+      return;
+    case AbortRule::kEndFailed:
+      return;
+  }
+}
+
+void DrillRunner::AbortFailback(Context& c) {
+  // Only when the partner holds the primary role (or ARM cannot tell: the idempotent client reads
+  // the original first and posts nothing when it is primary); else there is nothing to undo, and
+  // a POST would go to the wrong side.
+  const std::string now = CurrentPrimary(c);
+  if (now == c.original) return;
+  absl::Status s =
+      Step(c, kStepAbortFailback, absl::StrCat("planned failover back to ", c.original),
+           [&](std::string* detail) {
+             absl::Status st = DoFailover(c, kStepAbortFailback, c.original, c.partner);
+             *detail = st.ok() ? absl::StrCat(c.original, " is primary again") : ShortStatus(st);
+             return st;
+           });
+  if (s.ok()) {
+    Step(c, kStepVerifyFailback, "verify the original roles are back", [&](std::string* d) {
+      absl::Status st = VerifyRoles(c, c.original, c.partner, deps_.clock.Now() + c.verify_timeout);
+      *d = st.ok() ? "roles restored" : ShortStatus(st);
+      return st;
+    }).IgnoreError();
+  } else {
+    c.report.add_fixes(absl::StrCat("the group is still on ", c.partner, ": fail it back to ",
+                                    c.original,
+                                    " by hand (foghorn failover) once the cause is fixed"));
+  }
+}
+
+void DrillRunner::Conclude(Context& c, const std::string& failure) {
+  DrillReport& r = c.report;
   std::vector<ListenerSample> samples;
   if (c.sampler != nullptr) samples = c.sampler->Stop();
   samples.insert(samples.end(), c.verify_samples.begin(), c.verify_samples.end());
@@ -299,37 +479,204 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
     p->set_ok(s.ok);
     p->set_detail(s.detail);
   }
-  r.set_final_primary(CurrentPrimary(c));
-  if (failure.empty()) {
-    r.set_outcome(v1::DRILL_OUTCOME_PASSED);
-    r.set_summary(absl::StrCat("failed over ", original, " -> ", partner,
-                               fail_back ? " and back" : "", "; the group ends on ",
-                               r.final_primary()));
+  const std::string note = c.note.empty() ? "" : absl::StrCat(" (", c.note, ")");
+  if (c.aborted) {
+    // Nothing was changed: no need to ask ARM where the group ends.
+    r.set_final_primary(c.original);
+    r.set_outcome(v1::DRILL_OUTCOME_ABORTED);
+    r.set_summary(absl::StrCat(failure, note));
   } else {
-    r.set_outcome(v1::DRILL_OUTCOME_FAILED);
-    r.set_summary(absl::StrCat(failure, "; the group ends on ",
-                               r.final_primary().empty() ? "(unknown)" : r.final_primary()));
-    r.add_fixes(failure);
+    r.set_final_primary(CurrentPrimary(c));
+    if (failure.empty()) {
+      r.set_outcome(v1::DRILL_OUTCOME_PASSED);
+      r.set_summary(absl::StrCat("failed over ", c.original, " -> ", c.partner,
+                                 c.fail_back ? " and back" : "", "; the group ends on ",
+                                 r.final_primary(), note));
+    } else {
+      r.set_outcome(v1::DRILL_OUTCOME_FAILED);
+      r.set_summary(absl::StrCat(failure, "; the group ends on ",
+                                 r.final_primary().empty() ? "(unknown)" : r.final_primary(),
+                                 note));
+      r.add_fixes(failure);
+    }
   }
   Finish(c);
-  if (deps_.on_end) deps_.on_end(c.group_id, r.drill_id());
-  return r;
+  if (c.began && deps_.on_end) deps_.on_end(c.group_id, r.drill_id());
+}
+
+absl::StatusOr<std::string> DrillRunner::ResumedDrillId(const journal::OperationRecord& op) {
+  ASSIGN_OR_RETURN(std::vector<journal::StepRecord> steps, deps_.journal.Steps(op.id));
+  for (const journal::StepRecord& s : steps) {
+    if (s.name != kStepPreflight) continue;
+    if (std::optional<std::string> id = DrillIdIn(s.detail)) return *id;
+  }
+  // Stopped before its preflight was journaled; the launcher names a drill's request after it
+  // unless the caller gave a request id.
+  return op.request_id.empty() ? op.id : op.request_id;
+}
+
+absl::StatusOr<DrillReport> DrillRunner::Resume(const v1::Runbook& runbook,
+                                                const journal::OperationRecord& op_in) {
+  const v1::FailoverGroupRef& ref = runbook.group();
+  if (ref.primary_server().empty() || ref.secondary_server().empty() || ref.name().empty()) {
+    return absl::InvalidArgumentError("drill: the runbook's group names no servers");
+  }
+  ASSIGN_OR_RETURN(journal::OperationRecord op, deps_.journal.GetOperation(op_in.id));
+  if (op.kind != kDrillOperationKind || op.group_id != DrillGroupId(ref) ||
+      journal::IsFinished(op.state)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("operation ", op.id, " is not an unfinished drill of ", DrillGroupId(ref)));
+  }
+  ASSIGN_OR_RETURN(std::vector<journal::StepRecord> steps, deps_.journal.Steps(op.id));
+  ASSIGN_OR_RETURN(std::string drill_id, ResumedDrillId(op));
+  Context c{runbook, nullptr, op.group_id};
+  c.op = op;
+  c.arm_url_set = !op.arm_operation_url.empty();
+  DrillReport& r = c.report;
+  InitReport(r, runbook, c.group_id, drill_id,
+             IsFiniteTime(op.created_at) ? deps_.clock.FromWall(op.created_at) : deps_.clock.Now());
+  r.set_operation_id(op.id);
+  r.set_requested_by(op.requested_by);
+  r.set_reason(op.reason);
+  for (const ListenerAddress& l : ListenerAddresses(runbook)) {
+    if (l.read_write && c.rw_address.empty()) c.rw_address = l.address;
+  }
+  r.set_rw_listener(c.rw_address);
+  c.verify_timeout = runbook.drill().has_verify_timeout()
+                         ? common::FromProtoDuration(runbook.drill().verify_timeout())
+                         : options_.default_verify_timeout;
+  c.fail_back = !runbook.drill().has_fail_back() || runbook.drill().fail_back();
+  // The drill went to the operation's target; it came from the group's other server.
+  c.partner = op.target_server.empty() ? ref.secondary_server() : op.target_server;
+  c.original = c.partner == ref.secondary_server() ? ref.primary_server() : ref.secondary_server();
+  r.set_original_primary(c.original);
+  r.set_partner(c.partner);
+  r.set_final_primary(c.original);
+  // The agent kept its automation off the group across the restart (the drill's pause); on_end
+  // gives it back once the drill is over.
+  c.began = true;
+
+  ResumePlan plan = PlanResume(steps, c.fail_back);
+  const std::string at = plan.interrupted_at.empty() ? "its start" : plan.interrupted_at;
+  deps_.logger.Warn("resuming a drill interrupted by a restart",
+                    {{"drill", drill_id}, {"operation", op.id}, {"at", at}});
+  if (plan.open_step.has_value()) {
+    absl::Status s = FinishOpenStep(c, *plan.open_step);
+    if (IsJournalError(s)) return s;
+    // What became of the open step decides the rest.
+    ASSIGN_OR_RETURN(steps, deps_.journal.Steps(op.id));
+    plan = PlanResume(steps, c.fail_back);
+  }
+  std::string failure;
+  switch (plan.action) {
+    case ResumePlan::Action::kEndAborted:
+      c.aborted = true;
+      failure = absl::StrCat("interrupted by an agent restart at ", at,
+                             ", before the failover; nothing was changed");
+      break;
+    case ResumePlan::Action::kFailBack: {
+      AbortFailback(c);
+      ASSIGN_OR_RETURN(steps, deps_.journal.Steps(op.id));
+      const bool back = StepDone(steps, kStepAbortFailback) || StepDone(steps, kStepFailback);
+      failure = absl::StrCat("interrupted by an agent restart during ", at, "; ",
+                             back ? absl::StrCat("recovered: failed back to ", c.original)
+                             : HasStep(steps, kStepAbortFailback)
+                                 ? "the fail back after the restart failed"
+                                 : absl::StrCat("recovered: ", c.partner, " never became primary"));
+      break;
+    }
+    case ResumePlan::Action::kEnd:
+      if (plan.outcome == v1::DRILL_OUTCOME_PASSED) {
+        c.note = absl::StrCat("the agent restarted during ", at, ", before the report");
+      } else {
+        failure =
+            absl::StrCat("interrupted by an agent restart during ", at, "; the drill had already ",
+                         StepDone(steps, kStepAbortFailback) || StepDone(steps, kStepFailback)
+                             ? "failed back"
+                             : "ended its changes");
+      }
+      break;
+  }
+  // The report's steps are the journal's, from before and after the restart.
+  ASSIGN_OR_RETURN(steps, deps_.journal.Steps(op.id));
+  r.clear_steps();
+  for (const journal::StepRecord& s : steps) {
+    AddStep(
+        r, s.name, StepStateToProto(s.state), s.detail,
+        IsFiniteTime(s.started_at) ? deps_.clock.FromWall(s.started_at) : absl::InfinitePast(),
+        IsFiniteTime(s.finished_at) ? deps_.clock.FromWall(s.finished_at) : absl::InfinitePast());
+  }
+  Conclude(c, failure);
+  return c.report;
+}
+
+absl::Status DrillRunner::FinishOpenStep(Context& c, const journal::StepRecord& open) {
+  deps_.logger.Warn("finishing a drill step left open by a restart",
+                    {{"operation", c.op.id}, {"step", open.name}});
+  executor::OperationRunner::StepBody body;
+  if (open.name == kStepFailover && c.op.arm_operation_url.empty()) {
+    // No accepted POST was journaled: read where the group is, post nothing.
+    body = [&]() -> absl::StatusOr<std::string> {
+      const std::string now = CurrentPrimary(c);
+      if (now == c.partner) {
+        return absl::StrCat("re-read after a restart: ", c.partner, " is primary");
+      }
+      return absl::AbortedError(absl::StrCat("interrupted by an agent restart; re-read: ",
+                                             now.empty() ? "(unknown)" : now, " is primary"));
+    };
+  } else if (open.name == kStepFailover || open.name == kStepFailback ||
+             open.name == kStepAbortFailback) {
+    // The journaled operation URL is this step's (it is cleared before each ARM step's intent):
+    // it is polled to its end, nothing is posted. Without one, a fail back goes through the
+    // idempotent client, which reads the original primary first and posts only if it is not.
+    const bool out = open.name == kStepFailover;
+    const std::string to = out ? c.partner : c.original;
+    const std::string from = out ? c.original : c.partner;
+    body = [&, to, from]() -> absl::StatusOr<std::string> {
+      absl::Status s = DoFailover(c, open.name, to, from);
+      if (!s.ok()) return s;
+      return absl::StrCat(to, " is primary (finished after a restart)");
+    };
+  } else {
+    body = [&]() -> absl::StatusOr<std::string> {
+      return absl::AbortedError(absl::StrCat("interrupted by an agent restart during ", open.name));
+    };
+  }
+  return deps_.executor.ResumeJournaledStep(c.op, open, body);
 }
 
 absl::Status DrillRunner::Step(Context& c, const std::string& name, const std::string& intent,
-                               const std::function<absl::Status(std::string* detail)>& body) {
+                               const std::function<absl::Status(std::string* detail)>& body,
+                               const std::string& journal_suffix) {
   const absl::Time started = deps_.clock.Now();
-  ASSIGN_OR_RETURN(journal::StepRecord s, deps_.journal.BeginStep(c.op.id, name, intent));
+  const bool arm_step =
+      name == kStepFailover || name == kStepFailback || name == kStepAbortFailback;
+  if (arm_step && c.arm_url_set) {
+    // Before the intent: a restart must never follow an earlier step's ARM operation.
+    absl::Status s = deps_.journal.SetArmOperationUrl(c.op.id, "");
+    if (!s.ok()) {
+      AddStep(c.report, name, v1::DRILL_STEP_STATE_FAILED, ShortStatus(s), started,
+              deps_.clock.Now());
+      return s;
+    }
+    c.op.arm_operation_url.clear();
+    c.arm_url_set = false;
+  }
   std::string detail;
-  absl::Status result = body(&detail);
-  absl::Status end = deps_.journal.EndStep(
-      s.id, result.ok() ? journal::StepState::kDone : journal::StepState::kFailed, detail);
+  bool ran = false;
+  absl::Status result =
+      deps_.executor.RunJournaledStep(c.op, name, intent, [&]() -> absl::StatusOr<std::string> {
+        ran = true;
+        absl::Status s = body(&detail);
+        if (!s.ok()) return s;
+        return detail + journal_suffix;
+      });
+  if (!ran) detail = ShortStatus(result);
   AddStep(c.report, name, result.ok() ? v1::DRILL_STEP_STATE_DONE : v1::DRILL_STEP_STATE_FAILED,
           detail, started, deps_.clock.Now());
   deps_.logger.Info(
       "drill step",
       {{"drill", c.report.drill_id()}, {"step", name}, {"ok", result.ok()}, {"detail", detail}});
-  if (!end.ok() && result.ok()) return end;
   return result;
 }
 
@@ -343,14 +690,12 @@ absl::Status DrillRunner::DoFailover(Context& c, const std::string& step, const 
   *d.mutable_started_at() = ToTimestamp(deps_.clock.Now());
   d.mutable_listener_outage();  // measured by ComputeDirectionMetrics; zero until then
   d.set_data_loss_basis("planned failover: full synchronization before the switch");
-  arm::FailoverRequest req;
-  req.target = GroupOn(c.runbook.group(), to);
-  req.kind = arm::FailoverKind::kPlanned;
-  req.client_request_id = absl::StrCat(c.report.drill_id(), "-", step);
-  req.on_accepted = [this, &c](const arm::OperationRef& ref) {
-    deps_.journal.SetArmOperationUrl(c.op.id, executor::EncodeOperationRef(ref)).IgnoreError();
-  };
-  absl::StatusOr<arm::FailoverResult> res = deps_.arm.Failover(req);
+  // Through the executor: idempotent (reads first, never a second accepted POST), and the
+  // accepted operation's URL is journaled before it is polled.
+  absl::StatusOr<arm::FailoverResult> res =
+      deps_.executor.ArmFailover(c.op, GroupOn(c.runbook.group(), to), arm::FailoverKind::kPlanned,
+                                 absl::StrCat(c.report.drill_id(), "-", step));
+  c.arm_url_set = true;
   if (res.ok()) {
     d.set_completed(true);
     d.set_posts_accepted(res->posts_accepted);
@@ -529,8 +874,8 @@ void DrillRunner::Finish(Context& c) {
       r.outcome() == v1::DRILL_OUTCOME_PASSED    ? journal::OperationState::kSucceeded
       : r.outcome() == v1::DRILL_OUTCOME_ABORTED ? journal::OperationState::kAborted
                                                  : journal::OperationState::kFailed;
-  absl::Status s = deps_.journal.UpdateOperation(c.op.id, state, r.summary());
-  if (!s.ok()) deps_.logger.Warn("drill: journal update failed", {{"error", s.ToString()}});
+  // The report is saved before the operation's end is journaled: an agent that dies in between
+  // resumes the drill and saves it again, where the other order could lose it.
   if (deps_.reports != nullptr) {
     absl::StatusOr<v1::DrillReportSummary> saved = deps_.reports->Save(r);
     if (!saved.ok()) {
@@ -542,6 +887,11 @@ void DrillRunner::Finish(Context& c) {
     absl::Status w =
         json.ok() ? WriteReportFile(c.runbook.drill().report_path(), *json) : json.status();
     if (!w.ok()) deps_.logger.Warn("drill: report_path not written", {{"error", w.ToString()}});
+  }
+  absl::StatusOr<journal::OperationRecord> ended =
+      deps_.executor.EndOperation(c.op, state, r.summary());
+  if (!ended.ok()) {
+    deps_.logger.Warn("drill: journal update failed", {{"error", ended.status().ToString()}});
   }
   deps_.logger.Info("drill finished",
                     {{"drill", r.drill_id()}, {"outcome", DrillOutcomeName(r.outcome())}});

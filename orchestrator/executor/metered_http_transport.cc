@@ -7,7 +7,7 @@
 
 namespace foghorn::executor {
 
-absl::StatusOr<arm::HttpResponse> MeteredHttpTransport::Send(const arm::HttpRequest& request) {
+absl::StatusOr<http::HttpResponse> MeteredHttpTransport::Send(const http::HttpRequest& request) {
   std::string target = "other";
   if (!arm_endpoint_.empty() && absl::StartsWith(request.url, arm_endpoint_)) {
     target = "arm";
@@ -16,7 +16,7 @@ absl::StatusOr<arm::HttpResponse> MeteredHttpTransport::Send(const arm::HttpRequ
     target = "token";
   }
   const absl::Time start = absl::Now();
-  absl::StatusOr<arm::HttpResponse> resp = base_.Send(request);
+  absl::StatusOr<http::HttpResponse> resp = base_.Send(request);
   std::string status = resp.ok() ? absl::StrCat(resp->status)
                                  : std::string(absl::StatusCodeToString(resp.status().code()));
   metrics_.IncrementCounter("foghorn_http_requests_total",

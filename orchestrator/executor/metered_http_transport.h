@@ -6,23 +6,23 @@
 
 #include <string>
 
-#include "orchestrator/arm/http_transport.h"
 #include "orchestrator/common/metrics.h"
+#include "orchestrator/http/http_transport.h"
 
 namespace foghorn::executor {
 
-class MeteredHttpTransport final : public arm::HttpTransport {
+class MeteredHttpTransport final : public http::HttpTransport {
  public:
   // Requests whose URL starts with `arm_endpoint` are counted as target "arm", URLs containing
   // "/oauth2/" or "/identity/" as "token", the rest as "other". Both references must outlive it.
-  MeteredHttpTransport(arm::HttpTransport& base, common::MetricsRegistry& metrics,
+  MeteredHttpTransport(http::HttpTransport& base, common::MetricsRegistry& metrics,
                        std::string arm_endpoint)
       : base_(base), metrics_(metrics), arm_endpoint_(std::move(arm_endpoint)) {}
 
-  absl::StatusOr<arm::HttpResponse> Send(const arm::HttpRequest& request) override;
+  absl::StatusOr<http::HttpResponse> Send(const http::HttpRequest& request) override;
 
  private:
-  arm::HttpTransport& base_;
+  http::HttpTransport& base_;
   common::MetricsRegistry& metrics_;
   const std::string arm_endpoint_;
 };

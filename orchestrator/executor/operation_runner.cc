@@ -105,15 +105,36 @@ OperationRunner::OperationRunner(journal::Journal& journal, FailoverActuator& ac
       logger_(std::move(logger)),
       metrics_(metrics) {}
 
-absl::Status OperationRunner::JournaledStep(
-    const journal::OperationRecord& op, const std::vector<journal::StepRecord>& done_before,
-    const std::string& name, const std::string& detail,
-    const std::function<absl::StatusOr<std::string>()>& body, bool* skipped) {
+absl::Status OperationRunner::JournaledStep(const journal::OperationRecord& op,
+                                            const std::vector<journal::StepRecord>& done_before,
+                                            const std::string& name, const std::string& detail,
+                                            const StepBody& body, bool* skipped) {
   *skipped = StepDone(done_before, name);
   if (*skipped) return absl::OkStatus();
-  ASSIGN_OR_RETURN(journal::StepRecord step, journal_.BeginStep(op.id, name, detail));
+  return RunJournaledStep(op, name, detail, body);
+}
+
+absl::Status OperationRunner::RunJournaledStep(const journal::OperationRecord& op,
+                                               const std::string& name, const std::string& intent,
+                                               const StepBody& body) {
+  ASSIGN_OR_RETURN(journal::StepRecord step, journal_.BeginStep(op.id, name, intent));
   if (step_observer_) step_observer_(op, step);
-  absl::StatusOr<std::string> result = body();
+  return EndJournaledStep(op, std::move(step), body());
+}
+
+absl::Status OperationRunner::ResumeJournaledStep(const journal::OperationRecord& op,
+                                                  const journal::StepRecord& open,
+                                                  const StepBody& body) {
+  if (open.state != journal::StepState::kIntent) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("step ", open.name, " of ", op.id, " is not open"));
+  }
+  return EndJournaledStep(op, open, body());
+}
+
+absl::Status OperationRunner::EndJournaledStep(const journal::OperationRecord& op,
+                                               journal::StepRecord step,
+                                               const absl::StatusOr<std::string>& result) {
   step.state = result.ok() ? journal::StepState::kDone : journal::StepState::kFailed;
   // Watch shows what GetOperation shows: the detail as the journal keeps it.
   step.detail = common::TruncateUtf8(result.ok() ? *result : result.status().ToString(),
@@ -121,6 +142,34 @@ absl::Status OperationRunner::JournaledStep(
   RETURN_IF_ERROR(journal_.EndStep(step.id, step.state, step.detail));
   if (step_observer_) step_observer_(op, step);
   return result.status();
+}
+
+absl::StatusOr<arm::FailoverResult> OperationRunner::ArmFailover(
+    const journal::OperationRecord& op, const arm::FailoverGroupId& target, arm::FailoverKind kind,
+    const std::string& client_request_id) {
+  arm::FailoverRequest req;
+  req.target = target;
+  req.kind = kind;
+  req.client_request_id = client_request_id;
+  if (!op.arm_operation_url.empty()) {
+    req.resume_operation = DecodeOperationRef(op.arm_operation_url);
+  }
+  absl::Status journal_error;
+  req.on_accepted = [&](const arm::OperationRef& ref) {
+    // Journaled before polling, so a crash from here on resumes by polling this URL.
+    journal_error = journal_.SetArmOperationUrl(op.id, EncodeOperationRef(ref));
+  };
+  absl::StatusOr<arm::FailoverResult> result = actuator_.Failover(req);
+  RETURN_IF_ERROR(journal_error);
+  return result;
+}
+
+absl::StatusOr<journal::OperationRecord> OperationRunner::EndOperation(
+    const journal::OperationRecord& op, journal::OperationState state, const std::string& outcome) {
+  RETURN_IF_ERROR(journal_.UpdateOperation(op.id, state, outcome));
+  absl::StatusOr<journal::OperationRecord> ended = journal_.GetOperation(op.id);
+  if (ended.ok() && operation_observer_) operation_observer_(*ended);
+  return ended;
 }
 
 absl::Status OperationRunner::RunStepWithRetries(const v1::Step& step,
@@ -141,7 +190,7 @@ absl::Status OperationRunner::RunStepWithRetries(const v1::Step& step,
 absl::StatusOr<journal::OperationRecord> OperationRunner::Finish(const journal::OperationRecord& op,
                                                                  journal::OperationState state,
                                                                  const std::string& outcome) {
-  RETURN_IF_ERROR(journal_.UpdateOperation(op.id, state, outcome));
+  ASSIGN_OR_RETURN(journal::OperationRecord ended, EndOperation(op, state, outcome));
   metrics_.IncrementCounter("foghorn_operations_total",
                             {{"kind", op.kind}, {"outcome", journal::OperationStateName(state)}});
   const std::string state_name = journal::OperationStateName(state);
@@ -150,7 +199,7 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Finish(const journal::
   logger_.Info(
       "operation finished",
       {{"operation", op.id}, {"group", op.group_id}, {"state", state_name}, {"outcome", outcome}});
-  return journal_.GetOperation(op.id);
+  return ended;
 }
 
 absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::OperationRecord& op_in,
@@ -221,20 +270,7 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::Ope
   absl::Status arm_status = JournaledStep(
       op, done_before, arm_step, plan.target.server,
       [&]() -> absl::StatusOr<std::string> {
-        arm::FailoverRequest req;
-        req.target = plan.target;
-        req.kind = plan.kind;
-        req.client_request_id = op.id;
-        if (!op.arm_operation_url.empty()) {
-          req.resume_operation = DecodeOperationRef(op.arm_operation_url);
-        }
-        absl::Status journal_error;
-        req.on_accepted = [&](const arm::OperationRef& ref) {
-          // Journaled before polling, so a crash from here on resumes by polling this URL.
-          journal_error = journal_.SetArmOperationUrl(op.id, EncodeOperationRef(ref));
-        };
-        result = actuator_.Failover(req);
-        RETURN_IF_ERROR(journal_error);
+        result = ArmFailover(op, plan.target, plan.kind, op.id);
         if (!result.ok()) return result.status();
         return absl::StrCat(std::string(arm::FailoverOutcomeName(result->outcome)),
                             " posts_accepted=", result->posts_accepted);

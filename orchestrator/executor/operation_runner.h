@@ -137,14 +137,61 @@ class OperationRunner {
   using StepObserver =
       std::function<void(const journal::OperationRecord&, const journal::StepRecord&)>;
   void SetStepObserver(StepObserver observer) { step_observer_ = std::move(observer); }
+  // Called after an operation's end is journaled (Run's, and EndOperation's), with the record
+  // as it ended. Set before the first Run; called on the running thread; must not block.
+  using OperationObserver = std::function<void(const journal::OperationRecord&)>;
+  void SetOperationObserver(OperationObserver observer) {
+    operation_observer_ = std::move(observer);
+  }
+
+  // --- The step machinery, shared by every operation kind (failovers above, drills in
+  // orchestrator/drill). One operation's steps are written by one thread at a time.
+
+  // A body's answer: the outcome's detail (OK), or why the step failed.
+  using StepBody = std::function<absl::StatusOr<std::string>()>;
+
+  // Runs one journaled step of `op`: the intent (`name`, `intent`) is journaled before `body`
+  // runs and its outcome (done with the body's detail, or failed with its status) after, and the
+  // step observer is told both times. Returns the body's status; a journal error instead when a
+  // write failed (its message starts with "journal:"; when the intent could not be written the
+  // body did not run).
+  absl::Status RunJournaledStep(const journal::OperationRecord& op, const std::string& name,
+                                const std::string& intent, const StepBody& body);
+
+  // Finishes a step a stopped run left open (its intent journaled, its outcome not): `body` finds
+  // out what became of it (re-reading, never redoing blindly), and its answer is journaled as that
+  // step's outcome and told to the step observer. FAILED_PRECONDITION when `open` is not in
+  // state kIntent; otherwise as RunJournaledStep.
+  absl::Status ResumeJournaledStep(const journal::OperationRecord& op,
+                                   const journal::StepRecord& open, const StepBody& body);
+
+  // The ARM failover of one step of `op`, through the idempotent client (arm_client.h): when
+  // op.arm_operation_url is set (a POST accepted before a restart) that operation is polled to its
+  // end and nothing is posted; otherwise the target is read first and a POST goes out only while
+  // it is not primary. The URL of an accepted POST is journaled (SetArmOperationUrl) before it is
+  // polled, so a restart from then on follows it. `client_request_id` is sent with every request.
+  // Returns the client's answer, or the journal's error when the URL could not be journaled.
+  absl::StatusOr<arm::FailoverResult> ArmFailover(const journal::OperationRecord& op,
+                                                  const arm::FailoverGroupId& target,
+                                                  arm::FailoverKind kind,
+                                                  const std::string& client_request_id);
+
+  // Journals the end of `op` (state, outcome), tells the operation observer and returns the
+  // record as journaled. No notification and no metric: Run's own end adds those for failovers.
+  // Errors as Journal::UpdateOperation.
+  absl::StatusOr<journal::OperationRecord> EndOperation(const journal::OperationRecord& op,
+                                                        journal::OperationState state,
+                                                        const std::string& outcome);
 
  private:
   // Runs one journaled step unless already done; `body` performs the side effect.
   absl::Status JournaledStep(const journal::OperationRecord& op,
                              const std::vector<journal::StepRecord>& done_before,
                              const std::string& name, const std::string& detail,
-                             const std::function<absl::StatusOr<std::string>()>& body,
-                             bool* skipped);
+                             const StepBody& body, bool* skipped);
+  // Journals `step`'s outcome from `result` and tells the observer.
+  absl::Status EndJournaledStep(const journal::OperationRecord& op, journal::StepRecord step,
+                                const absl::StatusOr<std::string>& result);
   absl::Status RunStepWithRetries(const v1::Step& step, const journal::OperationRecord& op);
   absl::StatusOr<journal::OperationRecord> Finish(const journal::OperationRecord& op,
                                                   journal::OperationState state,
@@ -157,6 +204,7 @@ class OperationRunner {
   common::Logger logger_;
   common::MetricsRegistry& metrics_;
   StepObserver step_observer_;
+  OperationObserver operation_observer_;
 };
 
 }  // namespace foghorn::executor

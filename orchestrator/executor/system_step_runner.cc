@@ -119,7 +119,7 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   return result;
 }
 
-SystemStepRunner::SystemStepRunner(arm::HttpTransport& transport, arm::Sleeper& sleeper,
+SystemStepRunner::SystemStepRunner(http::HttpTransport& transport, common::Sleeper& sleeper,
                                    common::Logger logger, Hooks hooks)
     : transport_(transport),
       sleeper_(sleeper),
@@ -185,7 +185,7 @@ absl::Status SystemStepRunner::RunExec(const v1::Step& step, const journal::Oper
 }
 
 absl::Status SystemStepRunner::RunNotify(const v1::Step& step, const journal::OperationRecord& op) {
-  arm::HttpRequest req;
+  http::HttpRequest req;
   req.method = "POST";
   req.url = step.notify().url();
   req.secret_url = true;  // webhook tokens live in the path: errors name scheme and host only
@@ -202,11 +202,11 @@ absl::Status SystemStepRunner::RunNotify(const v1::Step& step, const journal::Op
                             {"target_server", op.target_server},
                             {"reason", op.reason}}
                  .dump();
-  absl::StatusOr<arm::HttpResponse> resp = transport_.Send(req);
+  absl::StatusOr<http::HttpResponse> resp = transport_.Send(req);
   if (!resp.ok()) return resp.status();
   if (resp->status < 200 || resp->status >= 300) {
     return absl::UnavailableError(
-        absl::StrCat("webhook ", arm::UrlForLog(req), " answered ", resp->status));
+        absl::StrCat("webhook ", http::UrlForLog(req), " answered ", resp->status));
   }
   return absl::OkStatus();
 }

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/arm/http_transport.h"
-#include "orchestrator/arm/sleeper.h"
 #include "orchestrator/common/log.h"
+#include "orchestrator/common/sleeper.h"
 #include "orchestrator/executor/operation_runner.h"
+#include "orchestrator/http/http_transport.h"
 
 namespace foghorn::executor {
 
@@ -47,7 +47,7 @@ class SystemStepRunner final : public StepRunner {
   };
 
   // `transport` and `sleeper` must outlive the runner.
-  SystemStepRunner(arm::HttpTransport& transport, arm::Sleeper& sleeper, common::Logger logger,
+  SystemStepRunner(http::HttpTransport& transport, common::Sleeper& sleeper, common::Logger logger,
                    Hooks hooks);
 
   absl::Status Run(const v1::Step& step, const journal::OperationRecord& op) override;
@@ -62,8 +62,8 @@ class SystemStepRunner final : public StepRunner {
   absl::Status RunExec(const v1::Step& step, const journal::OperationRecord& op);
   absl::Status RunNotify(const v1::Step& step, const journal::OperationRecord& op);
 
-  arm::HttpTransport& transport_;
-  arm::Sleeper& sleeper_;
+  http::HttpTransport& transport_;
+  common::Sleeper& sleeper_;
   common::Logger logger_;
   Hooks hooks_;
 };

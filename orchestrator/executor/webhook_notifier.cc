@@ -7,7 +7,7 @@
 
 namespace foghorn::executor {
 
-WebhookNotifier::WebhookNotifier(std::vector<WebhookTarget> targets, arm::HttpTransport& transport,
+WebhookNotifier::WebhookNotifier(std::vector<WebhookTarget> targets, http::HttpTransport& transport,
                                  const common::Clock& clock, common::Logger logger,
                                  common::MetricsRegistry& metrics, Options options)
     : targets_(std::move(targets)),
@@ -92,7 +92,7 @@ void WebhookNotifier::Run() {
 void WebhookNotifier::Deliver(const Notification& n) {
   const std::string body = Body(n);
   for (const WebhookTarget& target : targets_) {
-    arm::HttpRequest req;
+    http::HttpRequest req;
     req.method = "POST";
     req.url = target.url;
     req.secret_url = true;
@@ -104,7 +104,7 @@ void WebhookNotifier::Deliver(const Notification& n) {
     std::string result = "failed";
     std::string last_error;
     for (int attempt = 1; attempt <= options_.attempts; ++attempt) {
-      absl::StatusOr<arm::HttpResponse> resp = transport_.Send(req);
+      absl::StatusOr<http::HttpResponse> resp = transport_.Send(req);
       if (resp.ok() && resp->status >= 200 && resp->status < 300) {
         result = "sent";
         break;
@@ -118,7 +118,7 @@ void WebhookNotifier::Deliver(const Notification& n) {
     }
     metrics_.IncrementCounter("foghorn_notifications_total", {{"result", result}});
     if (result != "sent") {
-      logger_.Warn("webhook delivery failed", {{"url", arm::UrlOrigin(target.url)},
+      logger_.Warn("webhook delivery failed", {{"url", http::UrlOrigin(target.url)},
                                                {"event", n.event},
                                                {"group", n.group_id},
                                                {"error", last_error}});

@@ -12,11 +12,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "orchestrator/arm/http_transport.h"
 #include "orchestrator/common/clock.h"
 #include "orchestrator/common/log.h"
 #include "orchestrator/common/metrics.h"
 #include "orchestrator/executor/notifier.h"
+#include "orchestrator/http/http_transport.h"
 
 namespace foghorn::executor {
 
@@ -35,7 +35,7 @@ class WebhookNotifier final : public Notifier {
   };
 
   // `transport`, `clock` and `metrics` must outlive the notifier. Starts the sender thread.
-  WebhookNotifier(std::vector<WebhookTarget> targets, arm::HttpTransport& transport,
+  WebhookNotifier(std::vector<WebhookTarget> targets, http::HttpTransport& transport,
                   const common::Clock& clock, common::Logger logger,
                   common::MetricsRegistry& metrics, Options options);
   ~WebhookNotifier() override;
@@ -53,7 +53,7 @@ class WebhookNotifier final : public Notifier {
   void Deliver(const Notification& n);
 
   const std::vector<WebhookTarget> targets_;
-  arm::HttpTransport& transport_;
+  http::HttpTransport& transport_;
   const common::Clock& clock_;
   common::Logger logger_;
   common::MetricsRegistry& metrics_;

@@ -1,8 +1,10 @@
 """Crash-and-resume: foghornd is killed (SIGKILL) right after each journal write of a failover,
 restarted, and every run must end with exactly one role change and one accepted failover POST
 (read from the emulator's request log). Repeated with an injected connection reset after the
-emulator applied the failover POST.
+emulator applied the failover POST. And a drill killed during its hold (after its failover) is
+resumed by the restarted agent: failed back exactly once, and journaled as interrupted.
 """
+import json
 import os
 import shutil
 import sys
@@ -75,6 +77,71 @@ class CrashResume(unittest.TestCase):
         for kind, n in (("503", 0), ("500", 9)):
             with self.subTest(fault=kind, crash_after_write=n):
                 self.run_once(n if n else 10_000, {"kind": kind, "route": "failover", "count": 1})
+
+
+class CrashDuringDrill(unittest.TestCase):
+    def test_a_drill_killed_during_its_hold_fails_back_once_after_the_restart(self):
+        workdir = harness.workdir()
+        sim = harness.ArmSim(workdir, operation_ms=300)
+        agent = None
+        try:
+            agent = harness.Agent(workdir, sim, harness.drill_runbook(sim, hold="10m"))
+            agent.start().wait_settled()
+            wait_until(lambda: agent.cli("readiness", harness.GROUP).returncode == 0, 20,
+                       "the group to be ready")
+            r = agent.cli("drill", harness.GROUP)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            drill_id = [w for w in r.stdout.split() if w.startswith("drill-")][0]
+            # The hold has begun: the failover was carried out and verified.
+            wait_until(lambda: ("hold", "intent") in [s[:2] for s in agent.steps("drill")], 60,
+                       "the drill's hold")
+            self.assertEqual(sim.primary(), "sql-west")
+            agent.proc.kill()
+            agent.proc.wait(10)
+            self.assertEqual(agent.proc.returncode, -9)
+            agent.log.close()
+
+            agent.start()
+            wait_until(lambda: [o for o in agent.operations()
+                                if o[0] == "drill" and o[1] != "running"], 60,
+                       "the interrupted drill to be finished by the restarted agent")
+            # Exactly one drill failover POST and one fail-back POST reached ARM, in that order,
+            # and the roles end as they started.
+            posts = [p for p in sim.requests("failover") if p.get("acceptedOperation")]
+            self.assertEqual([p["server"] for p in posts], ["sql-west", "sql-east"], posts)
+            self.assertEqual(len(harness.failover_posts(sim)), 2)
+            self.assertEqual(sim.primary(), "sql-east")
+            # The journal: the drill finished, its interruption and recovery noted.
+            ops = agent.operations()
+            self.assertEqual(len(ops), 1, ops)
+            kind, state, _, outcome = ops[0]
+            self.assertEqual((kind, state), ("drill", "failed"))
+            self.assertIn("interrupted by an agent restart during hold", outcome)
+            self.assertIn("recovered: failed back to sql-east", outcome)
+            steps = [s[:2] for s in agent.steps("drill")]
+            self.assertEqual(steps, [("preflight", "done"), ("failover", "done"),
+                                     ("verify_failover", "done"), ("hold", "failed"),
+                                     ("abort_failback", "done"), ("verify_failback", "done")])
+            # Its report is kept under the id the drill was started as.
+            report = harness._read_json(
+                os.path.join(workdir, "state", "reports", drill_id + ".json"))
+            self.assertIsNotNone(report, "the resumed drill's report")
+            self.assertEqual(report["final_primary"], "sql-east")
+            self.assertIn("interrupted", report["summary"])
+            # The agent's automation is back on once the drill is over.
+            def unpaused():
+                group = json.loads(agent.cli("group", harness.GROUP, "--history", "0",
+                                             "-o", "json").stdout)
+                return not group["group"].get("pause", {}).get("paused", False)
+            wait_until(unpaused, 20, "the drill's pause to end")
+            shutil.rmtree(workdir, ignore_errors=True)
+        except Exception:
+            print(f"\ndrill crash: kept {workdir}", file=sys.stderr)
+            raise
+        finally:
+            if agent:
+                agent.stop()
+            sim.stop()
 
 
 def _succeeded(agent):

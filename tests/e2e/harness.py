@@ -228,6 +228,24 @@ policy:
 """
 
 
+def drill_runbook(sim, hold="10m", check_hook=None):
+    """runbook_yaml plus a read-write listener probe and a drill section (the drill verifies the
+    listener through that probe)."""
+    base = runbook_yaml(sim)
+    rw = sim.endpoints[f"fg:{GROUP}:rw"]
+    base = base.replace("probes:\n", "probes:\n"
+                        f"  - {{name: rw-listener, target: listener_read_write, interval: 300ms, "
+                        f"timeout: 200ms, tcp: {{address: \"{rw}\"}}}}\n", 1)
+    hook = ""
+    if check_hook:
+        hook = "  check_hook:\n    argv: [/bin/sh, -c, '" + check_hook + "']\n"
+    return base + f"""drill:
+  hold: {hold}
+  verify_timeout: 30s
+  verify_probes: [rw-listener]
+{hook}"""
+
+
 class Agent:
     """The real foghornd binary with a config written into `workdir`."""
 
@@ -310,6 +328,13 @@ log: {{level: debug}}
         with self.db() as c:
             return c.execute("SELECT kind, state, target_server, outcome FROM operations "
                              "ORDER BY created_us").fetchall()
+
+    def steps(self, kind):
+        """The journaled steps of every operation of `kind`, in order: [(name, state, detail)]."""
+        with self.db() as c:
+            return c.execute("SELECT s.name, s.state, s.detail FROM steps s JOIN operations o "
+                             "ON o.id = s.operation_id WHERE o.kind = ? "
+                             "ORDER BY o.created_us, s.seq", (kind,)).fetchall()
 
     def decisions(self):
         with self.db() as c:

@@ -17,9 +17,11 @@
 #include "orchestrator/arm/resource_id.h"
 #include "orchestrator/arm/retry_policy.h"
 #include "orchestrator/common/fake_clock.h"
+#include "orchestrator/http/http_transport.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace foghorn::arm;
+  namespace http = foghorn::http;
   std::string_view in(reinterpret_cast<const char*>(data), size);
   static constexpr const char* kHeaders[] = {"Retry-After",
                                              "x-ms-retry-after-ms",
@@ -35,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string header_value(rest.substr(0, nl == std::string_view::npos ? rest.size() : nl));
   std::string body(nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1));
 
-  HttpHeaders headers;
+  http::HttpHeaders headers;
   headers.Add(header_name, header_value);
   const absl::Time now = absl::FromUnixSeconds(1767225600);
   (void)RetryAfterFromHeaders(headers, now);
@@ -58,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)ParseFailoverGroupPage(body);
   (void)ParseOperationStatus(body);
   (void)ParseTokenResponse(body, now);
-  HttpResponse response;
+  http::HttpResponse response;
   response.status = 400 + static_cast<int>(size % 200);
   response.body = body;
   response.headers = headers;

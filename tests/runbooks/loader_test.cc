@@ -42,7 +42,7 @@ probes:
 std::vector<std::string> Errors(const std::string& text, const std::string& file = "x.yaml") {
   LoadResult r = LoadRunbookSources({{file, text}});
   std::vector<std::string> out;
-  for (const Diagnostic& d : r.diagnostics) out.push_back(d.ToString());
+  for (const config::Diagnostic& d : r.diagnostics) out.push_back(d.ToString());
   return out;
 }
 

@@ -57,7 +57,7 @@ class CheckLayering(unittest.TestCase):
                       err)
 
     def test_peers_on_one_level_do_not_include_each_other(self):
-        self.write("orchestrator/journal/journal.h", '#include "orchestrator/arm/sleeper.h"')
+        self.write("orchestrator/journal/journal.h", '#include "orchestrator/arm/arm_client.h"')
         rc, _, err = self.run_check()
         self.assertEqual(rc, 1)
         self.assertIn("orchestrator/journal/journal.h:1:", err)
@@ -89,7 +89,7 @@ class CheckLayering(unittest.TestCase):
         self.assertIn("orchestrator/newpart/thing.h:1: file is in no layer", err)
 
     def test_the_composition_root_may_wire_everything(self):
-        self.write("orchestrator/agent/main.cc", '#include "orchestrator/api/api_server.h"',
+        self.write("orchestrator/daemon/main.cc", '#include "orchestrator/api/api_server.h"',
                    '#include "orchestrator/drill/drill_runner.h"')
         self.write("orchestrator/agent/agent.cc", '#include "orchestrator/api/api_server.h"')
         rc, _, err = self.run_check()

@@ -10,13 +10,13 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "orchestrator/arm/sleeper.h"
 #include "orchestrator/common/fake_clock.h"
+#include "orchestrator/common/sleeper.h"
 
 namespace foghorn::testing {
 
 // Thread-safe.
-class FakeSleeper final : public arm::Sleeper {
+class FakeSleeper final : public common::Sleeper {
  public:
   // Waits return at once and time does not move.
   FakeSleeper() = default;

@@ -138,6 +138,53 @@ absl::StatusOr<json> ListEndpoints(AdminCall& c) {
   return out;
 }
 
+absl::StatusOr<json> ListVantages(AdminCall& c) {
+  json vantages = json::array();
+  for (const std::string& name : c.sim.vantages.names()) {
+    vantages.push_back({{"name", name},
+                        {"sqlBaseUrl", absl::StrCat(Scheme(c.sim), c.sim.options.host, ":",
+                                                    c.sim.port, "/vantages/", name)}});
+  }
+  return json{{"vantages", vantages}, {"partitions", c.sim.vantages.PartitionsJson()}};
+}
+
+absl::StatusOr<json> ListVantageEndpoints(AdminCall& c) {
+  const std::string& vantage = c.params[0];
+  if (!c.sim.vantages.Has(vantage)) {
+    return absl::NotFoundError(absl::StrCat("vantage '", vantage, "' not found"));
+  }
+  json out = json::object();
+  if (c.sim.data_plane) {
+    for (const auto& [name, port] : c.sim.data_plane->Ports(vantage)) {
+      out[name] = absl::StrCat("127.0.0.1:", port);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<json> ListPartitions(AdminCall& c) { return c.sim.vantages.PartitionsJson(); }
+
+absl::StatusOr<json> AddPartition(AdminCall& c) {
+  auto partition = ParsePartition(c.body);
+  if (!partition.ok()) return partition.status();
+  if (absl::Status s = CutPartition(c.sim, *partition); !s.ok()) return s;
+  return json::object();
+}
+
+// No body heals every partition; {"vantage"} all of one vantage's, {"region"} all to one region.
+absl::StatusOr<json> RemovePartitions(AdminCall& c) {
+  std::string fields[2];
+  const char* keys[2] = {"vantage", "region"};
+  for (int i = 0; i < 2; ++i) {
+    auto v = c.body.find(keys[i]);
+    if (v == c.body.end()) continue;
+    if (!v->is_string()) return absl::InvalidArgumentError(absl::StrCat(keys[i], ": string"));
+    fields[i] = v->get<std::string>();
+  }
+  if (absl::Status s = HealPartition(c.sim, fields[0], fields[1]); !s.ok()) return s;
+  return json::object();
+}
+
 absl::StatusOr<json> IssueToken(AdminCall& c) {
   return json{{"access_token", c.sim.tokens.Issue()}};
 }
@@ -166,6 +213,11 @@ constexpr AdminRoute kRoutes[] = {
     {"GET", "requests", ListRequests},
     {"GET", "counters", GetCounters},
     {"GET", "endpoints", ListEndpoints},
+    {"GET", "vantages", ListVantages},
+    {"GET", "vantages/{}/endpoints", ListVantageEndpoints},
+    {"GET", "partitions", ListPartitions},
+    {"POST", "partitions", AddPartition},
+    {"DELETE", "partitions", RemovePartitions},
     {"POST", "token", IssueToken},
 };
 

@@ -1,8 +1,8 @@
 // foghorn-armsim's admin API over HTTP (/admin/..., no auth; the table is in docs/armsim.md):
-// region outages, faults, failing operations, writes and replication lag, live settings, the
-// request log, counters, data-plane endpoints and tokens. A small route table maps method and
-// path to one handler each; handlers return the JSON to answer, or a status that becomes 400,
-// 404, 409 or 503 with {"error":{"code","message"}}.
+// region outages, vantages and partitions, faults, failing operations, writes and replication
+// lag, live settings, the request log, counters, data-plane endpoints and tokens. A small route
+// table maps method and path to one handler each; handlers return the JSON to answer, or a status
+// that becomes 400, 404, 409 or 503 with {"error":{"code","message"}}.
 #ifndef FOGHORN_TOOLS_ARMSIM_ADMIN_ROUTES_H_
 #define FOGHORN_TOOLS_ARMSIM_ADMIN_ROUTES_H_
 

@@ -1,5 +1,6 @@
 #include "tools/armsim/armsim_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "tools/armsim/sim_context.h"
 #include "tools/armsim/sql_routes.h"
 #include "tools/armsim/topology.h"
+#include "tools/armsim/vantages.h"
 
 namespace foghorn::armsim {
 namespace {
@@ -59,9 +61,9 @@ void Serve(SimContext& sim, const httplib::Request& req, httplib::Response& res)
   }
 }
 
-std::string Endpoint(DataPlane* dp, const std::string& name) {
+std::string Endpoint(DataPlane* dp, const std::string& name, const std::string& vantage) {
   if (dp == nullptr) return "";
-  int port = dp->Port(name);
+  int port = dp->Port(name, vantage);
   return port <= 0 ? "" : absl::StrCat("127.0.0.1:", port);
 }
 
@@ -90,6 +92,14 @@ absl::StatusOr<std::unique_ptr<ArmSimServer>> ArmSimServer::Start(ArmSimOptions 
     if (!t.ok()) return t.status();
     topology = *std::move(t);
   }
+  for (const std::string& name : options.vantages) {
+    if (absl::Status valid = ValidateVantageName(name); !valid.ok()) return valid;
+    if (std::find(topology.vantages.begin(), topology.vantages.end(), name) !=
+        topology.vantages.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("duplicate vantage '", name, "'"));
+    }
+    topology.vantages.push_back(name);
+  }
   if (options.page_size < 1) return absl::InvalidArgumentError("page_size must be >= 1");
   if (options.threads < 2) return absl::InvalidArgumentError("threads must be >= 2");
   auto impl = std::make_unique<Impl>(std::move(options), std::move(topology));
@@ -106,7 +116,7 @@ absl::StatusOr<std::unique_ptr<ArmSimServer>> ArmSimServer::Start(ArmSimOptions 
   if (!port.ok()) return port.status();
   sim.port = *port;
   if (sim.options.data_plane) {
-    auto dp = DataPlane::Start(&sim.emulator);
+    auto dp = DataPlane::Start(&sim.emulator, &sim.vantages);
     if (!dp.ok()) return dp.status();
     sim.data_plane = *std::move(dp);
     DataPlane* dpp = sim.data_plane.get();
@@ -168,14 +178,37 @@ std::vector<RequestRecord> ArmSimServer::RequestLog() const {
   return impl_->sim.requests.Records();
 }
 
-std::string ArmSimServer::ServerEndpoint(const std::string& server) const {
-  return Endpoint(impl_->sim.data_plane.get(), "server:" + server);
+std::string ArmSimServer::ServerEndpoint(const std::string& server,
+                                         const std::string& vantage) const {
+  return Endpoint(impl_->sim.data_plane.get(), "server:" + server, vantage);
 }
-std::string ArmSimServer::ReadWriteListener(const std::string& fg) const {
-  return Endpoint(impl_->sim.data_plane.get(), "fg:" + fg + ":rw");
+std::string ArmSimServer::ReadWriteListener(const std::string& fg,
+                                            const std::string& vantage) const {
+  return Endpoint(impl_->sim.data_plane.get(), "fg:" + fg + ":rw", vantage);
 }
-std::string ArmSimServer::ReadOnlyListener(const std::string& fg) const {
-  return Endpoint(impl_->sim.data_plane.get(), "fg:" + fg + ":ro");
+std::string ArmSimServer::ReadOnlyListener(const std::string& fg,
+                                           const std::string& vantage) const {
+  return Endpoint(impl_->sim.data_plane.get(), "fg:" + fg + ":ro", vantage);
+}
+std::map<std::string, std::string> ArmSimServer::Endpoints(const std::string& vantage) const {
+  std::map<std::string, std::string> out;
+  if (!impl_->sim.data_plane) return out;
+  for (const auto& [name, port] : impl_->sim.data_plane->Ports(vantage)) {
+    out[name] = absl::StrCat("127.0.0.1:", port);
+  }
+  return out;
+}
+
+std::vector<std::string> ArmSimServer::Vantages() const { return impl_->sim.vantages.names(); }
+std::string ArmSimServer::VantageBaseUrl(const std::string& vantage) const {
+  return absl::StrCat(base_url(), "/vantages/", vantage);
+}
+absl::Status ArmSimServer::Partition(const std::string& vantage, const std::string& region,
+                                     OutageMode mode) {
+  return CutPartition(impl_->sim, {vantage, RegionKey(region), mode});
+}
+absl::Status ArmSimServer::Heal(const std::string& vantage, const std::string& region) {
+  return HealPartition(impl_->sim, vantage, region);
 }
 
 absl::Status ArmSimServer::RecordWrites(const std::string& fg, int64_t count) {

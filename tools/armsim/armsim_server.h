@@ -2,7 +2,8 @@
 // Microsoft.Sql failover-group API, the Entra ID token endpoints (client credentials and IMDS
 // managed identity) and, through data_plane.h, the SQL endpoints. Tests start it in-process on port
 // 0 and drive faults through the methods below; the foghorn-armsim binary wraps the same class and
-// exposes the admin API over HTTP (/admin/..., see docs/armsim.md).
+// exposes the admin API over HTTP (/admin/..., see docs/armsim.md). Named vantages (vantages.h)
+// get their own data-plane endpoints and can be partitioned from a region.
 //
 // This is the composition root: it wires the emulator (emulator.h), the HTTPS front
 // (http_front.h) and the route families (admin_routes.h, identity_routes.h, sql_routes.h,
@@ -19,6 +20,7 @@
 #define FOGHORN_TOOLS_ARMSIM_ARMSIM_SERVER_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +72,9 @@ struct ArmSimOptions {
   size_t max_body_bytes = 1 << 20;     // larger bodies get an ARM-shaped 400
   int threads = 16;                    // HTTP worker threads (each keep-alive connection holds one)
   bool data_plane = true;              // open the TCP listeners
+  // Vantage points (vantages.h) besides the topology's "vantages"; names must be valid and
+  // distinct from those.
+  std::vector<std::string> vantages;
   absl::Duration blackhole_timeout = absl::Seconds(30);  // control-plane black hole holds this long
 
   const common::Clock* clock = nullptr;  // not owned; nullptr = real time
@@ -107,10 +112,31 @@ class ArmSimServer {
   int64_t AcceptedFailovers(const std::string& failover_group) const;
   std::vector<RequestRecord> RequestLog() const;
 
-  // Data plane: "127.0.0.1:<port>" of a server, or of a group's listener; empty if unknown.
-  std::string ServerEndpoint(const std::string& server) const;
-  std::string ReadWriteListener(const std::string& failover_group) const;
-  std::string ReadOnlyListener(const std::string& failover_group) const;
+  // Data plane: "127.0.0.1:<port>" of a server, or of a group's listener, as seen from
+  // `vantage` ("" = the shared listeners); empty if unknown.
+  std::string ServerEndpoint(const std::string& server, const std::string& vantage = "") const;
+  std::string ReadWriteListener(const std::string& failover_group,
+                                const std::string& vantage = "") const;
+  std::string ReadOnlyListener(const std::string& failover_group,
+                               const std::string& vantage = "") const;
+  // Every endpoint ("server:<name>", "fg:<name>:rw|ro") -> "127.0.0.1:<port>" as seen from
+  // `vantage` ("" = the shared listeners); empty for an unknown vantage or without a data plane.
+  std::map<std::string, std::string> Endpoints(const std::string& vantage = "") const;
+
+  // --- vantages and partitions (vantages.h; all thread-safe) ---
+  // The configured vantages, topology first.
+  std::vector<std::string> Vantages() const;
+  // The base URL of the SQL health routes as seen from `vantage`:
+  // base_url() + "/vantages/<vantage>" (GET .../sql/servers/{server}/replicationLinks).
+  std::string VantageBaseUrl(const std::string& vantage) const;
+  // Cuts `vantage` off from `region`'s data plane (its listeners and SQL health route refuse or
+  // black-hole; other vantages and the shared endpoints still answer). Takes effect on the data
+  // plane before it returns. kNotFound for an unknown vantage.
+  absl::Status Partition(const std::string& vantage, const std::string& region,
+                         OutageMode mode = OutageMode::kRefuse);
+  // Heals the cuts between `vantage` and `region`; an empty field matches every one. kNotFound
+  // for an unknown vantage.
+  absl::Status Heal(const std::string& vantage = "", const std::string& region = "");
 
   absl::Status RecordWrites(const std::string& failover_group, int64_t count);
   absl::StatusOr<ReplicationInfo> Replication(const std::string& failover_group);

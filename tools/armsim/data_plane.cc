@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -59,18 +60,24 @@ void SendLine(int fd, const std::string& line) {
 
 }  // namespace
 
-DataPlane::DataPlane(Emulator* emulator) : emulator_(emulator) {}
+DataPlane::DataPlane(Emulator* emulator, const VantageMap* vantages)
+    : emulator_(emulator), vantages_(vantages) {}
 
-absl::StatusOr<std::unique_ptr<DataPlane>> DataPlane::Start(Emulator* emulator) {
-  std::unique_ptr<DataPlane> dp(new DataPlane(emulator));
+absl::StatusOr<std::unique_ptr<DataPlane>> DataPlane::Start(Emulator* emulator,
+                                                            const VantageMap* vantages) {
+  std::unique_ptr<DataPlane> dp(new DataPlane(emulator, vantages));
   if (pipe2(dp->wake_, O_CLOEXEC | O_NONBLOCK) != 0) {
     return absl::InternalError("data plane: cannot create wake pipe");
   }
   {
     absl::MutexLock lock(&dp->mu_);
     dp->ReconcileLocked();
-    for (const auto& [name, l] : dp->listeners_) {
-      if (l.port == 0) return absl::InternalError(absl::StrCat("data plane: cannot bind ", name));
+    for (const auto& [key, l] : dp->listeners_) {
+      if (l.port == 0) {
+        return absl::InternalError(
+            absl::StrCat("data plane: cannot bind ", key.second,
+                         key.first.empty() ? "" : absl::StrCat(" for vantage ", key.first)));
+      }
     }
   }
   dp->thread_ = std::thread([p = dp.get()] { p->Loop(); });
@@ -94,7 +101,7 @@ void DataPlane::Shutdown() {
   absl::MutexLock lock(&mu_);
   for (auto& c : conns_) close(c.fd);
   conns_.clear();
-  for (auto& [name, l] : listeners_) {
+  for (auto& [key, l] : listeners_) {
     if (l.fd >= 0) close(l.fd);
     l.fd = -1;
   }
@@ -110,24 +117,39 @@ void DataPlane::ReconcileNow() {
   if (!stop_) ReconcileLocked();
 }
 
-int DataPlane::Port(const std::string& endpoint) {
+int DataPlane::Port(const std::string& endpoint, const std::string& vantage) {
   absl::MutexLock lock(&mu_);
-  auto it = listeners_.find(endpoint);
+  auto it = listeners_.find({vantage, endpoint});
   return it == listeners_.end() ? -1 : it->second.port;
 }
 
-std::map<std::string, int> DataPlane::Ports() {
+std::map<std::string, int> DataPlane::Ports(const std::string& vantage) {
   absl::MutexLock lock(&mu_);
   std::map<std::string, int> out;
-  for (const auto& [name, l] : listeners_) out[name] = l.port;
+  for (const auto& [key, l] : listeners_) {
+    if (key.first == vantage) out[key.second] = l.port;
+  }
   return out;
+}
+
+DataPlane::Reach DataPlane::ReachOf(const std::string& vantage, const EndpointTarget& t) const {
+  if (t.server.empty()) return Reach::kRefuse;
+  // A region outage reaches every vantage; a partition only its own.
+  std::optional<OutageMode> dark;
+  if (t.down) {
+    dark = t.mode;
+  } else if (vantages_ != nullptr) {
+    dark = vantages_->CutMode(vantage, t.region);
+  }
+  if (!dark) return Reach::kOpen;
+  return *dark == OutageMode::kRefuse ? Reach::kRefuse : Reach::kBlackhole;
 }
 
 void DataPlane::ReconcileLocked() {
   std::map<std::string, EndpointTarget> targets = emulator_->EndpointTargets();
   // Endpoints that vanished (group deleted): close listener and connections.
   for (auto it = listeners_.begin(); it != listeners_.end();) {
-    if (targets.count(it->first) == 0) {
+    if (targets.count(it->first.second) == 0) {
       if (it->second.fd >= 0) {
         shutdown(it->second.fd, SHUT_RDWR);
         close(it->second.fd);
@@ -137,36 +159,43 @@ void DataPlane::ReconcileLocked() {
       ++it;
     }
   }
+  std::vector<std::string> vantages = {""};
+  if (vantages_ != nullptr) {
+    vantages.insert(vantages.end(), vantages_->names().begin(), vantages_->names().end());
+  }
   for (const auto& [name, t] : targets) {
-    Listener& l = listeners_[name];
-    bool refuse = t.server.empty() || (t.down && t.mode == OutageMode::kRefuse);
-    if (refuse && l.fd >= 0) {
-      // shutdown() first: a close() alone leaves the socket listening while the I/O thread's
-      // poll() still holds it.
-      shutdown(l.fd, SHUT_RDWR);
-      close(l.fd);
-      l.fd = -1;
-    } else if (!refuse && l.fd < 0) {
-      int port = 0;
-      l.fd = OpenListener(l.port, &port);
-      if (l.fd >= 0) l.port = port;
+    for (const std::string& vantage : vantages) {
+      Listener& l = listeners_[{vantage, name}];
+      bool refuse = ReachOf(vantage, t) == Reach::kRefuse;
+      if (refuse && l.fd >= 0) {
+        // shutdown() first: a close() alone leaves the socket listening while the I/O thread's
+        // poll() still holds it.
+        shutdown(l.fd, SHUT_RDWR);
+        close(l.fd);
+        l.fd = -1;
+      } else if (!refuse && l.fd < 0) {
+        int port = 0;
+        l.fd = OpenListener(l.port, &port);
+        if (l.fd >= 0) l.port = port;
+      }
     }
   }
-  // Existing connections follow their server: reset on refuse, go silent on black hole, and
-  // black-holed ones are dropped when the region returns.
+  // Existing connections follow their server as their vantage sees it: reset on refuse, go
+  // silent on black hole, and black-holed ones are dropped when the region returns or the
+  // partition heals.
   for (auto it = conns_.begin(); it != conns_.end();) {
-    EndpointTarget t = emulator_->ResolveEndpoint("server:" + it->server);
+    Reach reach = ReachOf(it->listener.first, emulator_->ResolveEndpoint("server:" + it->server));
     bool drop = false;
-    if (t.down && t.mode == OutageMode::kRefuse) {
+    if (reach == Reach::kRefuse) {
       Reset(it->fd);
       drop = true;
-    } else if (t.down) {
+    } else if (reach == Reach::kBlackhole) {
       it->blackholed = true;
     } else if (it->blackholed) {
       close(it->fd);
       drop = true;
     }
-    if (listeners_.count(it->endpoint) == 0 && !drop) {
+    if (listeners_.count(it->listener) == 0 && !drop) {
       close(it->fd);
       drop = true;
     }
@@ -174,24 +203,26 @@ void DataPlane::ReconcileLocked() {
   }
 }
 
-void DataPlane::Accept(const std::string& endpoint, int listen_fd) {
+void DataPlane::Accept(const ListenerKey& key, int listen_fd) {
+  const std::string& endpoint = key.second;
   while (true) {
     int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;
     EndpointTarget t = emulator_->ResolveEndpoint(endpoint);
-    if (t.server.empty() || (t.down && t.mode == OutageMode::kRefuse)) {
+    Reach reach = ReachOf(key.first, t);
+    if (reach == Reach::kRefuse) {
       Reset(fd);
       continue;
     }
     Conn c;
     c.fd = fd;
-    c.endpoint = endpoint;
+    c.listener = key;
     c.server = t.server;
-    c.blackholed = t.down;
+    c.blackholed = reach == Reach::kBlackhole;
     if (!c.blackholed) {
-      SendLine(
-          fd,
-          nlohmann::json{{"endpoint", endpoint}, {"server", t.server}, {"role", t.role}}.dump());
+      nlohmann::json greeting = {{"endpoint", endpoint}, {"server", t.server}, {"role", t.role}};
+      if (!key.first.empty()) greeting["vantage"] = key.first;
+      SendLine(fd, greeting.dump());
     }
     conns_.push_back(std::move(c));
   }
@@ -237,15 +268,15 @@ bool DataPlane::Serve(Conn& c) {
 void DataPlane::Loop() {
   while (true) {
     std::vector<pollfd> fds;
-    std::vector<std::string> listener_names;
+    std::vector<ListenerKey> listener_names;
     {
       absl::MutexLock lock(&mu_);
       if (stop_) return;
       fds.push_back({wake_[0], POLLIN, 0});
-      for (const auto& [name, l] : listeners_) {
+      for (const auto& [key, l] : listeners_) {
         if (l.fd < 0) continue;
         fds.push_back({l.fd, POLLIN, 0});
-        listener_names.push_back(name);
+        listener_names.push_back(key);
       }
       for (const auto& c : conns_) fds.push_back({c.fd, POLLIN, 0});
     }

@@ -7,6 +7,10 @@
 // passed on the injected clock, so a FakeClock drives it deterministically and a real clock gives
 // real durations; the data plane's I/O loop reads the endpoint targets every pass, so listeners
 // follow roles even when nobody polls ARM. Thread-safe: one mutex guards all state.
+//
+// The implementation is split by responsibility: emulator.cc (dispatch, reads, outages, state),
+// emulator_create_update.cc (PUT/PATCH and body validation), emulator_operations.cc (long-running
+// operations), emulator_replication.cc (writes, replication, data-plane endpoint targets).
 #ifndef FOGHORN_TOOLS_ARMSIM_EMULATOR_H_
 #define FOGHORN_TOOLS_ARMSIM_EMULATOR_H_
 
@@ -110,6 +114,7 @@ struct ReplicationInfo {
 struct EndpointTarget {
   std::string server;  // empty: no target (group deleted)
   std::string role;    // Primary | Secondary
+  std::string region;  // the target server's region key
   bool down = false;   // the target's region data plane is down
   OutageMode mode = OutageMode::kRefuse;
 };
@@ -229,6 +234,10 @@ class Emulator {
   ArmResponse StartOperation(const ArmRequest& r, const std::string& name, Group config,
                              absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void NotifyChange();
+  // ARM errors several routes answer with.
+  static ArmResponse GroupNotFound(const ArmRequest& r);
+  static ArmResponse Busy(const std::string& failover_group);
+  static ArmResponse OnSecondary();
 
   const EmulatorOptions options_;
   common::RealClock real_clock_;

@@ -1,6 +1,7 @@
 // foghorn-armsim: the ARM failover-group / Entra ID / SQL endpoint emulator as a standalone
-// server. Prints one JSON line with its base URL, port, CA path and data-plane endpoints on
-// stdout (and into --port-file), then serves until SIGINT/SIGTERM. See docs/armsim.md.
+// server. Prints one JSON line with its base URL, port, CA path and data-plane endpoints (shared
+// and per vantage) on stdout (and into --port-file), then serves until SIGINT/SIGTERM. See
+// docs/armsim.md.
 #include <signal.h>
 #include <stdlib.h>
 
@@ -42,6 +43,8 @@ constexpr char kUsage[] = R"(usage: foghorn-armsim [flags]
   --fault=JSON               inject a fault at start (repeatable)
   --threads=N                HTTP worker threads (default 16)
   --no-data-plane            do not open the TCP listeners
+  --vantage=NAME             a vantage with its own data-plane endpoints (repeatable; adds to
+                             the topology's "vantages")
 )";
 
 int Fail(const std::string& msg) {
@@ -107,6 +110,8 @@ int main(int argc, char** argv) {
       options.threads = n;
     } else if (key == "--no-data-plane") {
       options.data_plane = false;
+    } else if (key == "--vantage" && !value.empty()) {
+      options.vantages.push_back(value);
     } else {
       std::cerr << kUsage;
       return Fail("bad flag '" + arg + "'");
@@ -172,6 +177,12 @@ int main(int argc, char** argv) {
   for (const auto& [name, fg] : state["failoverGroups"].items()) {
     hello["endpoints"]["fg:" + name + ":rw"] = sim.ReadWriteListener(name);
     hello["endpoints"]["fg:" + name + ":ro"] = sim.ReadOnlyListener(name);
+  }
+  for (const std::string& vantage : sim.Vantages()) {
+    nlohmann::json endpoints = nlohmann::json::object();
+    for (const auto& [name, address] : sim.Endpoints(vantage)) endpoints[name] = address;
+    hello["vantages"][vantage] = {{"endpoints", endpoints},
+                                  {"sqlBaseUrl", sim.VantageBaseUrl(vantage)}};
   }
   std::string line = hello.dump();
   if (!port_file.empty()) {

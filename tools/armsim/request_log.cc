@@ -19,6 +19,7 @@ json RequestRecord::ToJson() const {
             {"requestId", request_id}};
   if (!server.empty()) j["server"] = server;
   if (!failover_group.empty()) j["failoverGroup"] = failover_group;
+  if (!vantage.empty()) j["vantage"] = vantage;
   if (accepted_operation) {
     j["acceptedOperation"] = true;
     j["operationId"] = operation_id;

@@ -28,7 +28,8 @@ struct RequestRecord {
   std::string route;  // RouteName(), "token", "imds", "admin", "sql", "unknown"
   std::string server;
   std::string failover_group;
-  int status = 0;  // 0 = connection dropped without an answer
+  std::string vantage;  // the vantage a SQL health request came from, if any
+  int status = 0;       // 0 = connection dropped without an answer
   bool accepted_operation = false;
   std::string operation_id;
   std::string fault;  // kind of the injected fault, if any

@@ -3,10 +3,23 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "tools/armsim/vantages.h"
 
 namespace foghorn::armsim {
 
 using nlohmann::json;
+
+namespace {
+
+// The step without its scheduling fields: the body the admin API would get.
+json StepBody(const json& step) {
+  json body = step;
+  body.erase("atMs");
+  body.erase("action");
+  return body;
+}
+
+}  // namespace
 
 absl::StatusOr<std::vector<ScenarioStep>> ParseScenario(const std::string& json_text) {
   json root = json::parse(json_text, nullptr, false);
@@ -44,6 +57,15 @@ absl::StatusOr<std::vector<ScenarioStep>> ParseScenario(const std::string& json_
         if (!outage.ok())
           return absl::InvalidArgumentError(where + ": " + outage.status().ToString());
       }
+    } else if (step.action == "partition") {
+      auto p = ParsePartition(StepBody(s));
+      if (!p.ok()) return absl::InvalidArgumentError(where + ": " + p.status().ToString());
+    } else if (step.action == "heal") {
+      for (const char* key : {"vantage", "region"}) {
+        if (s.contains(key) && !s[key].is_string()) {
+          return absl::InvalidArgumentError(absl::StrCat(where, ".", key, ": string"));
+        }
+      }
     } else if (step.action == "fault") {
       if (!s.contains("fault")) return absl::InvalidArgumentError(where + ".fault: missing");
       auto f = ParseFault(s["fault"]);
@@ -74,6 +96,12 @@ absl::Status ApplyScenarioStep(ArmSimServer& server, const ScenarioStep& step) {
     server.SetRegionDown(s["region"].get<std::string>(), *outage);
   } else if (step.action == "regionUp") {
     server.SetRegionUp(s["region"].get<std::string>());
+  } else if (step.action == "partition") {
+    auto p = ParsePartition(StepBody(s));
+    if (!p.ok()) return p.status();
+    return server.Partition(p->vantage, p->region, p->mode);
+  } else if (step.action == "heal") {
+    return server.Heal(s.value("vantage", ""), s.value("region", ""));
   } else if (step.action == "fault") {
     auto f = ParseFault(s["fault"]);
     if (!f.ok()) return f.status();

@@ -1,10 +1,14 @@
-// Scenario files for foghorn-armsim: a timed list of admin actions (region down/up, faults,
-// writes, config) applied to a running emulator, so a drill can be scripted without curl.
+// Scenario files for foghorn-armsim: a timed list of admin actions (region down/up, vantage
+// partitions, faults, writes, config) applied to a running emulator, so a drill can be scripted
+// without curl.
 //
-//   {"steps": [{"atMs": 0,    "action": "fault", "fault": {"kind": "503", "route": "get", "count":
-//   2}},
-//              {"atMs": 1000, "action": "regionDown", "region": "eastus", "mode": "refuse"},
-//              {"atMs": 9000, "action": "regionUp", "region": "eastus"}]}
+//   {"steps": [
+//     {"atMs": 0, "action": "fault", "fault": {"kind": "503", "route": "get", "count": 2}},
+//     {"atMs": 1000, "action": "regionDown", "region": "eastus", "mode": "refuse"},
+//     {"atMs": 2000, "action": "partition", "vantage": "eu-probe", "region": "westus",
+//      "mode": "blackhole"},
+//     {"atMs": 9000, "action": "regionUp", "region": "eastus"},
+//     {"atMs": 9000, "action": "heal", "vantage": "eu-probe"}]}
 #ifndef FOGHORN_TOOLS_ARMSIM_SCENARIO_H_
 #define FOGHORN_TOOLS_ARMSIM_SCENARIO_H_
 
@@ -19,8 +23,9 @@
 namespace foghorn::armsim {
 
 struct ScenarioStep {
-  absl::Duration at;    // since the emulator started
-  std::string action;   // regionDown | regionUp | fault | clearFaults | writes | lag | config
+  absl::Duration at;  // since the emulator started
+  // regionDown | regionUp | partition | heal | fault | clearFaults | writes | lag | config
+  std::string action;
   nlohmann::json args;  // the step object itself
 };
 
@@ -28,7 +33,8 @@ struct ScenarioStep {
 // "steps[i].field" for bad input.
 absl::StatusOr<std::vector<ScenarioStep>> ParseScenario(const std::string& json_text);
 
-// Applies one step now. Errors from the emulator (unknown group, ...) are returned.
+// Applies one step now. Errors from the emulator (unknown group, unknown vantage, ...) are
+// returned.
 absl::Status ApplyScenarioStep(ArmSimServer& server, const ScenarioStep& step);
 
 }  // namespace foghorn::armsim

@@ -26,7 +26,8 @@ SimContext::SimContext(ArmSimOptions o, Topology topology)
     : options(std::move(o)),
       clock(options.clock != nullptr ? options.clock : &real_clock),
       clients(topology.clients),
-      emulator(std::move(topology), EmulatorOptionsFrom(options, clock)),
+      emulator(topology, EmulatorOptionsFrom(options, clock)),
+      vantages(std::move(topology.vantages)),
       tokens(clock, options.token_lifetime),
       throttle(ThrottleLimitsFrom(options)),
       requests(options.request_log_memory),
@@ -45,6 +46,20 @@ void SetRegionUp(SimContext& sim, const std::string& region) {
   sim.emulator.SetRegionUp(region);
   sim.blackholes.RegionChanged();
   if (sim.data_plane) sim.data_plane->ReconcileNow();
+}
+
+absl::Status CutPartition(SimContext& sim, const Partition& partition) {
+  if (absl::Status s = sim.vantages.Cut(partition); !s.ok()) return s;
+  sim.blackholes.RegionChanged();
+  if (sim.data_plane) sim.data_plane->ReconcileNow();
+  return absl::OkStatus();
+}
+
+absl::Status HealPartition(SimContext& sim, const std::string& vantage, const std::string& region) {
+  if (absl::Status s = sim.vantages.Heal(vantage, region); !s.ok()) return s;
+  sim.blackholes.RegionChanged();
+  if (sim.data_plane) sim.data_plane->ReconcileNow();
+  return absl::OkStatus();
 }
 
 }  // namespace foghorn::armsim

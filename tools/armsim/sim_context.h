@@ -1,8 +1,8 @@
 // What the route handlers of a running foghorn-armsim share: the emulator and its data plane,
-// the injected faults, the issued tokens, the throttle, the request log, held black-hole
-// requests and the settings the admin API changes live. ArmSimServer owns one SimContext and
-// passes it to every route family (admin_routes.h, identity_routes.h, sql_routes.h,
-// arm_routes.h), together with the Exchange being served.
+// the vantages and their partitions, the injected faults, the issued tokens, the throttle, the
+// request log, held black-hole requests and the settings the admin API changes live. ArmSimServer
+// owns one SimContext and passes it to every route family (admin_routes.h, identity_routes.h,
+// sql_routes.h, arm_routes.h), together with the Exchange being served.
 #ifndef FOGHORN_TOOLS_ARMSIM_SIM_CONTEXT_H_
 #define FOGHORN_TOOLS_ARMSIM_SIM_CONTEXT_H_
 
@@ -24,6 +24,7 @@
 #include "tools/armsim/throttle.h"
 #include "tools/armsim/token_store.h"
 #include "tools/armsim/topology.h"
+#include "tools/armsim/vantages.h"
 
 namespace foghorn::armsim {
 
@@ -39,6 +40,7 @@ struct SimContext {
   const common::Clock* const clock;       // options.clock, or real_clock
   const std::vector<ClientSpec> clients;  // service principals the token endpoint accepts
   Emulator emulator;
+  VantageMap vantages;                    // topology.vantages
   std::unique_ptr<DataPlane> data_plane;  // null with !options.data_plane
   FaultInjector faults;
   TokenStore tokens;
@@ -58,6 +60,12 @@ const char* Scheme(const SimContext& sim);
 // held in a black hole, and on the data plane's listeners before returning.
 void SetRegionDown(SimContext& sim, const std::string& region, RegionOutage outage);
 void SetRegionUp(SimContext& sim, const std::string& region);
+
+// Cuts a vantage off from a region's data plane, or heals cuts (VantageMap::Heal: empty fields
+// match all), for the SQL health requests held in a black hole and on the data plane's listeners
+// before returning. kNotFound for an unknown vantage.
+absl::Status CutPartition(SimContext& sim, const Partition& partition);
+absl::Status HealPartition(SimContext& sim, const std::string& vantage, const std::string& region);
 
 // One request being served, as every route handler sees it.
 struct Exchange {

@@ -1,7 +1,9 @@
 // The HTTP view of foghorn-armsim's SQL data plane: GET /sql/servers/{server}/replicationLinks,
-// the sys.dm_geo_replication_link_status-like rows (with replication lag) a lag probe reads. It
-// obeys the server's data-plane outage: 503 DatabaseUnavailable when the region refuses, no
-// answer (a held, then dropped connection) when it is a black hole.
+// the sys.dm_geo_replication_link_status-like rows (with replication lag) a lag probe reads, and
+// the same route as seen from a vantage, GET /vantages/{vantage}/sql/servers/{server}/
+// replicationLinks (vantages.h). It obeys the server's data-plane outage and the vantage's
+// partition from the server's region: 503 DatabaseUnavailable when it refuses, no answer (a
+// held, then dropped connection) when it is a black hole.
 #ifndef FOGHORN_TOOLS_ARMSIM_SQL_ROUTES_H_
 #define FOGHORN_TOOLS_ARMSIM_SQL_ROUTES_H_
 
@@ -11,8 +13,8 @@
 
 namespace foghorn::armsim {
 
-// A RouteFamily: serves the route above (route "sql" in the request log); nullopt for any other
-// request.
+// A RouteFamily: serves the routes above (route "sql" in the request log, with the vantage);
+// 404 VantageNotFound for an unknown vantage; nullopt for any other request.
 std::optional<Disposition> ServeSql(SimContext& sim, Exchange& x);
 
 }  // namespace foghorn::armsim

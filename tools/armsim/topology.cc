@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "orchestrator/common/files.h"
+#include "tools/armsim/vantages.h"
 
 namespace foghorn::armsim {
 namespace {
@@ -204,6 +205,22 @@ absl::StatusOr<Topology> ParseJson(const json& root) {
       if (!secret.ok()) return secret.status();
       topo.clients.push_back({*tenant, *id, *secret});
     }
+  }
+  auto vantages = root.find("vantages");
+  if (vantages != root.end() && !vantages->is_array()) {
+    return Invalid("vantages", "must be an array");
+  }
+  for (size_t i = 0; vantages != root.end() && i < vantages->size(); ++i) {
+    std::string where = absl::StrCat("vantages[", i, "]");
+    if (!(*vantages)[i].is_string()) return Invalid(where, "must be a string");
+    std::string name = (*vantages)[i].get<std::string>();
+    if (absl::Status valid = ValidateVantageName(name); !valid.ok()) {
+      return Invalid(where, std::string(valid.message()));
+    }
+    if (std::find(topo.vantages.begin(), topo.vantages.end(), name) != topo.vantages.end()) {
+      return Invalid(where, absl::StrCat("duplicate vantage '", name, "'"));
+    }
+    topo.vantages.push_back(name);
   }
   return topo;
 }

@@ -47,6 +47,9 @@ struct Topology {
   std::vector<ServerSpec> servers;
   std::vector<FailoverGroupSpec> failover_groups;
   std::vector<ClientSpec> clients;
+  // Named vantage points (vantages.h): each gets its own data-plane listeners and can be
+  // partitioned from a region. Empty: only the shared endpoints.
+  std::vector<std::string> vantages;
 };
 
 // Parses the topology JSON. Returns kInvalidArgument naming the offending field (e.g.

@@ -510,6 +510,39 @@ TEST_F(AgentRestartTest, ADrillsRoleChangesAreNotExternalFailovers) {
   EXPECT_FALSE(Last().HasReason(decision::ReasonCode::kCooldown));
 }
 
+TEST_F(AgentRestartTest, ADrillsPauseOutlivesARestartOnlyWhileItsDrillIsUnfinished) {
+  prober_.SetMetric("lag", 3);
+  Boot();
+  Run(absl::Seconds(10));
+  ASSERT_THAT(
+      agent_->Pause(kGroup, absl::InfiniteFuture(), "drill d-1", "drill", PauseOwner::kDrill),
+      IsOk());
+  journal::OperationRecord drill;
+  drill.group_id = kGroup;
+  drill.kind = "drill";
+  drill.target_server = "srv-b";
+  drill.state = journal::OperationState::kRunning;
+  auto created = journal_->CreateOperation(drill);
+  ASSERT_THAT(created, IsOk());
+  // The drill is unfinished: its pause holds the group after the restart (the drill launcher
+  // resumes the drill and ends the pause).
+  Restart();
+  Run(absl::Seconds(5));
+  EXPECT_THAT(agent_->Group(kGroup)->pause_reason, HasSubstr("drill d-1"));
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Seconds(80));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_TRUE(Last().HasReason(decision::ReasonCode::kPaused)) << Last().summary;
+  // Once the drill has ended, a restart ends its pause.
+  ASSERT_THAT(journal_->UpdateOperation(created->operation.id, journal::OperationState::kAborted,
+                                        "interrupted"),
+              IsOk());
+  prober_.Set("a-tcp", probes::ProbeOutcome::kSuccess);
+  Restart();
+  Run(absl::Seconds(5));
+  EXPECT_EQ(agent_->Group(kGroup)->paused_until, absl::InfinitePast());
+}
+
 // --- The cooldown --------------------------------------------------------------------------
 
 TEST_F(AgentRestartTest, AFailoverFoghornDidNotMakeStartsTheCooldown) {

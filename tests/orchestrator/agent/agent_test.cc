@@ -342,7 +342,9 @@ TEST_F(AgentTest, ResumesAnUnfinishedOperationWithoutPostingAgain) {
   EXPECT_THAT(arm_.Accepted(), IsEmpty());
 }
 
-TEST_F(AgentTest, AnInterruptedDrillIsAbortedNotResumedAsAFailover) {
+// A drill is the drill launcher's to resume (it fails back what it failed over): the agent leaves
+// the operation alone, never resumes it as a failover, and sends nothing.
+TEST_F(AgentTest, AnInterruptedDrillIsLeftToTheDrillLauncherNotResumedAsAFailover) {
   std::string id;
   {
     auto j = journal::SqliteJournal::Open(dir_.File("journal.db"), clock_);
@@ -359,10 +361,10 @@ TEST_F(AgentTest, AnInterruptedDrillIsAbortedNotResumedAsAFailover) {
   Load();
   auto op = journal_->GetOperation(id);
   ASSERT_THAT(op, IsOk());
-  EXPECT_EQ(op->state, journal::OperationState::kAborted);
-  EXPECT_THAT(op->outcome, HasSubstr("restarted during the drill"));
+  EXPECT_EQ(op->state, journal::OperationState::kRunning);
   EXPECT_THAT(arm_.Accepted(), IsEmpty());
   EXPECT_EQ(agent_->Group("sub/rg/fog")->roles.primary_server, "srv-a");
+  EXPECT_TRUE(agent_->Group("sub/rg/fog")->in_flight_operation.empty());
 }
 
 TEST_F(AgentTest, CancelsAnOperationStillInItsPreStepsAndNeverCallsArm) {

@@ -48,9 +48,9 @@ class RecordingNotifier final : public executor::Notifier {
 };
 
 // Webhooks and waits are not what these tests are about (waits return at once: FakeSleeper).
-class NoHttp final : public arm::HttpTransport {
+class NoHttp final : public http::HttpTransport {
  public:
-  absl::StatusOr<arm::HttpResponse> Send(const arm::HttpRequest&) override {
+  absl::StatusOr<http::HttpResponse> Send(const http::HttpRequest&) override {
     return absl::UnavailableError("no network in this test");
   }
 };

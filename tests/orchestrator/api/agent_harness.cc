@@ -7,7 +7,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "orchestrator/common/status_macros.h"
-#include "orchestrator/drill/agent_knowledge.h"
+#include "orchestrator/daemon/agent_knowledge.h"
 #include "runbooks/loader.h"
 
 namespace foghorn::testing {
@@ -227,19 +227,23 @@ absl::StatusOr<std::unique_ptr<AgentHarness>> AgentHarness::Create(const std::st
   RETURN_IF_ERROR(h->agent_->Start());
   h->Run(absl::Seconds(20));
   if (options.with_drills) {
-    h->drill_journal_ = std::make_unique<drill::ProgressJournal>(
-        *h->journal_, h->clock_, [raw](const agent::AgentEvent& e) {
-          if (api::ApiServer* s = raw->events_to_.load()) s->Publish(e);
-        });
-    h->knowledge_ = std::make_unique<drill::AgentKnowledge>(*h->agent_, *h->scheduler_);
-    h->reports_ = std::make_unique<drill::ReportStore>(drill::ReportStore::DirFor(dir));
     h->readiness_arm_ = std::make_unique<SlowReads>(h->arm_, options.readiness_arm_latency);
+    // Drills run on their own executor (the failover's journaled step machinery), whose observers
+    // publish their progress, as foghornd wires it.
+    h->drill_executor_ = std::make_unique<executor::OperationRunner>(
+        *h->journal_, *h->readiness_arm_, *h->steps_, h->notifier_, logger(), h->metrics_);
+    daemon::PublishDrillProgress(*h->drill_executor_, h->clock_, [raw](const agent::AgentEvent& e) {
+      if (api::ApiServer* s = raw->events_to_.load()) s->Publish(e);
+    });
+    h->knowledge_ = std::make_unique<daemon::AgentKnowledge>(*h->agent_, *h->scheduler_);
+    h->reports_ = std::make_unique<drill::ReportStore>(drill::ReportStore::DirFor(dir));
     drill::DrillRunner::Deps dd{
         h->clock_,
         h->sleeper_,
         *h->readiness_arm_,
         h->dialer_,
-        *h->drill_journal_,
+        *h->journal_,
+        *h->drill_executor_,
         logger(),
         h->knowledge_.get(),
         /*sampler_factory=*/{},
@@ -257,7 +261,7 @@ absl::StatusOr<std::unique_ptr<AgentHarness>> AgentHarness::Create(const std::st
     h->drill_runner_ =
         std::make_unique<drill::DrillRunner>(std::move(dd), drill::DrillRunner::Options{});
     h->launcher_ = std::make_unique<drill::DrillLauncher>(drill::DrillLauncher::Deps{
-        *h->drill_runner_, *h->drill_journal_, h->reports_.get(), h->clock_, logger()});
+        *h->drill_runner_, *h->journal_, h->reports_.get(), h->clock_, logger()});
   }
   if (options.start_api) {
     v1::ApiSettings settings = options.api;

@@ -20,9 +20,9 @@
 #include "orchestrator/common/fake_clock.h"
 #include "orchestrator/common/manual_executor.h"
 #include "orchestrator/common/worker_pool.h"
+#include "orchestrator/daemon/drill_progress.h"
 #include "orchestrator/drill/drill_launcher.h"
 #include "orchestrator/drill/drill_runner.h"
-#include "orchestrator/drill/progress_journal.h"
 #include "orchestrator/journal/sqlite_journal.h"
 #include "probes/health_tracker.h"
 #include "probes/probe_scheduler.h"
@@ -70,7 +70,7 @@ class FakeArm final : public executor::FailoverActuator {
 // A sleeper for drills under the fake clock: SleepFor blocks until Open(), then returns at once
 // (time does not move). Drills with a zero hold never sleep; a drill held open lets a test see
 // it running.
-class GateSleeper final : public arm::Sleeper {
+class GateSleeper final : public common::Sleeper {
  public:
   void SleepFor(absl::Duration d) override;
   void Open();
@@ -185,7 +185,7 @@ class AgentHarness {
   GateSleeper sleeper_;
   OkDialer dialer_;
   std::unique_ptr<SlowReads> readiness_arm_;
-  std::unique_ptr<drill::ProgressJournal> drill_journal_;
+  std::unique_ptr<executor::OperationRunner> drill_executor_;
   std::unique_ptr<drill::GroupKnowledge> knowledge_;
   std::unique_ptr<drill::ReportStore> reports_;
   std::unique_ptr<drill::DrillRunner> drill_runner_;

@@ -44,8 +44,8 @@ std::string GroupJson(const std::string& server, const std::string& role) {
          R"("}],"databases":[]}})";
 }
 
-HttpHeaders AcceptedHeaders(std::optional<std::string> retry_after = std::nullopt) {
-  HttpHeaders h{
+http::HttpHeaders AcceptedHeaders(std::optional<std::string> retry_after = std::nullopt) {
+  http::HttpHeaders h{
       {"Azure-AsyncOperation",
        std::string(kEndpoint) +
            "/subscriptions/sub/providers/Microsoft.Sql/locations/"
@@ -127,7 +127,7 @@ class ArmClientTest : public ::testing::Test {
   // 503 until `status_readable_at`, and the group reads Primary from `done_at` on. A POST here is
   // a test failure (and gets 409 busy, as ARM would answer it).
   void ModelAcceptedOperation(absl::Time status_readable_at, absl::Time done_at) {
-    http_.Otherwise([=, this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
+    http_.Otherwise([=, this](const http::HttpRequest& r) -> absl::StatusOr<http::HttpResponse> {
       const absl::Time now = clock_.Now();
       const bool done = now >= done_at;
       if (absl::StrContains(r.url, kAsyncPart)) {
@@ -147,14 +147,15 @@ class ArmClientTest : public ::testing::Test {
 
   // Answers every request after the script: the group always reads Secondary and every failover
   // POST gets `post_answer`. After 50 POSTs (a runaway loop) POSTs get 403, which ends any loop.
-  void ModelStuckSecondary(HttpResponse post_answer) {
-    http_.Otherwise([this, post_answer](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
-      if (r.method != "POST") return Response(200, GroupJson("b", "Secondary"));
-      if (http_.CountRequests("POST", "") > 50) {
-        return Response(403, ArmErrorBody("AuthorizationFailed", "runaway post loop"));
-      }
-      return post_answer;
-    });
+  void ModelStuckSecondary(http::HttpResponse post_answer) {
+    http_.Otherwise(
+        [this, post_answer](const http::HttpRequest& r) -> absl::StatusOr<http::HttpResponse> {
+          if (r.method != "POST") return Response(200, GroupJson("b", "Secondary"));
+          if (http_.CountRequests("POST", "") > 50) {
+            return Response(403, ArmErrorBody("AuthorizationFailed", "runaway post loop"));
+          }
+          return post_answer;
+        });
   }
 
   common::FakeClock clock_;
@@ -176,7 +177,7 @@ TEST_F(ArmClientTest, GetSendsBearerTokenRequestIdsAndApiVersion) {
   auto g = client().Get(Target());
   ASSERT_THAT(g, IsOk());
   EXPECT_EQ(g->replication_role, ReplicationRole::kSecondary);
-  const HttpRequest r = http_.requests().at(0);
+  const http::HttpRequest r = http_.requests().at(0);
   EXPECT_EQ(
       r.url,
       "https://arm.test/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Sql/servers/b/"
@@ -205,7 +206,7 @@ TEST_F(ArmClientTest, GetRetriesThrottlingAndHonoursRetryAfterKeepingTheRequestI
 TEST_F(ArmClientTest, GetBacksOffExponentiallyOnTransportErrorsThenGivesUp) {
   for (int i = 0; i < 4; ++i) {
     http_.Expect("GET", "/failoverGroups/fg?",
-                 TransportError(absl::StatusCode::kUnavailable, "connection reset", true));
+                 http::TransportError(absl::StatusCode::kUnavailable, "connection reset", true));
   }
   auto g = client().Get(Target());
   EXPECT_THAT(g, StatusIs(absl::StatusCode::kUnavailable,
@@ -292,7 +293,7 @@ TEST_F(ArmClientTest, ClientSideThrottleSpacesOutABurst) {
 // ---- mutations ----
 
 TEST_F(ArmClientTest, CreateOrUpdatePollsTheOperationAndReadsTheGroupBack) {
-  http_.ExpectHandler("PUT", "/servers/a/failoverGroups/fg?", [](const HttpRequest& r) {
+  http_.ExpectHandler("PUT", "/servers/a/failoverGroups/fg?", [](const http::HttpRequest& r) {
     EXPECT_THAT(r.body, HasSubstr("partnerServers"));
     EXPECT_EQ(r.headers.Find("Content-Type"), "application/json");
     return Response(202, R"({"operation":"CreateFailoverGroup"})", AcceptedHeaders());
@@ -382,8 +383,9 @@ TEST_F(ArmClientTest, TryPlannedBeforeForcedUsesItsOwnAction) {
 
 TEST_F(ArmClientTest, ResetAfterSendingRereadsInsteadOfRePosting) {
   ExpectGroupRead("Secondary");
-  http_.Expect("POST", "/failover?",
-               TransportError(absl::StatusCode::kUnavailable, "connection reset by peer", true));
+  http_.Expect(
+      "POST", "/failover?",
+      http::TransportError(absl::StatusCode::kUnavailable, "connection reset by peer", true));
   ExpectGroupRead("Primary");
   auto r = client().Failover(Request());
   ASSERT_THAT(r, IsOk());
@@ -395,7 +397,7 @@ TEST_F(ArmClientTest, ResetAfterSendingRereadsInsteadOfRePosting) {
 TEST_F(ArmClientTest, TimeoutAfterSendingRereadsAtOnceThenPostsAgainAfterAShortBackoff) {
   ExpectGroupRead("Secondary");
   http_.Expect("POST", "/failover?",
-               TransportError(absl::StatusCode::kDeadlineExceeded, "timed out", true));
+               http::TransportError(absl::StatusCode::kDeadlineExceeded, "timed out", true));
   ExpectGroupRead("Secondary");  // at once, no settle window
   ExpectPostAccepted();          // the same POST, after a short backoff
   ExpectOperationSucceeds();
@@ -479,7 +481,7 @@ TEST_F(ArmClientTest, ThrottledPostIsResentBecauseArmNeverSawIt) {
 TEST_F(ArmClientTest, RefusedConnectionIsResentBecauseNothingLeft) {
   ExpectGroupRead("Secondary");
   http_.Expect("POST", "/failover?",
-               TransportError(absl::StatusCode::kUnavailable, "connection refused", false));
+               http::TransportError(absl::StatusCode::kUnavailable, "connection refused", false));
   ExpectPostAccepted();
   ExpectOperationSucceeds();
   auto r = client().Failover(Request());
@@ -686,8 +688,9 @@ TEST_F(ArmClientTest, A503AndADroppedAnswerEndWithOneOperationAndNoSettleWindow)
   http_.Expect("POST", "/failover?", Response(503, ArmErrorBody("ServiceUnavailable", "")));
   ExpectGroupRead("Secondary");  // at once
   // ARM acts on this one, but its answer is lost.
-  http_.Expect("POST", "/failover?",
-               TransportError(absl::StatusCode::kUnavailable, "connection reset by peer", true));
+  http_.Expect(
+      "POST", "/failover?",
+      http::TransportError(absl::StatusCode::kUnavailable, "connection reset by peer", true));
   ExpectGroupRead("Secondary");  // the operation is still running
   http_.Expect("POST", "/failover?",
                Response(409, ArmErrorBody("FailoverGroupBusy", "Failover Group is busy")));

@@ -8,8 +8,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orchestrator/arm/arm_client.h"
-#include "orchestrator/arm/curl_http_transport.h"
 #include "orchestrator/common/fake_clock.h"
+#include "orchestrator/http/curl_http_transport.h"
 #include "tests/testing/capturing_log_sink.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -45,10 +45,10 @@ class ArmIntegrationTest : public ::testing::Test {
     auto sim = ArmSimServer::Start(o);
     ASSERT_THAT(sim, IsOk());
     sim_ = *std::move(sim);
-    CurlHttpTransport::Options t;
+    http::CurlHttpTransport::Options t;
     t.ca_file = sim_->ca_cert_path();
     t.connect_timeout = absl::Seconds(5);
-    transport_ = std::make_unique<CurlHttpTransport>(t);
+    transport_ = std::make_unique<http::CurlHttpTransport>(t);
   }
 
   // A client-secret credential against the emulator's Entra ID endpoint.
@@ -96,9 +96,9 @@ class ArmIntegrationTest : public ::testing::Test {
 
   ::foghorn::testing::TempDir tmp_;
   common::RealClock clock_;
-  RealSleeper sleeper_;
+  common::RealSleeper sleeper_;
   std::unique_ptr<ArmSimServer> sim_;
-  std::unique_ptr<CurlHttpTransport> transport_;
+  std::unique_ptr<http::CurlHttpTransport> transport_;
   std::unique_ptr<TokenCredential> credential_;
   std::shared_ptr<common::Redactor> redactor_ = std::make_shared<common::Redactor>();
   std::shared_ptr<::foghorn::testing::CapturingLogSink> sink_ =
@@ -587,23 +587,23 @@ TEST_F(ArmIntegrationTest, DefaultChainUsesWorkloadIdentityAssertion) {
 
 TEST_F(ArmIntegrationTest, TransportRefusesAServerItsCaStoreDoesNotTrust) {
   StartSim();
-  HttpRequest req;
+  http::HttpRequest req;
   req.url = sim_->base_url() + "/admin/state";
-  CurlHttpTransport untrusting;  // system CA store only: the emulator's CA is not in it
+  http::CurlHttpTransport untrusting;  // system CA store only: the emulator's CA is not in it
   auto r = untrusting.Send(req);
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_FALSE(RequestMaybeSent(r.status()));
+  EXPECT_FALSE(http::RequestMaybeSent(r.status()));
 }
 
 TEST_F(ArmIntegrationTest, ConnectionRefusedIsUnavailableAndSurelyNotSent) {
   StartSim();
   const std::string url = sim_->base_url() + "/x";
   sim_->Shutdown();
-  HttpRequest req;
+  http::HttpRequest req;
   req.url = url;
   auto r = transport_->Send(req);
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_FALSE(RequestMaybeSent(r.status()));
+  EXPECT_FALSE(http::RequestMaybeSent(r.status()));
 }
 
 }  // namespace

@@ -50,7 +50,7 @@ INSTANTIATE_TEST_SUITE_P(
         MappingCase{302, "", absl::StatusCode::kUnknown}));
 
 TEST(ArmStatusTest, ErrorKeepsArmCodeMessageAndRequestIds) {
-  HttpResponse r =
+  http::HttpResponse r =
       testing::Response(409, testing::ArmErrorBody("FailoverGroupBusy", "Failover Group is busy"),
                         {{"x-ms-request-id", "req-1"}, {"x-ms-correlation-request-id", "corr-1"}});
   RequestIds ids;

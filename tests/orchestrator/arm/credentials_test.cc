@@ -57,7 +57,8 @@ TEST(DefaultCredentialTest, ClientSecretPostsTheFormToTheAuthorityAndRedactsTheS
   FakeHttpTransport http;
   auto redactor = std::make_shared<common::Redactor>();
   http.ExpectHandler(
-      "POST", "https://login.example.com/tenant-1/oauth2/v2.0/token", [](const HttpRequest& r) {
+      "POST", "https://login.example.com/tenant-1/oauth2/v2.0/token",
+      [](const http::HttpRequest& r) {
         EXPECT_THAT(r.body, HasSubstr("grant_type=client_credentials"));
         EXPECT_THAT(r.body, HasSubstr("client_id=app-1"));
         EXPECT_THAT(r.body, HasSubstr("client_secret=s3cr3t-Client~Value"));
@@ -111,7 +112,7 @@ TEST(DefaultCredentialTest, WorkloadIdentitySendsTheFederatedAssertionFromTheFil
   FakeHttpTransport http;
   ::foghorn::testing::TempDir tmp;
   std::string file = tmp.Write("token", "eyJhbGciOi.assertion-body.sig\n");
-  http.ExpectHandler("POST", "/tenant-2/oauth2/v2.0/token", [](const HttpRequest& r) {
+  http.ExpectHandler("POST", "/tenant-2/oauth2/v2.0/token", [](const http::HttpRequest& r) {
     EXPECT_THAT(r.body, HasSubstr("client_assertion=eyJhbGciOi.assertion-body.sig"));
     EXPECT_THAT(r.body, HasSubstr("client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-"
                                   "assertion-type%3Ajwt-bearer"));
@@ -130,15 +131,16 @@ TEST(DefaultCredentialTest, WorkloadIdentitySendsTheFederatedAssertionFromTheFil
 TEST(DefaultCredentialTest, FallsBackToImdsWithoutProxyAndWithMetadataHeader) {
   common::FakeClock clock;
   FakeHttpTransport http;
-  http.ExpectHandler(
-      "GET", "http://169.254.169.254/metadata/identity/oauth2/token", [](const HttpRequest& r) {
-        EXPECT_TRUE(r.bypass_proxy);
-        EXPECT_EQ(r.headers.Find("Metadata"), "true");
-        EXPECT_THAT(r.url, HasSubstr("api-version=2018-02-01"));
-        EXPECT_THAT(r.url, HasSubstr("resource=https%3A%2F%2Fmanagement.azure.com%2F"));
-        EXPECT_THAT(r.url, HasSubstr("client_id=user-mi"));
-        return Response(200, R"({"access_token":"mi","expires_on":"1767229200"})");
-      });
+  http.ExpectHandler("GET", "http://169.254.169.254/metadata/identity/oauth2/token",
+                     [](const http::HttpRequest& r) {
+                       EXPECT_TRUE(r.bypass_proxy);
+                       EXPECT_EQ(r.headers.Find("Metadata"), "true");
+                       EXPECT_THAT(r.url, HasSubstr("api-version=2018-02-01"));
+                       EXPECT_THAT(r.url,
+                                   HasSubstr("resource=https%3A%2F%2Fmanagement.azure.com%2F"));
+                       EXPECT_THAT(r.url, HasSubstr("client_id=user-mi"));
+                       return Response(200, R"({"access_token":"mi","expires_on":"1767229200"})");
+                     });
   auto cred = MakeDefaultCredential(Env({{"AZURE_CLIENT_ID", "user-mi"}}), http, clock, {});
   ASSERT_THAT(cred, IsOk());
   EXPECT_EQ((*cred)->name(), "managed-identity");
@@ -150,7 +152,7 @@ TEST(DefaultCredentialTest, FallsBackToImdsWithoutProxyAndWithMetadataHeader) {
 TEST(DefaultCredentialTest, UsesTheAppServiceIdentityEndpointWhenPresent) {
   common::FakeClock clock;
   FakeHttpTransport http;
-  http.ExpectHandler("GET", "http://127.0.0.1:41000/msi/token", [](const HttpRequest& r) {
+  http.ExpectHandler("GET", "http://127.0.0.1:41000/msi/token", [](const http::HttpRequest& r) {
     EXPECT_EQ(r.headers.Find("X-IDENTITY-HEADER"), "hdr-secret");
     EXPECT_THAT(r.url, HasSubstr("api-version=2019-08-01"));
     return Response(200, TokenBody("as", 3600));

@@ -1,8 +1,8 @@
-// CurlHttpTransport against a plain-HTTP cpp-httplib server on 127.0.0.1 (TLS is covered by the
-// emulator integration tests): request shape, User-Agent, keep-alive reuse and error mapping; and,
-// against a raw-socket server that drops a connection without answering, that the transport never
-// re-sends a non-idempotent request on its own.
-#include "orchestrator/arm/curl_http_transport.h"
+// http::CurlHttpTransport against a plain-HTTP cpp-httplib server on 127.0.0.1 (TLS is covered by
+// the emulator integration tests): request shape, User-Agent, keep-alive reuse and error mapping;
+// and, against a raw-socket server that drops a connection without answering, that the transport
+// never re-sends a non-idempotent request on its own.
+#include "orchestrator/http/curl_http_transport.h"
 
 #include <arpa/inet.h>
 #include <httplib.h>
@@ -223,8 +223,8 @@ class CurlHttpTransportTest : public ::testing::Test {
 };
 
 TEST_F(CurlHttpTransportTest, ReturnsStatusHeadersAndBodyWithTheFoghornUserAgent) {
-  CurlHttpTransport t;
-  HttpRequest req;
+  http::CurlHttpTransport t;
+  http::HttpRequest req;
   req.url = Url("/echo");
   auto r = t.Send(req);
   ASSERT_THAT(r, IsOk());
@@ -232,12 +232,12 @@ TEST_F(CurlHttpTransportTest, ReturnsStatusHeadersAndBodyWithTheFoghornUserAgent
   EXPECT_EQ(r->body, R"({"ok":true})");
   EXPECT_EQ(r->headers.Find("x-ms-request-id"), "rid-1");
   EXPECT_EQ(r->headers.Find("retry-after"), "3");
-  EXPECT_EQ(user_agent_, "foghorn/" + FoghornVersion());
+  EXPECT_EQ(user_agent_, "foghorn/" + http::FoghornVersion());
 }
 
 TEST_F(CurlHttpTransportTest, AResponseBodyBeyondTheLimitIsRefusedNotBuffered) {
-  CurlHttpTransport t;
-  HttpRequest req;
+  http::CurlHttpTransport t;
+  http::HttpRequest req;
   req.url = Url("/big");
   req.max_response_bytes = 1 << 20;
   auto r = t.Send(req);
@@ -250,8 +250,8 @@ TEST_F(CurlHttpTransportTest, AResponseBodyBeyondTheLimitIsRefusedNotBuffered) {
 }
 
 TEST_F(CurlHttpTransportTest, ReusesOneConnectionAcrossSequentialCalls) {
-  CurlHttpTransport t;
-  HttpRequest req;
+  http::CurlHttpTransport t;
+  http::HttpRequest req;
   req.url = Url("/echo");
   for (int i = 0; i < 4; ++i) ASSERT_THAT(t.Send(req), IsOk());
   std::lock_guard<std::mutex> lock(mu_);
@@ -259,9 +259,9 @@ TEST_F(CurlHttpTransportTest, ReusesOneConnectionAcrossSequentialCalls) {
 }
 
 TEST_F(CurlHttpTransportTest, SendsBodiesAndAnExplicitZeroLengthForEmptyPosts) {
-  CurlHttpTransport t;
+  http::CurlHttpTransport t;
   for (const char* method : {"POST", "PUT", "PATCH", "DELETE"}) {
-    HttpRequest req;
+    http::HttpRequest req;
     req.method = method;
     req.url = Url("/body");
     req.body = std::string(method) == "POST" ? "" : "{\"a\":1}";
@@ -276,31 +276,31 @@ TEST_F(CurlHttpTransportTest, SendsBodiesAndAnExplicitZeroLengthForEmptyPosts) {
 }
 
 TEST_F(CurlHttpTransportTest, TimeoutIsDeadlineExceededAndMaybeSent) {
-  CurlHttpTransport t;
-  HttpRequest req;
+  http::CurlHttpTransport t;
+  http::HttpRequest req;
   req.url = Url("/hang");
   req.timeout = absl::Milliseconds(100);
   auto r = t.Send(req);
   release_.Notify();
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded));
-  EXPECT_TRUE(RequestMaybeSent(r.status()));
+  EXPECT_TRUE(http::RequestMaybeSent(r.status()));
 }
 
 TEST_F(CurlHttpTransportTest, ConnectionRefusedIsUnavailableAndNotSent) {
-  CurlHttpTransport t;
+  http::CurlHttpTransport t;
   RefusingPort refusing;
-  HttpRequest req;
+  http::HttpRequest req;
   req.url = refusing.Url("/x");
   req.timeout = absl::Seconds(10);
   auto r = t.Send(req);
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_FALSE(RequestMaybeSent(r.status()));
+  EXPECT_FALSE(http::RequestMaybeSent(r.status()));
 }
 
 TEST_F(CurlHttpTransportTest, ErrorMessagesLeaveOutTheQueryString) {
-  CurlHttpTransport t;
+  http::CurlHttpTransport t;
   RefusingPort refusing;
-  HttpRequest req;
+  http::HttpRequest req;
   req.url = refusing.Url("/x?sig=secret-ish");
   req.timeout = absl::Seconds(10);
   auto r = t.Send(req);
@@ -312,41 +312,41 @@ TEST_F(CurlHttpTransportTest, ErrorMessagesLeaveOutTheQueryString) {
 // request therefore never rides a reused connection, so there is nothing for libcurl to "retry".
 TEST(CurlHttpTransportResendTest, NeverResendsAPostWhoseConnectionDiedBeforeAnswering) {
   DroppingServer server;
-  CurlHttpTransport t;
-  HttpRequest warm;
+  http::CurlHttpTransport t;
+  http::HttpRequest warm;
   warm.url = server.Url("/warm");
   ASSERT_THAT(t.Send(warm), IsOk());  // leaves an idle keep-alive connection in the pool
-  HttpRequest post;
+  http::HttpRequest post;
   post.method = "POST";
   post.url = server.Url("/failover");
   post.timeout = absl::Seconds(10);
   auto r = t.Send(post);
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_TRUE(RequestMaybeSent(r.status()));
+  EXPECT_TRUE(http::RequestMaybeSent(r.status()));
   EXPECT_EQ(server.Requests("POST"), 1);
 }
 
 TEST(HttpRequestTest, IdempotencyFollowsTheMethodUnlessSetExplicitly) {
-  HttpRequest r;
+  http::HttpRequest r;
   for (const char* m : {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}) {
     r.method = m;
-    EXPECT_TRUE(IsIdempotent(r)) << m;
+    EXPECT_TRUE(http::IsIdempotent(r)) << m;
   }
   for (const char* m : {"POST", "PATCH"}) {
     r.method = m;
-    EXPECT_FALSE(IsIdempotent(r)) << m;
+    EXPECT_FALSE(http::IsIdempotent(r)) << m;
   }
   r.idempotent = true;  // e.g. a token request: asking twice does no harm
-  EXPECT_TRUE(IsIdempotent(r));
+  EXPECT_TRUE(http::IsIdempotent(r));
   r.method = "GET";
   r.idempotent = false;
-  EXPECT_FALSE(IsIdempotent(r));
+  EXPECT_FALSE(http::IsIdempotent(r));
 }
 
 TEST(CurlHttpTransportResendTest, AnIdempotentRequestStillReusesTheKeepAliveConnection) {
   DroppingServer server;
-  CurlHttpTransport t;
-  HttpRequest get;
+  http::CurlHttpTransport t;
+  http::HttpRequest get;
   get.url = server.Url("/a");
   for (int i = 0; i < 3; ++i) ASSERT_THAT(t.Send(get), IsOk());
   EXPECT_EQ(server.Requests("GET"), 3);

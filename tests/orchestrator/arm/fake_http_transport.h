@@ -1,7 +1,7 @@
-// Test doubles for the ARM client: a scripted HttpTransport (each expected request is matched in
-// order by method and URL fragment and answered with a canned response or transport error; once the
-// script is used up, an optional fallback handler answers, e.g. a small model of ARM driven by the
-// FakeClock). The Sleeper that advances a FakeClock is tests/testing/fake_sleeper.h.
+// Test doubles for the ARM client: a scripted http::HttpTransport (each expected request is matched
+// in order by method and URL fragment and answered with a canned response or transport error; once
+// the script is used up, an optional fallback handler answers, e.g. a small model of ARM driven by
+// the FakeClock). The common::Sleeper that advances a FakeClock is tests/testing/fake_sleeper.h.
 #ifndef FOGHORN_TESTS_ORCHESTRATOR_ARM_FAKE_HTTP_TRANSPORT_H_
 #define FOGHORN_TESTS_ORCHESTRATOR_ARM_FAKE_HTTP_TRANSPORT_H_
 
@@ -13,19 +13,19 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
-#include "orchestrator/arm/http_transport.h"
+#include "orchestrator/http/http_transport.h"
 
 namespace foghorn::arm::testing {
 
-class FakeHttpTransport final : public HttpTransport {
+class FakeHttpTransport final : public http::HttpTransport {
  public:
-  using Handler = std::function<absl::StatusOr<HttpResponse>(const HttpRequest&)>;
+  using Handler = std::function<absl::StatusOr<http::HttpResponse>(const http::HttpRequest&)>;
 
   // The next request must have `method` and a URL containing `url_part`; it gets `answer`.
   FakeHttpTransport& Expect(std::string method, std::string url_part,
-                            absl::StatusOr<HttpResponse> answer) {
+                            absl::StatusOr<http::HttpResponse> answer) {
     return ExpectHandler(std::move(method), std::move(url_part),
-                         [answer](const HttpRequest&) { return answer; });
+                         [answer](const http::HttpRequest&) { return answer; });
   }
   FakeHttpTransport& ExpectHandler(std::string method, std::string url_part, Handler handler) {
     absl::MutexLock lock(&mu_);
@@ -40,7 +40,7 @@ class FakeHttpTransport final : public HttpTransport {
     return *this;
   }
 
-  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
+  absl::StatusOr<http::HttpResponse> Send(const http::HttpRequest& request) override {
     Step step;
     Handler otherwise;
     {
@@ -63,7 +63,7 @@ class FakeHttpTransport final : public HttpTransport {
     return step.handler(request);
   }
 
-  std::vector<HttpRequest> requests() const {
+  std::vector<http::HttpRequest> requests() const {
     absl::MutexLock lock(&mu_);
     return requests_;
   }
@@ -92,11 +92,12 @@ class FakeHttpTransport final : public HttpTransport {
   mutable absl::Mutex mu_;
   std::deque<Step> script_;
   Handler otherwise_;
-  std::vector<HttpRequest> requests_;
+  std::vector<http::HttpRequest> requests_;
 };
 
-inline HttpResponse Response(int status, std::string body = "", HttpHeaders headers = {}) {
-  HttpResponse r;
+inline http::HttpResponse Response(int status, std::string body = "",
+                                   http::HttpHeaders headers = {}) {
+  http::HttpResponse r;
   r.status = status;
   r.body = std::move(body);
   r.headers = std::move(headers);

@@ -36,7 +36,7 @@ class LroPollerTest : public ::testing::Test {
       : sleeper_(clock_),
         poller_(
             [this](const std::string& url) {
-              HttpRequest r;
+              http::HttpRequest r;
               r.url = url;
               return http_.Send(r);
             },
@@ -106,7 +106,7 @@ TEST_F(LroPollerTest, PutReadsTheResourceItselfAtTheEnd) {
 TEST_F(LroPollerTest, AnErrorFromTheStatusUrlIsAFailedPollNotAFailedOperation) {
   http_.Expect("GET", "AzureAsyncOperation", Response(500, testing::ArmErrorBody("Internal", "")));
   http_.Expect("GET", "AzureAsyncOperation",
-               TransportError(absl::StatusCode::kUnavailable, "reset", true));
+               http::TransportError(absl::StatusCode::kUnavailable, "reset", true));
   http_.Expect("GET", "AzureAsyncOperation", Response(200, R"({"status":"InProgress"})"));
   http_.Expect("GET", "AzureAsyncOperation", Response(404, ""));
   http_.Expect("GET", "AzureAsyncOperation", Response(200, R"({"status":"Succeeded"})"));
@@ -127,7 +127,7 @@ TEST_F(LroPollerTest, GivesUpAsUnavailableWhenTheOperationRecordStaysGone) {
 TEST_F(LroPollerTest, TransientStatusErrorsNeverEndTheWaitBeforeTheDeadline) {
   // The status URL answers 503 for as long as the operation may run: the operation was accepted,
   // so the wait ends at its deadline (resume later), never earlier as if it had failed.
-  http_.Otherwise([](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
+  http_.Otherwise([](const http::HttpRequest&) -> absl::StatusOr<http::HttpResponse> {
     return Response(503, testing::ArmErrorBody("ServiceUnavailable", ""));
   });
   auto r = Wait({kAsync, ""}, FinalStateVia::kNone, absl::Minutes(30));
@@ -141,7 +141,7 @@ TEST_F(LroPollerTest, FailedPollsBackOffAndHonourRetryAfter) {
   http_.Expect("GET", "AzureAsyncOperation", Response(429, "", {{"Retry-After", "42"}}));
   http_.Expect("GET", "AzureAsyncOperation", Response(503, "", {{"Retry-After", "17"}}));
   http_.Expect("GET", "AzureAsyncOperation",
-               TransportError(absl::StatusCode::kUnavailable, "reset", true));
+               http::TransportError(absl::StatusCode::kUnavailable, "reset", true));
   http_.Expect("GET", "AzureAsyncOperation", Response(200, R"({"status":"Succeeded"})"));
   auto r = Wait({kAsync, ""}, FinalStateVia::kNone);
   ASSERT_THAT(r, IsOk());

@@ -26,7 +26,7 @@ using testing::FakeHttpTransport;
 struct Interaction {
   std::string method;
   std::string uri;
-  HttpResponse response;
+  http::HttpResponse response;
 };
 
 std::vector<Interaction> LoadRecording() {
@@ -110,7 +110,7 @@ TEST_F(RecordedSessionTest, ForcedFailoverFollowsTheRecordedOperationUrls) {
   ASSERT_EQ(rec_.size(), 35u);
   const size_t post = Find(rec_, "POST", "/forceFailoverAllowDataLoss");
   // The group on the partner before the failover: the final body with the roles swapped.
-  HttpResponse before = rec_[post + 2].response;
+  http::HttpResponse before = rec_[post + 2].response;
   before.body = SwapRoles(before.body);
   const std::string group_uri = rec_[post].uri.substr(0, rec_[post].uri.find("/forceFailover")) +
                                 "?api-version=2015-05-01-preview";

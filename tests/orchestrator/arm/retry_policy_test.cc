@@ -30,20 +30,20 @@ TEST(RetryPolicyTest, NonIdempotentRequestsRetryOnlyWhenSurelyNotActedOn) {
   EXPECT_FALSE(p.ShouldRetry(Response(503), 1, false));
   EXPECT_FALSE(p.ShouldRetry(Response(500), 1, false));
   EXPECT_FALSE(p.ShouldRetry(Response(408), 1, false));
-  EXPECT_TRUE(
-      p.ShouldRetry(TransportError(absl::StatusCode::kUnavailable, "refused", false), 1, false));
+  EXPECT_TRUE(p.ShouldRetry(http::TransportError(absl::StatusCode::kUnavailable, "refused", false),
+                            1, false));
   EXPECT_FALSE(
-      p.ShouldRetry(TransportError(absl::StatusCode::kUnavailable, "reset", true), 1, false));
-  EXPECT_FALSE(p.ShouldRetry(TransportError(absl::StatusCode::kDeadlineExceeded, "timeout", true),
-                             1, false));
+      p.ShouldRetry(http::TransportError(absl::StatusCode::kUnavailable, "reset", true), 1, false));
+  EXPECT_FALSE(p.ShouldRetry(
+      http::TransportError(absl::StatusCode::kDeadlineExceeded, "timeout", true), 1, false));
   EXPECT_TRUE(
-      p.ShouldRetry(TransportError(absl::StatusCode::kUnavailable, "reset", true), 1, true));
+      p.ShouldRetry(http::TransportError(absl::StatusCode::kUnavailable, "reset", true), 1, true));
 }
 
 TEST(RetryPolicyTest, DoesNotRetryConfigurationErrors) {
   RetryPolicy p;
   EXPECT_FALSE(p.ShouldRetry(
-      TransportError(absl::StatusCode::kFailedPrecondition, "bad cert", false), 1, true));
+      http::TransportError(absl::StatusCode::kFailedPrecondition, "bad cert", false), 1, true));
   EXPECT_FALSE(p.ShouldRetry(absl::UnauthenticatedError("no token"), 1, true));
 }
 

@@ -11,11 +11,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orchestrator/arm/arm_client.h"
-#include "orchestrator/arm/curl_http_transport.h"
 #include "orchestrator/common/durations.h"
 #include "orchestrator/drill/drill_runner.h"
 #include "orchestrator/executor/system_step_runner.h"
+#include "orchestrator/http/curl_http_transport.h"
 #include "orchestrator/journal/sqlite_journal.h"
+#include "tests/orchestrator/drill/drill_fakes.h"
 #include "tests/testing/capturing_log_sink.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -59,10 +60,10 @@ class DrillArmsimTest : public ::testing::Test {
     ASSERT_THAT(sim, IsOk());
     sim_ = *std::move(sim);
 
-    arm::CurlHttpTransport::Options t;
+    http::CurlHttpTransport::Options t;
     t.ca_file = sim_->ca_cert_path();
     t.connect_timeout = absl::Seconds(5);
-    transport_ = std::make_unique<arm::CurlHttpTransport>(t);
+    transport_ = std::make_unique<http::CurlHttpTransport>(t);
     arm::CredentialOptions c;
     c.authority_host = sim_->base_url();
     c.scope = arm::ScopeForEndpoint(sim_->base_url());
@@ -85,8 +86,10 @@ class DrillArmsimTest : public ::testing::Test {
     journal_ = *std::move(j);
     store_ = std::make_unique<ReportStore>(ReportStore::DirFor(tmp_.path()));
 
-    DrillRunner::Deps deps{clock_,  sleeper_, *actuator_, dialer_, *journal_, Logger(),
-                           nullptr, {},       {},         nullptr, {},        {}};
+    executor_ = std::make_unique<testing::DrillExecutor>(*journal_, *actuator_, Logger());
+    DrillRunner::Deps deps{clock_,   sleeper_, *actuator_, dialer_, *journal_, executor_->runner(),
+                           Logger(), nullptr,  {},         {},      nullptr,   {},
+                           {}};
     deps.reports = store_.get();
     deps.sampler_factory = [this]() -> std::unique_ptr<ListenerSampler> {
       return std::make_unique<ThreadListenerSampler>(dialer_, clock_, absl::Milliseconds(25),
@@ -140,18 +143,19 @@ class DrillArmsimTest : public ::testing::Test {
 
   ::foghorn::testing::TempDir tmp_;
   common::RealClock clock_;
-  arm::RealSleeper sleeper_;
+  common::RealSleeper sleeper_;
   TcpListenerDialer dialer_;
   std::shared_ptr<common::Redactor> redactor_ = std::make_shared<common::Redactor>();
   std::shared_ptr<::foghorn::testing::CapturingLogSink> sink_ =
       std::make_shared<::foghorn::testing::CapturingLogSink>();
   std::unique_ptr<armsim::ArmSimServer> sim_;
-  std::unique_ptr<arm::CurlHttpTransport> transport_;
+  std::unique_ptr<http::CurlHttpTransport> transport_;
   std::unique_ptr<arm::TokenCredential> credential_;
   std::unique_ptr<arm::ArmClient> client_;
   std::unique_ptr<executor::ArmClientActuator> actuator_;
   std::unique_ptr<journal::SqliteJournal> journal_;
   std::unique_ptr<ReportStore> store_;
+  std::unique_ptr<testing::DrillExecutor> executor_;
   std::unique_ptr<DrillRunner> runner_;
 };
 

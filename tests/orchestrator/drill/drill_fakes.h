@@ -1,6 +1,7 @@
 // Test doubles for the drill: the drill's group in the shared fake ARM (ArmOptions), a scripted
 // listener dialer and sampler, and scripted agent knowledge. Plus a runbook fixture whose every
-// readiness check passes. The sleeper is the shared FakeSleeper (tests/testing/fake_sleeper.h).
+// readiness check passes, and DrillExecutor: the journaled executor a drill runs on, over a fake
+// ARM. The sleeper is the shared FakeSleeper (tests/testing/fake_sleeper.h).
 #ifndef FOGHORN_TESTS_ORCHESTRATOR_DRILL_DRILL_FAKES_H_
 #define FOGHORN_TESTS_ORCHESTRATOR_DRILL_DRILL_FAKES_H_
 
@@ -12,9 +13,13 @@
 
 #include "absl/synchronization/mutex.h"
 #include "orchestrator/common/fake_clock.h"
+#include "orchestrator/common/log.h"
+#include "orchestrator/common/metrics.h"
 #include "orchestrator/drill/listener.h"
 #include "orchestrator/drill/readiness.h"
+#include "orchestrator/executor/notifier.h"
 #include "orchestrator/executor/operation_runner.h"
+#include "orchestrator/journal/journal.h"
 #include "tests/testing/fake_arm.h"
 
 namespace foghorn::drill::testing {
@@ -114,6 +119,38 @@ class ScriptedSampler final : public ListenerSampler {
 
  private:
   std::vector<ListenerSample> samples_;
+};
+
+// The executor a drill runs on (executor::OperationRunner) with what a drill does not use (runbook
+// steps, notifications) stubbed out; records what its observers were told. Not thread-safe.
+class DrillExecutor {
+ public:
+  DrillExecutor(journal::Journal& journal, executor::FailoverActuator& arm, common::Logger logger)
+      : runner_(journal, arm, steps_, notifier_, std::move(logger), metrics_) {
+    runner_.SetStepObserver(
+        [this](const journal::OperationRecord&, const journal::StepRecord& step) {
+          step_events.push_back(step.name + ":" + journal::StepStateName(step.state));
+        });
+    runner_.SetOperationObserver([this](const journal::OperationRecord& op) {
+      operation_events.push_back(op.kind + ":" + journal::OperationStateName(op.state));
+    });
+  }
+  executor::OperationRunner& runner() { return runner_; }
+
+  std::vector<std::string> step_events;
+  std::vector<std::string> operation_events;
+
+ private:
+  class NoSteps final : public executor::StepRunner {
+   public:
+    absl::Status Run(const v1::Step&, const journal::OperationRecord&) override {
+      return absl::UnimplementedError("a drill runs no runbook steps");
+    }
+  };
+  NoSteps steps_;
+  executor::NullNotifier notifier_;
+  common::MetricsRegistry metrics_;
+  executor::OperationRunner runner_;
 };
 
 }  // namespace foghorn::drill::testing

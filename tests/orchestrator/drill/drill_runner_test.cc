@@ -45,8 +45,10 @@ class DrillRunnerTest : public ::testing::Test {
   DrillRunner& runner() {
     if (!runner_) {
       common::Logger logger(sink_, std::make_shared<common::Redactor>(), clock_, {});
-      DrillRunner::Deps deps{clock_,  sleeper_, arm_, dialer_, *journal_, logger,
-                             nullptr, {},       {},   nullptr, {},        {}};
+      executor_ = std::make_unique<DrillExecutor>(*journal_, arm_, logger);
+      DrillRunner::Deps deps{clock_, sleeper_, arm_, dialer_, *journal_, executor_->runner(),
+                             logger, nullptr,  {},   {},      nullptr,   {},
+                             {}};
       deps.knowledge = &knowledge_;
       deps.reports = &store_;
       deps.run_command =
@@ -95,6 +97,7 @@ class DrillRunnerTest : public ::testing::Test {
   int begins_ = 0;
   int ends_ = 0;
   v1::Runbook runbook_ = HealthyRunbook();
+  std::unique_ptr<DrillExecutor> executor_;
   std::unique_ptr<DrillRunner> runner_;
 };
 

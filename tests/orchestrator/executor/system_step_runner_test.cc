@@ -16,14 +16,14 @@ using ::foghorn::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class OneAnswerTransport final : public arm::HttpTransport {
+class OneAnswerTransport final : public http::HttpTransport {
  public:
-  absl::StatusOr<arm::HttpResponse> Send(const arm::HttpRequest& request) override {
+  absl::StatusOr<http::HttpResponse> Send(const http::HttpRequest& request) override {
     last = request;
-    return arm::HttpResponse{status, {}, ""};
+    return http::HttpResponse{status, {}, ""};
   }
   int status = 204;
-  arm::HttpRequest last;
+  http::HttpRequest last;
 };
 
 class SystemStepRunnerTest : public ::testing::Test {
@@ -136,11 +136,11 @@ TEST_F(SystemStepRunnerTest, AWebhookErrorNamesOnlyTheSchemeAndHostOfItsSecretUr
 }
 
 TEST(UrlForLogTest, DropsUserinfoQueryAndForSecretUrlsThePath) {
-  EXPECT_EQ(arm::UrlForLog("https://u:p@management.azure.com/subscriptions/x?api-version=1"),
+  EXPECT_EQ(http::UrlForLog("https://u:p@management.azure.com/subscriptions/x?api-version=1"),
             "https://management.azure.com/subscriptions/x");
-  EXPECT_EQ(arm::UrlOrigin("https://u:p@hooks.slack.com:8443/services/A/B/C"),
+  EXPECT_EQ(http::UrlOrigin("https://u:p@hooks.slack.com:8443/services/A/B/C"),
             "https://hooks.slack.com:8443");
-  EXPECT_EQ(arm::UrlOrigin("not a url"), "not a url");
+  EXPECT_EQ(http::UrlOrigin("not a url"), "not a url");
 }
 
 TEST_F(SystemStepRunnerTest, WaitSleepsOnTheInjectedSleeperAndGatesNeedHooks) {

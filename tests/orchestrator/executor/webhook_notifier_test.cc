@@ -16,9 +16,9 @@ using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
 // Records requests and answers each with the next scripted status (200 when the script is empty).
-class RecordingTransport final : public arm::HttpTransport {
+class RecordingTransport final : public http::HttpTransport {
  public:
-  absl::StatusOr<arm::HttpResponse> Send(const arm::HttpRequest& request) override {
+  absl::StatusOr<http::HttpResponse> Send(const http::HttpRequest& request) override {
     absl::MutexLock lock(&mu_);
     requests_.push_back(request);
     int status = 200;
@@ -27,13 +27,13 @@ class RecordingTransport final : public arm::HttpTransport {
       script_.pop_front();
     }
     if (status < 0) return absl::UnavailableError("connection refused");
-    return arm::HttpResponse{status, {}, ""};
+    return http::HttpResponse{status, {}, ""};
   }
   void Script(std::deque<int> statuses) {
     absl::MutexLock lock(&mu_);
     script_ = std::move(statuses);
   }
-  std::vector<arm::HttpRequest> requests() {
+  std::vector<http::HttpRequest> requests() {
     absl::MutexLock lock(&mu_);
     return requests_;
   }
@@ -41,7 +41,7 @@ class RecordingTransport final : public arm::HttpTransport {
  private:
   absl::Mutex mu_;
   std::deque<int> script_;
-  std::vector<arm::HttpRequest> requests_;
+  std::vector<http::HttpRequest> requests_;
 };
 
 class WebhookNotifierTest : public ::testing::Test {

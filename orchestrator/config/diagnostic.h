@@ -1,8 +1,8 @@
 // Diagnostics: one problem found in a runbook, located by file, line, column and field path, and
 // the status that sums up a list of them. The loader (loader.h) returns every diagnostic it finds,
 // not just the first, so the control API's Validate RPC can show them all.
-#ifndef FOGHORN_RUNBOOKS_DIAGNOSTIC_H_
-#define FOGHORN_RUNBOOKS_DIAGNOSTIC_H_
+#ifndef FOGHORN_ORCHESTRATOR_CONFIG_DIAGNOSTIC_H_
+#define FOGHORN_ORCHESTRATOR_CONFIG_DIAGNOSTIC_H_
 
 #include <string>
 #include <vector>
@@ -10,7 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 
-namespace foghorn::runbooks {
+namespace foghorn::config {
 
 // 1-based position in a file; 0 means unknown (e.g. the file could not be read).
 struct Location {
@@ -38,6 +38,6 @@ struct Diagnostic {
 // diagnostic, one per line.
 absl::Status DiagnosticsToStatus(const std::vector<Diagnostic>& diagnostics);
 
-}  // namespace foghorn::runbooks
+}  // namespace foghorn::config
 
-#endif  // FOGHORN_RUNBOOKS_DIAGNOSTIC_H_
+#endif  // FOGHORN_ORCHESTRATOR_CONFIG_DIAGNOSTIC_H_

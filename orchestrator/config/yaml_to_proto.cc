@@ -1,4 +1,4 @@
-#include "runbooks/yaml_to_proto.h"
+#include "orchestrator/config/yaml_to_proto.h"
 
 #include <algorithm>
 #include <cctype>
@@ -14,7 +14,7 @@
 #include "orchestrator/common/durations.h"
 #include "yaml-cpp/yaml.h"
 
-namespace foghorn::runbooks {
+namespace foghorn::config {
 namespace {
 
 using google::protobuf::Descriptor;
@@ -438,4 +438,4 @@ bool YamlToMessage(absl::string_view file, absl::string_view yaml, Message* mess
   return true;
 }
 
-}  // namespace foghorn::runbooks
+}  // namespace foghorn::config

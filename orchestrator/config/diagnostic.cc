@@ -1,8 +1,8 @@
-#include "runbooks/diagnostic.h"
+#include "orchestrator/config/diagnostic.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace foghorn::runbooks {
+namespace foghorn::config {
 
 std::string Diagnostic::ToString() const {
   std::string out = file;
@@ -26,4 +26,4 @@ absl::Status DiagnosticsToStatus(const std::vector<Diagnostic>& diagnostics) {
   return absl::InvalidArgumentError(message);
 }
 
-}  // namespace foghorn::runbooks
+}  // namespace foghorn::config

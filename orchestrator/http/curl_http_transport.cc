@@ -1,4 +1,4 @@
-#include "orchestrator/arm/curl_http_transport.h"
+#include "orchestrator/http/curl_http_transport.h"
 
 #include <curl/curl.h>
 
@@ -14,7 +14,7 @@
 #define FOGHORN_VERSION "0.0.0"
 #endif
 
-namespace foghorn::arm {
+namespace foghorn::http {
 namespace {
 
 void GlobalInit() {
@@ -234,4 +234,4 @@ absl::StatusOr<HttpResponse> CurlHttpTransport::Send(const HttpRequest& request)
   return response;
 }
 
-}  // namespace foghorn::arm
+}  // namespace foghorn::http

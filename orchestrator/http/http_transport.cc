@@ -1,9 +1,9 @@
-#include "orchestrator/arm/http_transport.h"
+#include "orchestrator/http/http_transport.h"
 
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 
-namespace foghorn::arm {
+namespace foghorn::http {
 namespace {
 constexpr char kMaybeSentPayload[] = "type.foghorn.dev/arm.RequestMaybeSent";
 
@@ -86,4 +86,4 @@ std::string UrlForLog(const HttpRequest& request) {
   return request.secret_url ? UrlOrigin(request.url) : UrlForLog(request.url);
 }
 
-}  // namespace foghorn::arm
+}  // namespace foghorn::http

@@ -28,26 +28,26 @@
 #include "orchestrator/api/api_server.h"
 #include "orchestrator/arm/arm_client.h"
 #include "orchestrator/arm/credentials.h"
-#include "orchestrator/arm/curl_http_transport.h"
-#include "orchestrator/arm/sleeper.h"
 #include "orchestrator/common/clock.h"
 #include "orchestrator/common/durations.h"
 #include "orchestrator/common/files.h"
 #include "orchestrator/common/log.h"
 #include "orchestrator/common/metrics.h"
+#include "orchestrator/common/sleeper.h"
 #include "orchestrator/common/state_dir.h"
 #include "orchestrator/common/thread_executor.h"
 #include "orchestrator/common/worker_pool.h"
-#include "orchestrator/drill/agent_knowledge.h"
+#include "orchestrator/daemon/agent_knowledge.h"
+#include "orchestrator/daemon/drill_progress.h"
 #include "orchestrator/drill/drill_launcher.h"
 #include "orchestrator/drill/drill_runner.h"
 #include "orchestrator/drill/drill_schedule.h"
 #include "orchestrator/drill/listener.h"
-#include "orchestrator/drill/progress_journal.h"
 #include "orchestrator/drill/report.h"
 #include "orchestrator/executor/metered_http_transport.h"
 #include "orchestrator/executor/system_step_runner.h"
 #include "orchestrator/executor/webhook_notifier.h"
+#include "orchestrator/http/curl_http_transport.h"
 #include "orchestrator/journal/fault_injecting_journal.h"
 #include "orchestrator/journal/sqlite_journal.h"
 #include "probes/health_tracker.h"
@@ -195,9 +195,9 @@ int Main(int argc, char** argv) {
     }
   }
 
-  arm::CurlHttpTransport::Options transport_options;
+  http::CurlHttpTransport::Options transport_options;
   transport_options.ca_file = config->arm().ca_file();
-  arm::CurlHttpTransport curl_transport(transport_options);
+  http::CurlHttpTransport curl_transport(transport_options);
   // Every HTTP exchange (ARM, tokens, webhooks) is counted by target and status on /metrics.
   executor::MeteredHttpTransport transport(curl_transport, metrics, config->arm().endpoint());
   arm::CredentialOptions cred_options;
@@ -226,7 +226,7 @@ int Main(int argc, char** argv) {
     if (!c.ok()) return Fail("credentials", c.status());
     credential = std::move(c).value();
   }
-  arm::RealSleeper sleeper;
+  common::RealSleeper sleeper;
   arm::ArmClientOptions arm_options;
   arm_options.endpoint = config->arm().endpoint();
   arm_options.lro.default_interval = common::FromProtoDuration(config->arm().poll_interval());
@@ -295,17 +295,20 @@ int Main(int argc, char** argv) {
     if (absl::Status s = agent.Start(); !s.ok()) exit_code = Fail("start", s);
   }
 
-  // Drills: the runner journals through ProgressJournal so Watch shows their steps, and keeps the
-  // agent's own automation off the group while it holds it (pause "drill <id>", resumed after).
+  // Drills: an operation kind on the same journaled executor as failovers (their own
+  // OperationRunner, whose observers publish the drill's steps on Watch), keeping the agent's own
+  // automation off the group while the drill holds it (pause "drill <id>", resumed after).
   drill::TcpListenerDialer drill_dialer;
-  drill::ProgressJournal drill_journal(*journal, clock, [&](const agent::AgentEvent& e) {
+  executor::OperationRunner drill_executor(*journal, actuator, steps, *notifier,
+                                           logger.With({{"component", "drill"}}), metrics);
+  daemon::PublishDrillProgress(drill_executor, clock, [&](const agent::AgentEvent& e) {
     if (api::ApiServer* api = api_ptr.load()) api->Publish(e);
   });
-  drill::AgentKnowledge drill_knowledge(agent, *scheduler);
+  daemon::AgentKnowledge drill_knowledge(agent, *scheduler);
   drill::ReportStore drill_reports(drill::ReportStore::DirFor(config->state_dir()));
   drill::DrillRunner drill_runner(
       drill::DrillRunner::Deps{
-          clock, sleeper, actuator, drill_dialer, drill_journal,
+          clock, sleeper, actuator, drill_dialer, *journal, drill_executor,
           logger.With({{"component", "drill"}}), &drill_knowledge,
           [&]() -> std::unique_ptr<drill::ListenerSampler> {
             return std::make_unique<drill::ThreadListenerSampler>(
@@ -323,7 +326,20 @@ int Main(int argc, char** argv) {
           }},
       drill::DrillRunner::Options{});
   drill::DrillLauncher drill_launcher(drill::DrillLauncher::Deps{
-      drill_runner, drill_journal, &drill_reports, clock, logger.With({{"component", "drill"}})});
+      drill_runner, *journal, &drill_reports, clock, logger.With({{"component", "drill"}})});
+  // A drill a stopped agent left unfinished is resumed now (the agent left it alone and kept its
+  // group paused): failed back if it had failed over, else ended as aborted.
+  if (exit_code == 0) {
+    absl::StatusOr<std::vector<std::string>> resumed =
+        drill_launcher.ResumeUnfinished(*runbook_set);
+    if (!resumed.ok()) {
+      logger.Error("interrupted drills not resumed", {{"error", resumed.status().ToString()}});
+    } else {
+      for (const std::string& id : *resumed) {
+        logger.Warn("resuming interrupted drill", {{"drill", id}});
+      }
+    }
+  }
 
   // Scheduled drills: a timer per entry on the control loop hands each due drill to the worker
   // pool (Start reads the journal), which starts it on the launcher's own thread.

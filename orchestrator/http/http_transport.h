@@ -2,8 +2,8 @@
 // network only through HttpTransport: CurlHttpTransport in production, a scripted fake in unit
 // tests (tests/orchestrator/arm/fake_http_transport.h), the real emulator over loopback in
 // integration tests.
-#ifndef FOGHORN_ORCHESTRATOR_ARM_HTTP_TRANSPORT_H_
-#define FOGHORN_ORCHESTRATOR_ARM_HTTP_TRANSPORT_H_
+#ifndef FOGHORN_ORCHESTRATOR_HTTP_HTTP_TRANSPORT_H_
+#define FOGHORN_ORCHESTRATOR_HTTP_HTTP_TRANSPORT_H_
 
 #include <optional>
 #include <string>
@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace foghorn::arm {
+namespace foghorn::http {
 
 // An ordered list of header fields. Lookup is case-insensitive (HTTP/2 lower-cases names).
 class HttpHeaders {
@@ -110,6 +110,6 @@ std::string UrlOrigin(std::string_view url);
 // UrlOrigin(request.url) when request.secret_url, else UrlForLog(request.url).
 std::string UrlForLog(const HttpRequest& request);
 
-}  // namespace foghorn::arm
+}  // namespace foghorn::http
 
-#endif  // FOGHORN_ORCHESTRATOR_ARM_HTTP_TRANSPORT_H_
+#endif  // FOGHORN_ORCHESTRATOR_HTTP_HTTP_TRANSPORT_H_

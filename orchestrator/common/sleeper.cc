@@ -1,11 +1,11 @@
-#include "orchestrator/arm/sleeper.h"
+#include "orchestrator/common/sleeper.h"
 
 #include "absl/time/clock.h"
 
-namespace foghorn::arm {
+namespace foghorn::common {
 
 void RealSleeper::SleepFor(absl::Duration d) {
   if (d > absl::ZeroDuration()) absl::SleepFor(d);
 }
 
-}  // namespace foghorn::arm
+}  // namespace foghorn::common

@@ -4,8 +4,8 @@
 // proxies from the environment (https_proxy, no_proxy) as libcurl reads them; User-Agent
 // "foghorn/<version>". A non-idempotent request (a failover POST) always goes out on a connection
 // opened for it, so libcurl never re-sends it behind the caller's back.
-#ifndef FOGHORN_ORCHESTRATOR_ARM_CURL_HTTP_TRANSPORT_H_
-#define FOGHORN_ORCHESTRATOR_ARM_CURL_HTTP_TRANSPORT_H_
+#ifndef FOGHORN_ORCHESTRATOR_HTTP_CURL_HTTP_TRANSPORT_H_
+#define FOGHORN_ORCHESTRATOR_HTTP_CURL_HTTP_TRANSPORT_H_
 
 #include <string>
 #include <vector>
@@ -13,9 +13,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "orchestrator/arm/http_transport.h"
+#include "orchestrator/http/http_transport.h"
 
-namespace foghorn::arm {
+namespace foghorn::http {
 
 // The foghorn version string compiled into the library (the CMake project version).
 std::string FoghornVersion();
@@ -55,6 +55,6 @@ class CurlHttpTransport final : public HttpTransport {
   std::vector<void*> idle_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace foghorn::arm
+}  // namespace foghorn::http
 
-#endif  // FOGHORN_ORCHESTRATOR_ARM_CURL_HTTP_TRANSPORT_H_
+#endif  // FOGHORN_ORCHESTRATOR_HTTP_CURL_HTTP_TRANSPORT_H_

@@ -1,12 +1,12 @@
 // Waiting, as an injectable seam. The ARM client waits for backoff delays, Retry-After and poll
 // intervals through a Sleeper so unit tests run instantly: their FakeSleeper just advances a
 // FakeClock. Only RealSleeper really sleeps.
-#ifndef FOGHORN_ORCHESTRATOR_ARM_SLEEPER_H_
-#define FOGHORN_ORCHESTRATOR_ARM_SLEEPER_H_
+#ifndef FOGHORN_ORCHESTRATOR_COMMON_SLEEPER_H_
+#define FOGHORN_ORCHESTRATOR_COMMON_SLEEPER_H_
 
 #include "absl/time/time.h"
 
-namespace foghorn::arm {
+namespace foghorn::common {
 
 // Blocks the calling thread for a duration. Implementations are thread-safe.
 class Sleeper {
@@ -22,6 +22,6 @@ class RealSleeper final : public Sleeper {
   void SleepFor(absl::Duration d) override;
 };
 
-}  // namespace foghorn::arm
+}  // namespace foghorn::common
 
-#endif  // FOGHORN_ORCHESTRATOR_ARM_SLEEPER_H_
+#endif  // FOGHORN_ORCHESTRATOR_COMMON_SLEEPER_H_

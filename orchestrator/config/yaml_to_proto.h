@@ -3,8 +3,8 @@
 // oneofs and google.protobuf.Duration written as "30s". Every problem becomes a Diagnostic with
 // file, line, column and field path; the walk continues past errors so all are reported. yaml-cpp
 // exceptions are caught here and never escape.
-#ifndef FOGHORN_RUNBOOKS_YAML_TO_PROTO_H_
-#define FOGHORN_RUNBOOKS_YAML_TO_PROTO_H_
+#ifndef FOGHORN_ORCHESTRATOR_CONFIG_YAML_TO_PROTO_H_
+#define FOGHORN_ORCHESTRATOR_CONFIG_YAML_TO_PROTO_H_
 
 #include <string>
 #include <vector>
@@ -12,9 +12,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
-#include "runbooks/diagnostic.h"
+#include "orchestrator/config/diagnostic.h"
 
-namespace foghorn::runbooks {
+namespace foghorn::config {
 
 // The longest duration a runbook or the agent config may hold (text as common::ParseDurationText
 // reads it; a longer one is refused with a diagnostic).
@@ -34,6 +34,6 @@ bool YamlToMessage(absl::string_view file, absl::string_view yaml,
 // The short lowercase spelling of an enum value: APPROVAL_MODE_APPROVE_FORCED -> approve_forced.
 std::string ShortEnumName(const google::protobuf::EnumValueDescriptor& value);
 
-}  // namespace foghorn::runbooks
+}  // namespace foghorn::config
 
-#endif  // FOGHORN_RUNBOOKS_YAML_TO_PROTO_H_
+#endif  // FOGHORN_ORCHESTRATOR_CONFIG_YAML_TO_PROTO_H_
