@@ -209,9 +209,11 @@ void Agent::Emit(AgentEvent e) const {
 
 Agent::~Agent() {
   Stop();
-  *alive_ = false;
-  // Timers still queued find the agent gone (alive_); cancelling them just frees them early.
+  // On the loop: once this has run no loop task touches the agent (each checks alive_ first,
+  // and they run one at a time). Workers must be joined by the owner before the agent goes
+  // (foghornd shuts its pools down first).
   (void)deps_.loop.RunAndWait([this] {
+    alive_.reset();
     for (auto& [id, g] : groups_) {
       if (g->eval_timer) deps_.loop.Cancel(g->eval_timer);
       if (g->refresh_timer) deps_.loop.Cancel(g->refresh_timer);
@@ -381,6 +383,11 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
     }
     deps_.metrics.SetGauge("foghorn_groups", {}, static_cast<double>(groups_.size()));
     for (const auto& [id, g] : groups_) Publish(*g);
+    if (deps_.coordination != nullptr) {
+      std::vector<std::string> ids;
+      for (const auto& [id, g] : groups_) ids.push_back(id);
+      deps_.coordination->SetGroups(ids);
+    }
   }));
   return result;
 }
@@ -558,6 +565,12 @@ void Agent::OnVerdictChange(const probes::VerdictEvent& event) {
         absl::StrCat(v1::ProbeTarget_Name(event.target), " ", v1::Verdict_Name(event.previous),
                      " -> ", v1::Verdict_Name(event.verdict), ": ", event.reason),
         VerdictChanged{event.target, event.verdict, event.previous, event.reason}});
+  if (deps_.coordination != nullptr) {
+    std::optional<probes::TargetHealth> th = deps_.tracker.Get(event.group, event.target);
+    deps_.coordination->PublishVerdict(
+        event.group, event.target, event.verdict,
+        th && IsBad(th->verdict) ? th->failure_streak_start : absl::InfinitePast());
+  }
   std::weak_ptr<bool> alive = alive_;
   std::string group = event.group;
   const bool bad = IsBad(event.verdict);
@@ -573,6 +586,18 @@ void Agent::OnVerdictChange(const probes::VerdictEvent& event) {
                                     : g->runbook.group().primary_server();
     if (bad && server == g->roles.primary_server) g->primary_down_observed_at = at;
     Evaluate(*g);
+  });
+}
+
+void Agent::OnCoordinationChange(const std::string& group_id) {
+  std::weak_ptr<bool> alive = alive_;
+  deps_.loop.Post([this, alive, group_id] {
+    if (alive.expired()) return;
+    if (!group_id.empty()) {
+      EvaluateById(group_id);
+      return;
+    }
+    for (auto& [id, g] : groups_) Evaluate(*g);
   });
 }
 
@@ -604,6 +629,23 @@ decision::GroupView Agent::BuildView(const GroupState& g) const {
   if (v.primary.verdict == v1::VERDICT_UNHEALTHY && g.outage_began != absl::InfinitePast() &&
       g.outage_began < v.primary.unhealthy_since) {
     v.primary.unhealthy_since = g.outage_began;
+  }
+  if (deps_.coordination != nullptr) {
+    // Coordinated: the live vantages' quorum decides whether the primary is down, and the
+    // outage began when the quorum began to see it (docs/coordination.md).
+    const v1::ProbeTarget primary_target = g.roles.primary_server == ref.secondary_server()
+                                               ? v1::PROBE_TARGET_SECONDARY
+                                               : v1::PROBE_TARGET_PRIMARY;
+    CoordinationFacts facts = deps_.coordination->Facts(g.id, primary_target);
+    if (facts.view.primary_quorum == decision::CoordinationView::Quorum::kConfirmedDown) {
+      v.primary.verdict = v1::VERDICT_UNHEALTHY;
+      if (facts.quorum_down_since != absl::InfinitePast()) {
+        v.primary.unhealthy_since = facts.quorum_down_since;
+      } else if (v.primary.unhealthy_since == absl::InfinitePast()) {
+        v.primary.unhealthy_since = deps_.clock.Now();
+      }
+    }
+    v.coordination = std::move(facts.view);
   }
   v.vantage_impaired = deps_.tracker.impaired();
   v.last_lag = g.last_lag;
@@ -811,9 +853,18 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
   executor::FailoverPlan plan = PlanFor(g, op);
   if (!g.cancel_gate) g.cancel_gate = std::make_shared<executor::CancelGate>();
   plan.cancel_gate = g.cancel_gate;
+  if (deps_.coordination != nullptr) {
+    deps_.coordination->SetBusy(g.id, true);
+    Coordination* coordination = deps_.coordination;
+    plan.fence = [coordination](const journal::OperationRecord& record) {
+      return coordination->FenceBeforeArm(record);
+    };
+  }
   std::weak_ptr<bool> alive = alive_;
   std::string group_id = g.id;
   const bool automatic_new = !journaled && IsAutomatic(op);
+  // The gate is visible to the runbook steps before the worker can reach one.
+  Publish(g);
   bool submitted = deps_.workers.Submit([this, alive, group_id, op = std::move(op), journaled,
                                          automatic_new, plan = std::move(plan)]() mutable {
     if (alive.expired()) return;
@@ -920,6 +971,7 @@ void Agent::OnOperationDoneOnLoop(const std::string& group_id,
   GroupState* g = Find(group_id);
   if (g == nullptr) return;
   const v1::FailoverKind kind = g->in_flight ? g->in_flight->kind : v1::FAILOVER_KIND_PLANNED;
+  if (deps_.coordination != nullptr) deps_.coordination->SetBusy(group_id, false);
   g->in_flight.reset();
   g->in_flight_op.clear();
   g->cancel_gate.reset();
@@ -1824,38 +1876,56 @@ void Agent::DecideResume(GroupState& g, absl::Time now) {
 
 void Agent::Abandon(GroupState& g, const journal::OperationRecord& op, const std::string& why) {
   const std::string outcome = absl::StrCat(kAbandonedPrefix, why);
-  // Journaled on a worker, never on the loop. Until it lands the journal still shows the
-  // operation unfinished; a restart in between decides it afresh (it never reached ARM).
+  // Journaled on a worker, never on the loop; the group stays busy until the write has landed,
+  // so no fresh decision can pick the same (still "running") journal record up meanwhile, and
+  // nobody is told "abandoned" before the journal says so. A restart before the write decides
+  // the operation afresh (it never reached ARM).
+  g.in_flight = decision::OperationInFlight{v1::FAILOVER_KIND_UNSPECIFIED, deps_.clock.Now()};
+  g.in_flight_op = absl::StrCat("(abandoning ", op.id, ")");
+  deps_.metrics.IncrementCounter("foghorn_operations_abandoned_total", {{"group", g.id}});
+  deps_.logger.Warn("abandoning an interrupted operation",
+                    {{"operation", op.id}, {"group", g.id}, {"why", why}});
   std::weak_ptr<bool> alive = alive_;
-  bool submitted = deps_.workers.Submit([this, alive, id = op.id, outcome, why] {
+  auto release = [this, alive, group_id = g.id] {
     if (alive.expired()) return;
-    absl::Status s = deps_.journal.UpdateOperation(id, journal::OperationState::kAborted, outcome);
+    GroupState* g = Find(group_id);
+    if (g == nullptr || g->in_flight_op.rfind("(abandoning ", 0) != 0) return;
+    g->in_flight.reset();
+    g->in_flight_op.clear();
+    ScheduleEvaluation(*g, deps_.clock.Now());
+    Publish(*g);
+  };
+  bool submitted = deps_.workers.Submit([this, alive, op, outcome, why, release] {
+    if (alive.expired()) return;
+    absl::Status s =
+        deps_.journal.UpdateOperation(op.id, journal::OperationState::kAborted, outcome);
     if (!s.ok()) {
       deps_.logger.Error("cannot journal an abandoned operation",
-                         {{"operation", id}, {"error", s.ToString()}});
+                         {{"operation", op.id}, {"error", s.ToString()}});
+    } else {
+      deps_.journal
+          .Audit({0, absl::InfinitePast(), "agent", "AbandonOperation", op.id, why, "aborted"})
+          .IgnoreError();
+      executor::Notification n;
+      n.event = "operation_abandoned";
+      n.group_id = op.group_id;
+      n.operation_id = op.id;
+      n.summary = absl::StrCat(op.kind, " failover of ", op.group_id, " ", outcome);
+      n.dedup_key = op.id + "/abandoned";
+      deps_.notifier.Notify(std::move(n));
+      journal::OperationRecord ended = op;
+      ended.state = journal::OperationState::kAborted;
+      ended.outcome = outcome;
+      Emit({op.group_id, op.id, absl::InfinitePast(),
+            absl::StrCat(op.kind, " failover aborted: ", outcome),
+            OperationChanged{std::move(ended)}});
     }
-    deps_.journal.Audit({0, absl::InfinitePast(), "agent", "AbandonOperation", id, why, "aborted"})
-        .IgnoreError();
+    (void)deps_.loop.RunAndWait(release);
   });
   if (!submitted) {
     deps_.logger.Error("cannot journal an abandoned operation: workers stopped",
                        {{"operation", op.id}});
   }
-  deps_.metrics.IncrementCounter("foghorn_operations_abandoned_total", {{"group", g.id}});
-  deps_.logger.Warn("abandoned an interrupted operation",
-                    {{"operation", op.id}, {"group", g.id}, {"why", why}});
-  executor::Notification n;
-  n.event = "operation_abandoned";
-  n.group_id = g.id;
-  n.operation_id = op.id;
-  n.summary = absl::StrCat(op.kind, " failover of ", g.id, " ", outcome);
-  n.dedup_key = op.id + "/abandoned";
-  deps_.notifier.Notify(std::move(n));
-  journal::OperationRecord ended = op;
-  ended.state = journal::OperationState::kAborted;
-  ended.outcome = outcome;
-  Emit({g.id, op.id, absl::InfinitePast(), absl::StrCat(op.kind, " failover aborted: ", outcome),
-        OperationChanged{std::move(ended)}});
 }
 
 void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles,

@@ -156,6 +156,38 @@ struct AgentEvent {
 // Receives agent events. Called from the agent's threads (loop and workers); must not block.
 using AgentEventSink = std::function<void(const AgentEvent&)>;
 
+// What coordination says about one group now (Coordination::Facts).
+struct CoordinationFacts {
+  decision::CoordinationView view;
+  // With view.primary_quorum == kConfirmedDown: when the quorum began to see the primary down
+  // (the outage's start), on the agent's clock.
+  absl::Time quorum_down_since = absl::InfinitePast();
+};
+
+// Coordination with other agents through etcd (docs/coordination.md): orchestrator/coord's
+// Coordinator, adapted in orchestrator/daemon. Without one (Deps::coordination == nullptr) the
+// agent runs alone, exactly as before.
+class Coordination {
+ public:
+  virtual ~Coordination() = default;
+  // Non-blocking (from a cache; called on the loop). `primary_target`: the runbook probe target
+  // (PRIMARY or SECONDARY) of the server that is primary now.
+  virtual CoordinationFacts Facts(const std::string& group_id, v1::ProbeTarget primary_target) = 0;
+  // Non-blocking: this agent's verdict on a target, published for the other vantages.
+  // `failure_streak_start` on the agent's clock (InfinitePast unless unhealthy).
+  virtual void PublishVerdict(const std::string& group_id, v1::ProbeTarget target,
+                              v1::Verdict verdict, absl::Time failure_streak_start) = 0;
+  // Non-blocking: the groups this agent watches, and whether one has an operation running (a
+  // busy group is never handed to another agent voluntarily).
+  virtual void SetGroups(const std::vector<std::string>& group_ids) = 0;
+  virtual void SetBusy(const std::string& group_id, bool busy) = 0;
+  // Blocking (the operation's worker calls it right before the ARM step): OK only while this
+  // agent still leads the group with a valid session; the operation's intent is then recorded in
+  // etcd in the same transaction. FAILED_PRECONDITION naming the leader otherwise; UNAVAILABLE
+  // when etcd cannot be reached. Nothing is sent to ARM unless it returns OK.
+  virtual absl::Status FenceBeforeArm(const journal::OperationRecord& op) = 0;
+};
+
 class Agent final : public probes::VerdictSink {
  public:
   struct Deps {
@@ -178,6 +210,8 @@ class Agent final : public probes::VerdictSink {
     // Optional: a separate pool for background ARM reads (role refresh), so a failover never
     // queues behind reads the client-side ARM throttle is holding back. Default: `workers`.
     common::WorkerPool* read_workers = nullptr;
+    // Optional: coordination with other agents (leader-only action, vantage quorum, fencing).
+    Coordination* coordination = nullptr;
   };
   struct Options {
     // How often roles are re-read from ARM; with many groups the interval stretches so the
@@ -220,6 +254,9 @@ class Agent final : public probes::VerdictSink {
   void Stop();
 
   void OnVerdictChange(const probes::VerdictEvent& event) override;
+  // Coordination changed for a group (leadership, other vantages' verdicts), or for every group
+  // when `group_id` is empty: re-evaluates on the loop. Thread-safe; only posts.
+  void OnCoordinationChange(const std::string& group_id);
 
   // --- control surface (thread-safe; never blocks on the network) ---
   std::vector<GroupSnapshot> Groups();

@@ -84,6 +84,10 @@ bool IsSafetyHold(decision::ReasonCode code) {
     case decision::ReasonCode::kRolesUnknown:
     case decision::ReasonCode::kSecondaryUnhealthy:
     case decision::ReasonCode::kSecondaryUnknown:
+    // Coordinated agents: only the group's leader, with a live etcd session, starts anything
+    // (ask the leader; docs/coordination.md). A vantage quorum an approver may judge.
+    case decision::ReasonCode::kCoordinationLost:
+    case decision::ReasonCode::kNotLeader:
       return true;
     default:
       return false;

@@ -103,7 +103,11 @@ void ThreadExecutor::Loop() {
     {
       absl::MutexLock lock(&mu_);
       for (;;) {
-        if (stopping_) return;
+        if (stopping_) {
+          loop_id_.store(
+              std::thread::id());  // RunAndWait from a reused thread id never runs inline
+          return;
+        }
         const absl::Time now = clock_.Now();
         task = queue_.TakeDue(now);
         if (task) break;

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -37,6 +38,8 @@
 #include "orchestrator/common/state_dir.h"
 #include "orchestrator/common/thread_executor.h"
 #include "orchestrator/common/worker_pool.h"
+#include "orchestrator/coord/coordinator.h"
+#include "orchestrator/daemon/agent_coordination.h"
 #include "orchestrator/daemon/agent_knowledge.h"
 #include "orchestrator/daemon/drill_progress.h"
 #include "orchestrator/drill/drill_launcher.h"
@@ -100,6 +103,40 @@ int Fail(const std::string& what, const absl::Status& s) {
   return 2;
 }
 
+// The agent config's `etcd` block as the coordinator's options; INVALID_ARGUMENT naming the field.
+absl::StatusOr<coord::CoordinatorOptions> CoordinatorOptionsFrom(
+    const v1::CoordinationSettings& c) {
+  coord::CoordinatorOptions o;
+  o.agent_name = c.agent_name();
+  o.vantage = c.vantage();
+  o.vantages.assign(c.vantages().begin(), c.vantages().end());
+  if (o.agent_name.empty() || o.agent_name.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError("etcd.agent_name: required, without '/'");
+  }
+  if (o.vantages.empty()) return absl::InvalidArgumentError("etcd.vantages: required");
+  if (std::find(o.vantages.begin(), o.vantages.end(), o.vantage) == o.vantages.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("etcd.vantage: \"", o.vantage, "\" is not one of etcd.vantages"));
+  }
+  o.etcd.endpoints.assign(c.endpoints().begin(), c.endpoints().end());
+  o.etcd.tls.ca_file = c.tls().ca_file();
+  o.etcd.tls.cert_file = c.tls().cert_file();
+  o.etcd.tls.key_file = c.tls().key_file();
+  o.etcd.username = c.username();
+  o.etcd.password_file = c.password_file();
+  o.etcd.password_env = c.password_env();
+  if (c.has_dial_timeout()) o.etcd.dial_timeout = common::FromProtoDuration(c.dial_timeout());
+  if (c.has_request_timeout()) {
+    o.etcd.request_timeout = common::FromProtoDuration(c.request_timeout());
+  }
+  o.etcd.key_prefix = c.key_prefix().empty() ? "/foghorn" : c.key_prefix();
+  if (c.has_session_ttl()) o.etcd.session_ttl = common::FromProtoDuration(c.session_ttl());
+  if (absl::Status s = coord::ValidateEtcdOptions(o.etcd); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("etcd: ", s.message()));
+  }
+  return o;
+}
+
 int Main(int argc, char** argv) {
   // Everything the agent creates (journal, reports, logs) is private to its user.
   umask(077);
@@ -137,6 +174,12 @@ int Main(int argc, char** argv) {
   // the state dir): start-up refuses here, before it probes, reads ARM or resumes an operation.
   if (absl::Status s = agent::CheckAgentConfig(config_path, *config); !s.ok()) {
     return Fail("invalid config", s);
+  }
+  std::optional<coord::CoordinatorOptions> coordination_options;
+  if (config->has_etcd()) {
+    absl::StatusOr<coord::CoordinatorOptions> o = CoordinatorOptionsFrom(config->etcd());
+    if (!o.ok()) return Fail("invalid config", o.status());
+    coordination_options = *std::move(o);
   }
   if (absl::GetFlag(FLAGS_check)) {
     std::printf("ok: config %s, %zu runbook(s)\n", config_path.c_str(), runbook_set->size());
@@ -282,7 +325,33 @@ int Main(int argc, char** argv) {
   };
   deps.sleeper = &sleeper;
   deps.read_workers = &read_workers;
+  // Coordination with other agents (etcd): leader-only action, the vantage quorum, fencing before
+  // every ARM POST. Never a silent fallback to running alone: an etcd that cannot be reached at
+  // start leaves the agent up, holding with COORDINATION_LOST until it can.
+  std::unique_ptr<coord::Coordinator> coordinator;
+  std::unique_ptr<daemon::AgentCoordination> coordination;
+  std::atomic<agent::Agent*> coordinated_agent{nullptr};
+  if (coordination_options) {
+    coordination_options->impairment_fraction =
+        config->impairment_fraction() > 0 ? config->impairment_fraction() : 0.8;
+    coordinator = std::make_unique<coord::Coordinator>(
+        *coordination_options, clock, logger.With({{"component", "coord"}}), &metrics);
+    for (const v1::Runbook& rb : *runbook_set) {
+      coordinator->SetVantageQuorum(agent::GroupId(rb.group()), rb.policy().vantage_quorum());
+    }
+    // Set before Start (the coordinator calls it from its thread; it only posts to the loop).
+    coordinator->SetOnChange([&coordinated_agent](const std::string& group) {
+      if (agent::Agent* a = coordinated_agent.load()) a->OnCoordinationChange(group);
+    });
+    if (absl::Status s = coordinator->Start(); !s.ok()) {
+      logger.Error("coordination: etcd not reachable at start; holding until it is",
+                   {{"error", s.ToString()}});
+    }
+    coordination = std::make_unique<daemon::AgentCoordination>(*coordinator, clock);
+    deps.coordination = coordination.get();
+  }
   agent::Agent agent(deps, agent::Agent::Options{});
+  coordinated_agent = &agent;
   agent_ptr = &agent;
   forwarder.agent = agent_ptr;
 
@@ -495,6 +564,7 @@ int Main(int argc, char** argv) {
   // A drill in its hold is cancelled and fails back before the agent stops.
   drill_launcher.Shutdown();
   agent.Stop();
+  if (coordinator) coordinator->Stop();  // revokes the lease: other agents take the groups now
   (*prober)->Shutdown();
   read_workers.Shutdown();
   workers.Shutdown();

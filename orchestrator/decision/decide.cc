@@ -110,6 +110,28 @@ bool AddHolds(Builder& b, const GroupView& view, const Policy& policy, absl::Tim
              absl::StrCat("secondary ", view.roles.secondary_server, " has no verdict yet"));
   }
   if (!view.operator_hold.empty()) add_hold(ReasonCode::kOperatorCancelled, view.operator_hold);
+  if (const CoordinationView* c = view.coordination ? &*view.coordination : nullptr) {
+    if (c->lost) {
+      add_hold(ReasonCode::kCoordinationLost,
+               absl::StrCat("coordination lost (", c->lost_reason,
+                            "): nothing is started until etcd is reachable again"));
+    } else if (!c->leader) {
+      add_hold(ReasonCode::kNotLeader,
+               c->leader_name.empty()
+                   ? std::string("no agent leads this group yet; this agent observes")
+                   : absl::StrCat(c->leader_name, " leads this group; this agent observes"));
+    }
+    if (view.primary.verdict == foghorn::v1::VERDICT_UNHEALTHY) {
+      if (c->primary_quorum == CoordinationView::Quorum::kNoQuorum) {
+        add_hold(
+            ReasonCode::kNoVantageQuorum,
+            absl::StrCat("too few live vantages to confirm the primary down (", c->votes, ")"));
+      } else if (c->primary_quorum == CoordinationView::Quorum::kNotConfirmed) {
+        add_hold(ReasonCode::kVantageDissent,
+                 absl::StrCat("the vantages do not agree the primary is down (", c->votes, ")"));
+      }
+    }
+  }
   if (policy.blast_radius_cap > 0 && view.groups_failing > policy.blast_radius_cap) {
     add_hold(ReasonCode::kBlastRadiusCap,
              absl::StrCat(view.groups_failing, " groups failing at once, cap ",
@@ -367,6 +389,14 @@ absl::string_view ReasonCodeName(ReasonCode code) {
       return "BLAST_RADIUS_CAP";
     case ReasonCode::kOperatorCancelled:
       return "OPERATOR_CANCELLED";
+    case ReasonCode::kCoordinationLost:
+      return "COORDINATION_LOST";
+    case ReasonCode::kNotLeader:
+      return "NOT_LEADER";
+    case ReasonCode::kNoVantageQuorum:
+      return "NO_VANTAGE_QUORUM";
+    case ReasonCode::kVantageDissent:
+      return "VANTAGE_DISSENT";
   }
   return "UNKNOWN";
 }

@@ -60,6 +60,12 @@ enum class ReasonCode {
   kBlastRadiusCap,
   // A person cancelled this outage's automatic failover: automation holds until resumed.
   kOperatorCancelled,
+  // Coordinated agents (docs/coordination.md): no etcd session; another agent leads the group;
+  // too few live vantages to reach the quorum; the live vantages do not agree the primary is down.
+  kCoordinationLost,
+  kNotLeader,
+  kNoVantageQuorum,
+  kVantageDissent,
 };
 
 struct Reason {

@@ -65,6 +65,24 @@ struct Approval {
   bool allow_data_loss_over_budget = false;
 };
 
+// What coordination with other agents (etcd, docs/coordination.md) says about a group. Absent
+// when the agent runs alone.
+struct CoordinationView {
+  // No valid etcd session: nothing that needs leadership may start (COORDINATION_LOST).
+  bool lost = false;
+  std::string lost_reason;
+  // This agent holds the group's leader key; only the leader acts.
+  bool leader = false;
+  std::string leader_name;
+  // The live vantages' verdict on the primary. kConfirmedDown is folded into `primary` by the
+  // agent (its unhealthy_since is the quorum's start); the other two hold a primary this agent
+  // sees down.
+  enum class Quorum { kConfirmedDown, kNotConfirmed, kNoQuorum };
+  Quorum primary_quorum = Quorum::kNotConfirmed;
+  // Which vantage said what, for the reasons, e.g. "eu-west: down since 10:00:01; us-east: up".
+  std::string votes;
+};
+
 struct GroupView {
   // Health of the server that is primary / secondary now (following Roles).
   TargetHealth primary;
@@ -87,6 +105,8 @@ struct GroupView {
   // "bob cancelled the automatic planned failover: investigating". Lifted by a resume or when
   // the outage ends.
   std::string operator_hold;
+  // Set when the agent coordinates with others through etcd.
+  std::optional<CoordinationView> coordination;
 };
 
 }  // namespace foghorn::decision

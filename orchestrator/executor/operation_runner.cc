@@ -261,6 +261,17 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::Ope
     }
   }
 
+  // Coordinated agents: only the group's leader, proven by one etcd transaction, reaches ARM.
+  if (plan.fence) {
+    absl::Status fenced = plan.fence(op);
+    if (!fenced.ok()) {
+      logger_.Warn("fence refused the ARM step",
+                   {{"operation", op.id}, {"group", op.group_id}, {"error", fenced.ToString()}});
+      if (arm_begun) return fenced;  // unfinished: the leader resumes it
+      return Finish(op, journal::OperationState::kAborted,
+                    absl::StrCat("not sent to ARM: ", fenced.message()));
+    }
+  }
   // The cancel check and the start of the ARM step are one atomic decision (CancelGate): a
   // cancel acknowledged to a person can never be followed by a POST.
   if (!arm_begun && plan.cancel_gate && !plan.cancel_gate->BeginArmStep()) {

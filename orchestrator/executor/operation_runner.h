@@ -102,6 +102,10 @@ struct FailoverPlan {
   // ARM step has begun (from then on the failover may be in ARM's hands, and stopping would leave
   // the group in an unknown state).
   std::shared_ptr<CancelGate> cancel_gate;
+  // Optional (coordinated agents): called right before the ARM step, blocking; the step runs only
+  // when it returns OK. Before a first POST a refusal ends the operation as aborted; once the ARM
+  // step had begun (a resumed operation) the operation is left unfinished instead.
+  std::function<absl::Status(const journal::OperationRecord&)> fence;
 };
 
 // Journal kind names: "planned", "forced", "try_planned_before_forced".

@@ -7,17 +7,27 @@ runs must end with sql-west primary after exactly one role change, with exactly 
 the failover that moved the primary, and with every failover POST naming the same target server.
 The figure is "outage to new primary": from the moment the region goes down to the end time of
 the operation that moved the primary, as the emulator recorded it. A run with faults must not be
-slower than the fault-free one by a settle window (30 s); the figures are printed for the record:
+slower than the fault-free one by a settle window (30 s); the figures are printed for the record.
+The two runs of a round are independent (their own emulator, agent and work dir) and run at the
+same time, so a round costs one outage's wall time.
+
+The fault-free run is also agent_e2e's region outage (issue 14 moved it here instead of running
+the same outage a third time): 20 writes pending at the outage, the planned attempt fails with
+the emulator's PlannedFailoverTimedOut, the forced failover after the data-loss grace succeeds,
+the emulator accepted exactly those two POSTs, in that order, and the forced one lost writes.
+
 
   FOGHORN_BIN_DIR=build/bin FOGHORN_ARM_FAULTS_ROUNDS=3 python3 tests/e2e/arm_faults_e2e_test.py
 """
 import datetime
 import os
 import shutil
+import signal
 import statistics
 import sys
 import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -44,6 +54,7 @@ class ArmFaultRecovery(unittest.TestCase):
                 sim.add_fault(fault)
             agent = harness.Agent(workdir, sim, harness.runbook_yaml(sim, data_loss_grace="4s"))
             agent.start().wait_settled()
+            sim.record_writes(20)
             outage_at = time.time()
             sim.region_down("eastus")
             wait_until(lambda: sim.primary() == "sql-west", 120, "sql-west to become primary")
@@ -68,8 +79,16 @@ class ArmFaultRecovery(unittest.TestCase):
             for o in sim.state()["operations"]:
                 if o.get("route") == "failover":
                     self.assertEqual(o.get("status"), "Failed", f"planned operation: {o}")
-            self.assertEqual([(o[0], o[1]) for o in agent.operations()],
+            ops = agent.operations()
+            self.assertEqual([(o[0], o[1]) for o in ops],
                              [("planned", "failed"), ("forced", "succeeded")])
+            if not faults:
+                # agent_e2e's region outage (see the module comment).
+                self.assertIn("PlannedFailoverTimedOut", ops[0][3])
+                self.assertEqual([p[0] for p in harness.failover_posts(sim)],
+                                 ["failover", "forceFailoverAllowDataLoss"])
+                self.assertEqual(sim.accepted_failovers(), 2)
+                self.assertGreater(sim.replication()["writesLost"], 0)
 
             seconds = _unix(moves[0]["endTime"]) - outage_at
             shutil.rmtree(workdir, ignore_errors=True)
@@ -79,14 +98,20 @@ class ArmFaultRecovery(unittest.TestCase):
             raise
         finally:
             if agent:
-                agent.stop()
+                # SIGKILL: everything is asserted by now, and foghornd's SIGTERM waits out the
+                # ARM client's retry backoff of a role read still going to the lost region (about
+                # 5 s after an outage; reported under issue 14). Clean shutdown has its own tests
+                # (agent_e2e's sigterm cases).
+                agent.stop(signal.SIGKILL)
             sim.stop()
 
     def test_one_503_and_one_dropped_answer_per_failover_route_cost_seconds_not_settle_windows(self):
         clean, faulted = [], []
-        for _ in range(ROUNDS):
-            clean.append(self.run_outage([]))
-            faulted.append(self.run_outage(FAULT_PATTERN))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for _ in range(ROUNDS):
+                runs = [pool.submit(self.run_outage, []), pool.submit(self.run_outage, FAULT_PATTERN)]
+                clean.append(runs[0].result())  # re-raises a failed run's assertion
+                faulted.append(runs[1].result())
         print(f"\noutage to new primary: fault-free {_fmt(clean)}; "
               f"one 503 + one dropped answer per failover route {_fmt(faulted)}", file=sys.stderr)
         self.assertLess(statistics.median(faulted), statistics.median(clean) + SLACK_SECONDS)

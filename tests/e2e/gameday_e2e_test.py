@@ -32,6 +32,14 @@ class GameDay(unittest.TestCase):
 
     def test_the_example_outage_is_detected_acted_on_once_and_scored_from_the_emulator_log(self):
         sc = gameday.load_scenario(EXAMPLE)
+        # The example's steps as shipped, on a shorter clock (issue 14): a 4 s data-loss grace
+        # instead of 6 s, and the scenario ends 10 s after the outage instead of 18 s (the forced
+        # failover lands about 5 s after the outage; run() waits for an operation still running
+        # at the end). The outage, the flaps and the expectations are unchanged.
+        outage = [st["atMs"] for st in sc["steps"] if st["action"] == "regionDown"]
+        self.assertEqual(len(outage), 1)
+        sc["runbook"]["data_loss_grace"] = "4s"
+        sc["durationMs"] = min(sc["durationMs"], outage[0] + 10000)
         card = gameday.run(sc, self.dir, log=lambda *_: None)
         self.assertTrue(card["passed"], card["problems"])
         self.assertEqual(card["false_actions"], 0)
@@ -61,9 +69,12 @@ class GameDay(unittest.TestCase):
         self.assertEqual(page.count('class="decision-mark"'), len(card["timeline"]["decisions"]))
 
     def test_flapping_alone_is_ridden_out_with_no_action(self):
-        sc = {"name": "flaps", "durationMs": 6000, "runbook": {}, "expect": {"failovers": 0},
+        # Each blip (250 ms) is shorter than one probe interval (300 ms) and each recovery (700 ms)
+        # gives the probes two successes (healthy_threshold), so no run of three failures
+        # (unhealthy_threshold) can form. Flapping for minutes is AgentScenariosTest's, in process.
+        sc = {"name": "flaps", "durationMs": 4000, "runbook": {}, "expect": {"failovers": 0},
               "steps": [{"atMs": 300, "action": "flap", "region": "eastus", "downMs": 250,
-                         "upMs": 1200, "times": 3}]}
+                         "upMs": 700, "times": 3}]}
         path = os.path.join(self.dir, "flaps.json")
         with open(path, "w") as f:
             json.dump(sc, f)

@@ -2,6 +2,7 @@
 // decision engine -> operation runner -> a fake ARM, with a real journal.
 #include "orchestrator/agent/agent.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,7 @@ using ::foghorn::testing::FakeArm;
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
 using ::foghorn::testing::TableProber;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -91,10 +93,10 @@ class AgentTest : public ::testing::Test {
     runner_ = std::make_unique<executor::OperationRunner>(*journal_, arm_, steps_, notifier_,
                                                           Logger(), metrics_);
     scheduler_ = std::make_unique<probes::ProbeScheduler>(loop_, prober_, &tracker_);
-    agent_ =
-        std::make_unique<Agent>(Agent::Deps{clock_, loop_, workers_, *journal_, arm_, *runner_,
-                                            *scheduler_, tracker_, notifier_, Logger(), metrics_},
-                                Agent::Options{});
+    Agent::Deps deps{clock_,      loop_,    workers_,  *journal_, arm_,    *runner_,
+                     *scheduler_, tracker_, notifier_, Logger(),  metrics_};
+    deps.coordination = coordination_;
+    agent_ = std::make_unique<Agent>(std::move(deps), Agent::Options{});
     forward_.target = agent_.get();
     ASSERT_THAT(agent_->SetRunbooks({loaded.runbooks[0].runbook}), IsOk());
     prober_.SetMetric("lag", 3);
@@ -136,6 +138,7 @@ class AgentTest : public ::testing::Test {
   std::unique_ptr<executor::OperationRunner> runner_;
   std::unique_ptr<probes::ProbeScheduler> scheduler_;
   std::unique_ptr<Agent> agent_;
+  Coordination* coordination_ = nullptr;
 };
 
 TEST_F(AgentTest, StaysHealthyAndReadsRolesFromArm) {
@@ -460,6 +463,176 @@ TEST_F(AgentTest, RejectsABadRunbookSetAndKeepsTheOldOne) {
   v1::Runbook bad = agent_->Group("sub/rg/fog")->runbook;
   bad.mutable_health_rules(0)->add_probes("missing-probe");
   EXPECT_THAT(agent_->SetRunbooks({bad}), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// --- Coordinated agents (issue 15): the agent's side of coordination, with a fake coordinator.
+
+class FakeCoordination final : public Coordination {
+ public:
+  CoordinationFacts Facts(const std::string&, v1::ProbeTarget) override {
+    absl::MutexLock lock(&mu_);
+    return facts_;
+  }
+  void PublishVerdict(const std::string&, v1::ProbeTarget target, v1::Verdict verdict,
+                      absl::Time) override {
+    absl::MutexLock lock(&mu_);
+    published_.emplace_back(target, verdict);
+  }
+  void SetGroups(const std::vector<std::string>& ids) override {
+    absl::MutexLock lock(&mu_);
+    groups_ = ids;
+  }
+  void SetBusy(const std::string&, bool busy) override {
+    absl::MutexLock lock(&mu_);
+    busy_ = busy;
+  }
+  absl::Status FenceBeforeArm(const journal::OperationRecord& op) override {
+    absl::MutexLock lock(&mu_);
+    fenced_.push_back(op.id);
+    return fence_;
+  }
+  void Set(CoordinationFacts facts) {
+    absl::MutexLock lock(&mu_);
+    facts_ = std::move(facts);
+  }
+  void SetFence(absl::Status s) {
+    absl::MutexLock lock(&mu_);
+    fence_ = std::move(s);
+  }
+  std::vector<std::string> fenced() {
+    absl::MutexLock lock(&mu_);
+    return fenced_;
+  }
+  std::vector<std::string> groups() {
+    absl::MutexLock lock(&mu_);
+    return groups_;
+  }
+  bool published(v1::ProbeTarget target, v1::Verdict verdict) {
+    absl::MutexLock lock(&mu_);
+    return std::find(published_.begin(), published_.end(), std::make_pair(target, verdict)) !=
+           published_.end();
+  }
+  bool busy() {
+    absl::MutexLock lock(&mu_);
+    return busy_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  CoordinationFacts facts_;
+  absl::Status fence_;
+  std::vector<std::string> fenced_;
+  std::vector<std::string> groups_;
+  std::vector<std::pair<v1::ProbeTarget, v1::Verdict>> published_;
+  bool busy_ = false;
+};
+
+CoordinationFacts Coordinated(bool leader, decision::CoordinationView::Quorum quorum,
+                              absl::Time since = absl::InfinitePast()) {
+  CoordinationFacts f;
+  f.view.leader = leader;
+  f.view.leader_name = leader ? "agent-a" : "agent-b";
+  f.view.primary_quorum = quorum;
+  f.view.votes = "eu: down; us: down; ap: up";
+  f.quorum_down_since = since;
+  return f;
+}
+
+class AgentCoordinationTest : public AgentTest {
+ protected:
+  void SetUp() override { coordination_ = &fake_; }
+  decision::Decision Last() { return *agent_->Group("sub/rg/fog")->last_decision; }
+  FakeCoordination fake_;
+};
+
+TEST_F(AgentCoordinationTest, TheLeaderFailsOverOnceTheVantagesConfirmAndFencesFirst) {
+  fake_.Set(Coordinated(true, decision::CoordinationView::Quorum::kNotConfirmed));
+  Load();
+  EXPECT_THAT(fake_.groups(), ElementsAre("sub/rg/fog"));
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(3));
+  // This vantage sees the primary down, the others do not (yet): hold, naming the votes.
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_TRUE(Last().HasReason(decision::ReasonCode::kVantageDissent)) << Last().summary;
+  EXPECT_TRUE(fake_.published(v1::PROBE_TARGET_PRIMARY, v1::VERDICT_UNHEALTHY));
+  fake_.Set(Coordinated(true, decision::CoordinationView::Quorum::kConfirmedDown, clock_.Now()));
+  agent_->OnCoordinationChange("sub/rg/fog");
+  Run(absl::Minutes(2));
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned));
+  auto ops = Operations();
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_THAT(fake_.fenced(), ElementsAre(ops[0].id));
+  EXPECT_FALSE(fake_.busy());
+}
+
+TEST_F(AgentCoordinationTest, AnAgentThatDoesNotLeadTheGroupOnlyObserves) {
+  fake_.Set(Coordinated(false, decision::CoordinationView::Quorum::kConfirmedDown, clock_.Now()));
+  Load();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(4));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_TRUE(Last().HasReason(decision::ReasonCode::kNotLeader)) << Last().summary;
+  EXPECT_THAT(Last().summary, HasSubstr("agent-b"));
+  EXPECT_THAT(fake_.fenced(), IsEmpty());
+  // A person's request to this agent is refused too: ask the leader.
+  FailoverRequest req;
+  req.group_id = "sub/rg/fog";
+  req.kind = v1::FAILOVER_KIND_PLANNED;
+  req.requested_by = "carol";
+  req.approver = true;
+  req.override_holds = true;
+  req.override_reason = "test";
+  EXPECT_THAT(agent_->RequestFailover(req).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("leads this group")));
+}
+
+TEST_F(AgentCoordinationTest, LostCoordinationStartsNothing) {
+  CoordinationFacts f =
+      Coordinated(true, decision::CoordinationView::Quorum::kConfirmedDown, absl::InfinitePast());
+  f.view.lost = true;
+  f.view.lost_reason = "no etcd quorum";
+  fake_.Set(f);
+  Load();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(4));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_TRUE(Last().HasReason(decision::ReasonCode::kCoordinationLost)) << Last().summary;
+}
+
+TEST_F(AgentCoordinationTest, TooFewLiveVantagesHold) {
+  fake_.Set(Coordinated(true, decision::CoordinationView::Quorum::kNoQuorum));
+  Load();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(4));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_TRUE(Last().HasReason(decision::ReasonCode::kNoVantageQuorum)) << Last().summary;
+}
+
+TEST_F(AgentCoordinationTest, AFenceRefusalSendsNothingAndEndsTheOperation) {
+  fake_.Set(Coordinated(true, decision::CoordinationView::Quorum::kConfirmedDown, clock_.Now()));
+  fake_.SetFence(absl::FailedPreconditionError("no longer leader of sub/rg/fog (agent-b)"));
+  Load();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(2));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  auto ops = Operations();
+  ASSERT_FALSE(ops.empty());
+  EXPECT_EQ(ops.back().state, journal::OperationState::kAborted);
+  EXPECT_THAT(ops.back().outcome, HasSubstr("not sent to ARM"));
+}
+
+TEST_F(AgentCoordinationTest, TheQuorumsStartIsTheOutagesStart) {
+  // Other vantages saw the primary down 3 minutes ago; this one sees it healthy: the quorum
+  // rules, and the data-loss grace counts from the quorum's start.
+  Load();
+  fake_.Set(Coordinated(true, decision::CoordinationView::Quorum::kConfirmedDown,
+                        clock_.Now() - absl::Minutes(3)));
+  prober_.Set("lag", probes::ProbeOutcome::kFailure);
+  arm_.SetRegionDown(true);
+  agent_->OnCoordinationChange("");
+  Run(absl::Seconds(30));
+  // Well within 30 s of this vantage's view: the 2 min grace ran from the quorum's start.
+  EXPECT_THAT(arm_.Accepted(), Contains(arm::FailoverKind::kForcedAllowDataLoss)) << Last().summary;
 }
 
 }  // namespace

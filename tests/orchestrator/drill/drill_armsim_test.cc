@@ -258,9 +258,13 @@ TEST_F(DrillArmsimTest, TheHtmlReportRendersInHeadlessChromium) {
       "--disable-background-networking --disable-component-update --disable-sync "
       "--user-data-dir=",
       tmp_.File("chromium-profile"));
+  // One Chromium run both dumps the DOM and takes the screenshot: each start costs seconds
+  // (issue 14 measured 3-4 s), and the test used to start it twice.
+  std::filesystem::remove(shot);
   auto dumped = executor::RunCommand(
       {"/bin/sh", "-c",
-       absl::StrCat(flags, " --dump-dom file://", html, " > ", dom, " 2> ", tmp_.File("c1.log"))},
+       absl::StrCat(flags, " --dump-dom --screenshot=", shot, " --window-size=1280,900 file://",
+                    html, " > ", dom, " 2> ", tmp_.File("c1.log"))},
       {}, absl::Seconds(90));
   ASSERT_THAT(dumped, IsOk());
   ASSERT_EQ(dumped->exit_code, 0) << ::foghorn::testing::ReadFileOrDie(tmp_.File("c1.log"));
@@ -273,14 +277,6 @@ TEST_F(DrillArmsimTest, TheHtmlReportRendersInHeadlessChromium) {
   }
   EXPECT_THAT(text, HasSubstr(">passed<"));
 
-  std::filesystem::remove(shot);
-  auto snap = executor::RunCommand(
-      {"/bin/sh", "-c",
-       absl::StrCat(flags, " --screenshot=", shot, " --window-size=1280,900 file://", html,
-                    " > /dev/null 2> ", tmp_.File("c2.log"))},
-      {}, absl::Seconds(90));
-  ASSERT_THAT(snap, IsOk());
-  EXPECT_EQ(snap->exit_code, 0) << ::foghorn::testing::ReadFileOrDie(tmp_.File("c2.log"));
   EXPECT_TRUE(std::filesystem::exists(shot));
   EXPECT_GT(std::filesystem::file_size(shot), 1000u);
 }

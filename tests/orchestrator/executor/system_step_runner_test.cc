@@ -69,8 +69,10 @@ TEST_F(SystemStepRunnerTest, HooksSeeTheOperationInTheirEnvironment) {
 TEST_F(SystemStepRunnerTest, AMissingCommandIsNotFoundAndASlowOneTimesOut) {
   EXPECT_THAT(runner_.Run(Exec({"/nonexistent/foghorn-hook"}), op_),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(runner_.Run(Exec({"sleep", "30"}, /*timeout_s=*/1), op_),
-              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  // A 200 ms timeout: the test waits it out in real time (the child is real), so it is short.
+  v1::Step slow = Exec({"sleep", "30"}, /*timeout_s=*/0);
+  slow.mutable_timeout()->set_nanos(200'000'000);
+  EXPECT_THAT(runner_.Run(slow, op_), StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
 TEST_F(SystemStepRunnerTest, HooksGetAnAllowListedEnvironmentWithoutTheAgentsCredentials) {

@@ -1,0 +1,83 @@
+// The production agent::Coordination: the agent's view of coordination, over orchestrator/coord's
+// Coordinator (etcd). Converts between the agent's clock and the wall-clock times published in
+// etcd, and names the operation in the fencing intent. Only main.cc uses it.
+#ifndef FOGHORN_ORCHESTRATOR_DAEMON_AGENT_COORDINATION_H_
+#define FOGHORN_ORCHESTRATOR_DAEMON_AGENT_COORDINATION_H_
+
+#include <string>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+#include "orchestrator/agent/agent.h"
+#include "orchestrator/common/clock.h"
+#include "orchestrator/coord/coordinator.h"
+
+namespace foghorn::daemon {
+
+// Both must outlive the adapter. Thread-safe; only FenceBeforeArm blocks (on etcd).
+class AgentCoordination final : public agent::Coordination {
+ public:
+  AgentCoordination(coord::Coordinator& coordinator, const common::Clock& clock)
+      : coordinator_(coordinator), clock_(clock) {}
+
+  agent::CoordinationFacts Facts(const std::string& group_id,
+                                 v1::ProbeTarget primary_target) override {
+    coord::GroupCoordination c = coordinator_.Get(group_id, clock_.Now());
+    agent::CoordinationFacts f;
+    f.view.lost = c.lost;
+    f.view.lost_reason = c.lost_reason;
+    f.view.leader = c.leader;
+    f.view.leader_name = c.leader_name;
+    const coord::QuorumResult& q =
+        primary_target == v1::PROBE_TARGET_SECONDARY ? c.secondary : c.primary;
+    switch (q.outcome) {
+      case coord::QuorumOutcome::kDownConfirmed:
+        f.view.primary_quorum = decision::CoordinationView::Quorum::kConfirmedDown;
+        f.quorum_down_since = q.outage_start;  // already on clock_ (Coordinator::Get)
+        break;
+      case coord::QuorumOutcome::kNotConfirmed:
+        f.view.primary_quorum = decision::CoordinationView::Quorum::kNotConfirmed;
+        break;
+      case coord::QuorumOutcome::kNoQuorum:
+        f.view.primary_quorum = decision::CoordinationView::Quorum::kNoQuorum;
+        break;
+    }
+    f.view.votes = q.Summary();
+    return f;
+  }
+
+  void PublishVerdict(const std::string& group_id, v1::ProbeTarget target, v1::Verdict verdict,
+                      absl::Time failure_streak_start) override {
+    coordinator_.PublishVerdict(group_id, target, verdict,
+                                failure_streak_start == absl::InfinitePast()
+                                    ? absl::InfinitePast()
+                                    : clock_.ToWall(failure_streak_start),
+                                std::nullopt);
+  }
+
+  void SetGroups(const std::vector<std::string>& group_ids) override {
+    coordinator_.SetGroups(group_ids);
+  }
+  void SetBusy(const std::string& group_id, bool busy) override {
+    coordinator_.SetBusy(group_id, busy);
+  }
+
+  absl::Status FenceBeforeArm(const journal::OperationRecord& op) override {
+    nlohmann::json intent = {{"operation_id", op.id},
+                             {"request_id", op.request_id},
+                             {"kind", op.kind},
+                             {"target", op.target_server},
+                             {"requested_by", op.requested_by},
+                             {"agent", coordinator_.agent_name()}};
+    return coordinator_.FenceBeforeArm(
+        op.group_id, intent.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+
+ private:
+  coord::Coordinator& coordinator_;
+  const common::Clock& clock_;
+};
+
+}  // namespace foghorn::daemon
+
+#endif  // FOGHORN_ORCHESTRATOR_DAEMON_AGENT_COORDINATION_H_
