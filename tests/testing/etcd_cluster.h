@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "tests/testing/temp_dir.h"
 
@@ -82,6 +83,26 @@ class EtcdCluster {
   std::string initial_cluster_;
 };
 
+// Polls `cond` until it holds or `timeout` passes (a condition wait with a deadline: etcd's
+// leases and watches run on real time).
+template <typename Cond>
+bool Eventually(Cond cond, absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (cond()) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return cond();
+}
+
 }  // namespace foghorn::testing
+
+// Skips the test where /usr/bin/etcd is not installed.
+#define SKIP_WITHOUT_ETCD()                                                       \
+  do {                                                                            \
+    if (!::foghorn::testing::EtcdCluster::Available()) {                          \
+      GTEST_SKIP() << ::foghorn::testing::EtcdCluster::kEtcdBinary << " missing"; \
+    }                                                                             \
+  } while (false)
 
 #endif  // FOGHORN_TESTS_TESTING_ETCD_CLUSTER_H_

@@ -32,6 +32,7 @@ namespace foghorn::coord {
 namespace {
 
 using ::foghorn::testing::EtcdCluster;
+using ::foghorn::testing::Eventually;
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
 using ::testing::HasSubstr;
@@ -121,21 +122,6 @@ TEST(TargetKeyNameTest, NamesTheProbeTargets) {
 
 // ---------------------------------------------------------------------------------------------
 // Against a real etcd cluster.
-
-#define SKIP_WITHOUT_ETCD()                                                                \
-  do {                                                                                     \
-    if (!EtcdCluster::Available()) GTEST_SKIP() << EtcdCluster::kEtcdBinary << " missing"; \
-  } while (false)
-
-template <typename Cond>
-bool Eventually(Cond cond, absl::Duration timeout = absl::Seconds(10)) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (cond()) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return cond();
-}
 
 // Holds for the whole of `period` (polled): for "X does not happen" within a bounded window.
 template <typename Cond>

@@ -27,6 +27,7 @@ namespace foghorn::coord {
 namespace {
 
 using ::foghorn::testing::EtcdCluster;
+using ::foghorn::testing::Eventually;
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::IsOkAndHolds;
 using ::foghorn::testing::StatusIs;
@@ -34,22 +35,6 @@ using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using ::testing::Ne;
 using ::testing::Optional;
-
-#define SKIP_WITHOUT_ETCD()                                                                \
-  do {                                                                                     \
-    if (!EtcdCluster::Available()) GTEST_SKIP() << EtcdCluster::kEtcdBinary << " missing"; \
-  } while (false)
-
-// Polls `cond` until it holds or `timeout` passes (a condition wait, not a fixed sleep).
-template <typename Cond>
-bool Eventually(Cond cond, absl::Duration timeout = absl::Seconds(10)) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (cond()) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return cond();
-}
 
 class EtcdTest : public ::testing::Test {
  protected:
