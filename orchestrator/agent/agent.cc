@@ -11,80 +11,14 @@
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "orchestrator/agent/agent_steps.h"
+#include "orchestrator/agent/control_keys.h"
+#include "orchestrator/agent/group_state.h"
 #include "orchestrator/agent/manual_request.h"
 #include "orchestrator/common/durations.h"
 #include "orchestrator/common/status_macros.h"
 #include "probes/probe_config.h"
 
 namespace foghorn::agent {
-
-struct Agent::GroupState {
-  std::string id;
-  v1::Runbook runbook;
-  decision::Policy policy;
-  decision::Roles roles;
-  bool roles_from_arm = false;
-  // The operation in flight (journal id) and what it is.
-  std::string in_flight_op;
-  std::optional<decision::OperationInFlight> in_flight;
-  absl::Time last_failover_at = absl::InfinitePast();
-  // Pauses of this group, one per owner.
-  std::map<PauseOwner, PauseEntry> pauses;
-  std::optional<decision::PlannedAttempt> last_planned_attempt;
-  std::optional<decision::Approval> approval;
-  // Who granted `approval` (empty when unknown, e.g. restored): a person's own approval never
-  // authorises that person's forced request (manual_request.h).
-  std::string approval_by;
-  std::optional<decision::Decision> last_decision;
-  // When the primary's verdict last turned bad, for detection-to-action latency.
-  absl::Time primary_down_observed_at = absl::InfinitePast();
-  common::TimerId eval_timer = 0;
-  absl::Time eval_at = absl::InfiniteFuture();
-  common::TimerId refresh_timer = 0;
-  bool refresh_running = false;
-  // Bumped whenever the agent itself changes `roles` (a failover it carried out); a role read
-  // started before that is stale and is not applied.
-  std::uint64_t roles_generation = 0;
-  // Shared with the runner: CancelOperation and the start of the ARM step decide under its lock.
-  std::shared_ptr<executor::CancelGate> cancel_gate;
-  // Roles were read from ARM in this run or restored from the journal (a change from them that
-  // no foghorn operation made is an external failover).
-  bool roles_known = false;
-  // The current outage of the primary, as this agent has seen it: kept across reloads and
-  // (journaled) restarts, so neither restarts the outage clock. InfinitePast: no outage.
-  absl::Time outage_began = absl::InfinitePast();
-  // The outage's identity: its start in wall-clock microseconds, exactly as journaled, so the
-  // automatic request id of one outage is the same across restarts.
-  std::int64_t outage_id_us = 0;
-  // When the primary was last seen down (journaled at most every lag_persist_interval).
-  absl::Time outage_seen_at = absl::InfinitePast();
-  // The last replication lag sample (from the tracker, or restored).
-  std::optional<decision::LagSample> last_lag;
-  absl::Time lag_persisted_at = absl::InfinitePast();
-  // Set when a person cancelled this outage's automatic failover: "<who>: <why>".
-  std::string cancel_hold;
-  // A journaled operation whose ARM step had not begun when the agent restarted: it waits for a
-  // fresh decision (DecideResume) until resume_deadline.
-  std::optional<journal::OperationRecord> resume_candidate;
-  absl::Time resume_deadline = absl::InfiniteFuture();
-  // Request ids of automatic operations that finished without success, and those already
-  // escalated to a human.
-  std::set<std::string> finished_auto_requests;
-  std::set<std::string> escalated;
-  // The request id an automatic operation's base id ("auto/<group>/<outage>/<kind>") settled on
-  // when a worker journaled it (an abandoned or cancelled earlier one adds "/after-<id>").
-  std::map<std::string, std::string> auto_request_ids;
-};
-
-struct Agent::RoleRead {
-  std::optional<decision::Roles> roles;
-  absl::Status last_error;
-  std::uint64_t generation = 0;
-  // A recent operation of ours that explains a new primary (journal, read off the loop), and
-  // whether a drill runs or ran a moment ago.
-  std::optional<absl::Time> explained_at;
-  bool drill_recent = false;
-};
 
 namespace {
 
@@ -141,27 +75,7 @@ std::string ErrorCodeOf(const std::string& outcome) {
   return "OperationFailed";
 }
 
-constexpr char kGroupKeyPrefix[] = "group/";
 constexpr char kAbandonedPrefix[] = "abandoned after a restart: ";
-// "cancel/<operation id>": a person's acknowledged cancel, written before the answer, so a crash
-// between the answer and the runner's next safe point cannot lose it.
-constexpr char kCancelKeyPrefix[] = "cancel/";
-constexpr char kPauseKeyPrefix[] = "pause/";
-
-std::string OwnerName(PauseOwner owner) {
-  return owner == PauseOwner::kDrill ? "drill" : "operator";
-}
-
-// "pause/<owner>/<group id or *>".
-std::string PauseKey(PauseOwner owner, const std::string& group_id) {
-  return absl::StrCat(kPauseKeyPrefix, OwnerName(owner), "/", group_id.empty() ? "*" : group_id);
-}
-
-std::string GroupKey(const std::string& group_id) { return kGroupKeyPrefix + group_id; }
-
-std::string Dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 bool IsAutomatic(const journal::OperationRecord& op) {
   return op.request_id.rfind("auto/", 0) == 0;
@@ -534,6 +448,7 @@ absl::Status Agent::Start() {
                          {"target", op.target_server}});
     }
     started_ = true;
+    ApplySharedControls();
     for (auto& [id, g] : groups_) {
       ScheduleRoleRefresh(*g, absl::ZeroDuration());
       ScheduleEvaluation(*g, deps_.clock.Now());
@@ -597,6 +512,8 @@ void Agent::OnCoordinationChange(const std::string& group_id) {
       EvaluateById(group_id);
       return;
     }
+    // Control state, sessions and agents come with "": what other agents said applies first.
+    ApplySharedControls();
     for (auto& [id, g] : groups_) Evaluate(*g);
   });
 }
@@ -700,6 +617,13 @@ void Agent::EvaluateAndAct(GroupState& g) {
   if (g.resume_candidate) {
     DecideResume(g, now);
     if (g.resume_candidate) return;  // still waiting for fresh verdicts
+  }
+  if (deps_.coordination != nullptr && !g.in_flight && !stopped_) {
+    const v1::ProbeTarget primary_target =
+        g.roles.primary_server == g.runbook.group().secondary_server() ? v1::PROBE_TARGET_SECONDARY
+                                                                       : v1::PROBE_TARGET_PRIMARY;
+    CoordinationFacts facts = deps_.coordination->Facts(g.id, primary_target);
+    if (facts.intent && TakeOverIntent(g, *facts.intent)) return;
   }
   decision::GroupView view = BuildView(g);
   // This group counts itself once it is failing; GroupsFailing() counted its previous decision.
@@ -845,12 +769,14 @@ executor::FailoverPlan Agent::PlanFor(const GroupState& g,
   return plan;
 }
 
-void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool journaled) {
+void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool journaled,
+                            bool takeover) {
   auto kind = executor::ParseOperationKind(op.kind);
   g.in_flight = decision::OperationInFlight{
       kind.ok() ? FromArmKind(*kind) : v1::FAILOVER_KIND_PLANNED, deps_.clock.Now()};
   g.in_flight_op = journaled ? op.id : "(starting)";
   executor::FailoverPlan plan = PlanFor(g, op);
+  if (takeover) plan.pre_steps.clear();  // they ran on the agent that wrote the intent
   if (!g.cancel_gate) g.cancel_gate = std::make_shared<executor::CancelGate>();
   plan.cancel_gate = g.cancel_gate;
   if (deps_.coordination != nullptr) {
@@ -862,7 +788,7 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
   }
   std::weak_ptr<bool> alive = alive_;
   std::string group_id = g.id;
-  const bool automatic_new = !journaled && IsAutomatic(op);
+  const bool automatic_new = !journaled && !takeover && IsAutomatic(op);
   // The gate is visible to the runbook steps before the worker can reach one.
   Publish(g);
   bool submitted = deps_.workers.Submit([this, alive, group_id, op = std::move(op), journaled,
@@ -912,6 +838,16 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
       }
     }
     if (result.ok()) result = deps_.runner.Run(op, plan);
+    if (deps_.coordination != nullptr && result.ok() && journal::IsFinished(result->state) &&
+        plan.cancel_gate != nullptr && plan.cancel_gate->arm_begun()) {
+      // The intent written by the fence says the operation ended, so a later leader does not
+      // carry it on. Fenced: refused when another agent leads the group now (it takes over).
+      absl::Status s = deps_.coordination->FinishIntent(*result);
+      if (!s.ok()) {
+        deps_.logger.Warn("cannot mark the operation's intent finished",
+                          {{"operation", result->id}, {"error", s.ToString()}});
+      }
+    }
     if (!journaled && !op.id.empty()) {
       // Audited after the run: the audit trail says who asked; it guards no side effect.
       deps_.journal
@@ -989,6 +925,7 @@ void Agent::OnOperationDoneOnLoop(const std::string& group_id,
         ++g->roles_generation;
       }
       g->approval.reset();
+      MarkShared(kApprovalKeyPrefix + group_id);
       g->primary_down_observed_at = absl::InfinitePast();
       g->outage_began = absl::InfinitePast();
       g->outage_id_us = 0;
@@ -1469,23 +1406,36 @@ absl::Status Agent::Approve(const std::string& group_id, bool approve, bool allo
       waiting = absl::NotFoundError(absl::StrCat("no failover group ", group_id));
       return;
     }
-    if (!g->last_decision || g->last_decision->stage != decision::Stage::kWaitApproval) {
+    const absl::Time now = deps_.clock.Now();
+    std::optional<decision::Decision> waits;
+    if (g->last_decision && g->last_decision->stage == decision::Stage::kWaitApproval) {
+      waits = g->last_decision;
+    } else if (g->last_decision && deps_.coordination != nullptr &&
+               g->last_decision->HasReason(decision::ReasonCode::kNotLeader)) {
+      // Another agent leads the group: the approval is for the leader (shared through etcd).
+      // It is taken when the ladder, as seen from here with the lead, waits for one.
+      decision::GroupView view = BuildView(*g);
+      if (view.coordination) view.coordination->leader = true;
+      decision::Decision d = decision::Decide(view, g->policy, now);
+      if (d.stage == decision::Stage::kWaitApproval) waits = d;
+    }
+    if (!waits) {
       waiting =
           absl::FailedPreconditionError(absl::StrCat(group_id, " is not waiting for approval"));
       return;
     }
-    const absl::Time now = deps_.clock.Now();
     previous_approval = g->approval;
     previous_by = g->approval_by;
     if (approve) {
-      g->approval = decision::Approval{g->last_decision->intended, now,
-                                       now + g->policy.approval_ttl, allow_over_budget};
+      g->approval =
+          decision::Approval{waits->intended, now, now + g->policy.approval_ttl, allow_over_budget};
       g->approval_by = who;
     } else {
       g->approval.reset();
       g->approval_by.clear();
     }
     MarkDirty(GroupKey(group_id));
+    MarkShared(kApprovalKeyPrefix + group_id);
     ScheduleEvaluation(*g, now);
     Publish(*g);
   }));
@@ -1499,6 +1449,7 @@ absl::Status Agent::Approve(const std::string& group_id, bool approve, bool allo
         g->approval = previous_approval;
         g->approval_by = previous_by;
         MarkDirty(GroupKey(group_id));
+        MarkShared(kApprovalKeyPrefix + group_id);
         Publish(*g);
       }
     });
@@ -1584,6 +1535,7 @@ std::pair<absl::Time, std::string> Agent::GlobalPauseOnLoop() const {
 
 void Agent::MarkDirty(const std::string& key) {
   dirty_.insert(key);
+  MarkShared(key);
   ScheduleFlush();
 }
 
@@ -1600,18 +1552,6 @@ void Agent::ScheduleFlush() {
   });
   if (!submitted) flush_queued_ = false;
 }
-
-namespace {
-
-std::int64_t WallMicros(const common::Clock& clock, absl::Time t) {
-  return absl::ToUnixMicros(clock.ToWall(t));
-}
-
-absl::Time FromWallMicros(const common::Clock& clock, std::int64_t us) {
-  return clock.FromWall(absl::FromUnixMicros(us));
-}
-
-}  // namespace
 
 std::string Agent::GroupStateJson(const GroupState& g) const {
   const common::Clock& c = deps_.clock;
@@ -1653,9 +1593,11 @@ std::string Agent::GroupStateJson(const GroupState& g) const {
 absl::Status Agent::FlushControlState() {
   absl::MutexLock flush_lock(&flush_mu_);
   std::map<std::string, std::string> batch;
+  SharedBatch shared;
   // What is dirty is collected on the loop; the write happens here, never on the loop.
   RETURN_IF_ERROR(OnLoop([&] {
     flush_queued_ = false;
+    if (deps_.coordination != nullptr) shared = CollectShared();
     for (const std::string& key : dirty_) {
       std::string value;
       if (key.rfind(kCancelKeyPrefix, 0) == 0) continue;  // written directly
@@ -1676,29 +1618,27 @@ absl::Status Agent::FlushControlState() {
         }
         if (pauses != nullptr) {
           auto it = pauses->find(owner);
-          if (it != pauses->end()) {
-            nlohmann::json j = {{"reason", it->second.reason}, {"who", it->second.who}};
-            if (it->second.until == absl::InfiniteFuture()) {
-              j["until_resumed"] = true;
-            } else {
-              j["until_us"] = WallMicros(deps_.clock, it->second.until);
-            }
-            value = Dump(j);
-          }
+          if (it != pauses->end()) value = PauseJson(it->second);
         }
       }
       batch[key] = std::move(value);
     }
     dirty_.clear();
   }));
-  if (batch.empty()) return absl::OkStatus();
-  absl::Status s = deps_.journal.PutControlState(batch);
-  if (!s.ok()) {
-    (void)OnLoop([&] {
-      for (const auto& [key, value] : batch) dirty_.insert(key);
-    });
+  if (!batch.empty()) {
+    absl::Status s = deps_.journal.PutControlState(batch);
+    if (!s.ok()) {
+      (void)OnLoop([&] {
+        for (const auto& [key, value] : batch) dirty_.insert(key);
+      });
+      // Not shared either: what other agents see never runs ahead of this agent's own journal.
+      return s;
+    }
   }
-  return s;
+  // Then shared with the other agents (coordinated): a pause or approval given here binds the
+  // leader. A key that cannot be written stays dirty and is written once etcd answers again.
+  if (shared.values.empty()) return absl::OkStatus();
+  return PublishShared(shared);
 }
 
 void Agent::RestoreControlState(const std::map<std::string, std::string>& state,
@@ -1933,6 +1873,21 @@ void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_rol
   const absl::Time now = deps_.clock.Now();
   // A drill moves the primary and back while it holds its pause: those are not external.
   if (g.pauses.count(PauseOwner::kDrill) != 0 || drill_recent) return;
+  if (!explained_at && deps_.coordination != nullptr) {
+    // Another agent led the group and failed it over: its intent names the new primary.
+    const v1::ProbeTarget primary_target =
+        g.roles.primary_server == g.runbook.group().secondary_server() ? v1::PROBE_TARGET_SECONDARY
+                                                                       : v1::PROBE_TARGET_PRIMARY;
+    CoordinationFacts facts = deps_.coordination->Facts(g.id, primary_target);
+    if (facts.intent && facts.intent->target == now_roles.primary_server &&
+        now - facts.intent->written_at <= absl::Hours(1)) {
+      deps_.logger.Info("failover by another agent", {{"group", g.id},
+                                                      {"agent", facts.intent->agent},
+                                                      {"request_id", facts.intent->request_id},
+                                                      {"primary", now_roles.primary_server}});
+      explained_at = std::min(now, facts.intent->written_at);
+    }
+  }
   if (explained_at) {
     // A failover of ours whose ARM step ran: its end starts the cooldown.
     g.last_failover_at = std::max(g.last_failover_at, *explained_at);
@@ -1947,6 +1902,7 @@ void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_rol
   g.outage_began = absl::InfinitePast();
   g.outage_id_us = 0;
   g.approval.reset();
+  MarkShared(kApprovalKeyPrefix + g.id);
   g.cancel_hold.clear();
   MarkDirty(GroupKey(g.id));
   deps_.metrics.IncrementCounter("foghorn_external_failovers_total", {{"group", g.id}});

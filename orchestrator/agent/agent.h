@@ -156,12 +156,30 @@ struct AgentEvent {
 // Receives agent events. Called from the agent's threads (loop and workers); must not block.
 using AgentEventSink = std::function<void(const AgentEvent&)>;
 
+// A leader's operation intent, as FenceBeforeArm recorded it right before the ARM step
+// (docs/coordination.md, "Fencing"), and FinishIntent once the operation ended.
+struct SharedIntent {
+  std::string operation_id;  // in the journal of the agent that wrote it
+  std::string request_id;
+  std::string kind;  // journal kind name ("planned", "forced", ...)
+  std::string target;
+  std::string requested_by;
+  std::string reason;
+  std::string agent;                             // who wrote it
+  bool mine = false;                             // written by this agent
+  absl::Time written_at = absl::InfinitePast();  // on the agent's clock
+  bool finished = false;
+  std::string outcome;  // when finished
+};
+
 // What coordination says about one group now (Coordination::Facts).
 struct CoordinationFacts {
   decision::CoordinationView view;
   // With view.primary_quorum == kConfirmedDown: when the quorum began to see the primary down
   // (the outage's start), on the agent's clock.
   absl::Time quorum_down_since = absl::InfinitePast();
+  // The group's last operation intent, if any.
+  std::optional<SharedIntent> intent;
 };
 
 // Coordination with other agents through etcd (docs/coordination.md): orchestrator/coord's
@@ -186,6 +204,15 @@ class Coordination {
   // etcd in the same transaction. FAILED_PRECONDITION naming the leader otherwise; UNAVAILABLE
   // when etcd cannot be reached. Nothing is sent to ARM unless it returns OK.
   virtual absl::Status FenceBeforeArm(const journal::OperationRecord& op) = 0;
+  // Blocking (a worker): marks this agent's intent for `op` finished with its outcome, fenced
+  // like FenceBeforeArm (FAILED_PRECONDITION when another agent leads the group now).
+  virtual absl::Status FinishIntent(const journal::OperationRecord& op) = 0;
+  // Non-blocking: the shared control state (key -> JSON) as last read from etcd; nullopt until
+  // the first read since the agent connected (nothing is known yet, not "nothing is set").
+  virtual std::optional<std::map<std::string, std::string>> SharedControls() = 0;
+  // Blocking (a worker): writes shared control keys in order; an empty value deletes the key.
+  // UNAVAILABLE when etcd cannot be reached (the caller keeps the keys and tries again).
+  virtual absl::Status PublishControls(const std::map<std::string, std::string>& batch) = 0;
 };
 
 class Agent final : public probes::VerdictSink {
@@ -312,6 +339,11 @@ class Agent final : public probes::VerdictSink {
   struct GroupState;
   // What a role read on a read worker found, handed to the loop (ApplyRoles).
   struct RoleRead;
+  struct PauseEntry {
+    absl::Time until = absl::InfinitePast();
+    std::string reason;
+    std::string who;
+  };
 
   // Everything below marked [loop] runs only on Deps::loop.
 
@@ -325,7 +357,10 @@ class Agent final : public probes::VerdictSink {
   // [loop] Marks the group busy and hands the operation to the worker pool, which journals it
   // (unless `journaled`) and runs it. For a new automatic operation the worker settles its
   // request id first (FindByRequestId), off the loop.
-  void LaunchOperation(GroupState& g, journal::OperationRecord op, bool journaled);
+  // `takeover`: another agent's intent carried on (see TakeOverIntent): the request id is kept
+  // exactly, and its pre steps (which ran on that agent) are not run again.
+  void LaunchOperation(GroupState& g, journal::OperationRecord op, bool journaled,
+                       bool takeover = false);
   // Called on a worker: posts the outcome to the loop (OnOperationDoneOnLoop).
   // `arm_failed`: the ARM step ran and failed; `completed`: ARM carried the failover out.
   void OnOperationDone(const std::string& group_id, absl::StatusOr<journal::OperationRecord> op,
@@ -375,11 +410,32 @@ class Agent final : public probes::VerdictSink {
   void NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles,
                               std::optional<absl::Time> explained_at, bool drill_recent);
 
-  struct PauseEntry {
-    absl::Time until = absl::InfinitePast();
-    std::string reason;
-    std::string who;
+  // --- Shared control state between coordinated agents (shared_state.cc; docs/coordination.md,
+  // "Shared control state"). Shared keys: "pause/operator/<group or *>", "approval/<group>" (any
+  // agent writes them: a person spoke to it) and "group/<group>" (the leader's record: outage,
+  // cooldown anchor, failed planned attempt, cancel hold).
+  // [loop] Notes that a local journal key changed; the shared keys it maps to are published.
+  void MarkShared(const std::string& journal_key);
+  // [loop] Applies what other agents changed; on the first read after Start, local operator
+  // pauses that etcd lacks are published (the safe side) and local approvals it lacks dropped.
+  void ApplySharedControls();
+  void ApplySharedKey(const std::string& key, const std::optional<std::string>& value);
+  // [loop] The shared keys to publish now (values as they are on the loop), with their change
+  // sequence numbers; the leader's record only while this agent leads the group.
+  struct SharedBatch {
+    std::map<std::string, std::string> values;
+    std::map<std::string, std::uint64_t> seq;
   };
+  SharedBatch CollectShared();
+  // Publishes `batch` (caller's thread, never the loop) and records what landed on the loop.
+  absl::Status PublishShared(const SharedBatch& batch);
+  std::string SharedGroupJson(const GroupState& g) const;
+  std::string PauseJson(const PauseEntry& p) const;
+  std::string ApprovalJson(const GroupState& g) const;
+  // [loop] A leader that finds another agent's unfinished intent carries that operation on
+  // (same request id and target, through the idempotent client) instead of deciding afresh.
+  // True when the intent was taken over (or is being finished): the group is busy.
+  bool TakeOverIntent(GroupState& g, const SharedIntent& intent);
 
   Deps deps_;
   const Options options_;
@@ -388,6 +444,15 @@ class Agent final : public probes::VerdictSink {
   std::map<PauseOwner, PauseEntry> global_pauses_;
   // Control-state keys changed since the last flush, and whether a flush is queued.
   std::set<std::string> dirty_;
+  // Shared keys changed here and not yet published (with a change sequence number, so a publish
+  // that raced a newer change leaves the key dirty), and the last value seen in or written to
+  // etcd per shared key. shared_synced_: the first read of etcd's state has been applied.
+  std::map<std::string, std::uint64_t> shared_dirty_;
+  std::uint64_t shared_seq_ = 0;
+  std::map<std::string, std::string> shared_seen_;
+  bool shared_synced_ = false;
+  // Intents this agent took over or is finishing (by operation id of their writer).
+  std::set<std::string> intents_handled_;
   bool flush_queued_ = false;
   bool stopped_ = false;
   // No group is evaluated before Start() has resumed the journal's unfinished operations, so an

@@ -413,6 +413,7 @@ absl::Status Coordinator::Resync(const std::shared_ptr<SessionState>& st) {
     agents_.clear();
     leaders_.clear();
     controls_.clear();
+    intents_.clear();
     // Keep only this agent's own (local) verdicts; the rest comes from the snapshot.
     for (auto git = verdicts_.begin(); git != verdicts_.end();) {
       for (auto tit = git->second.begin(); tit != git->second.end();) {
@@ -756,6 +757,15 @@ std::optional<std::string> Coordinator::ApplyKvLocked(const KeyValue& kv, bool d
     SetRecordLocked(group, target, std::move(r));
     return group;
   }
+  if (absl::StartsWith(key, kIntents)) {
+    std::string group(key.substr(kIntents.size()));
+    ControlRecord& c = intents_[group];
+    if (kv.mod_revision <= c.mod_revision) return std::nullopt;
+    c.mod_revision = kv.mod_revision;
+    c.deleted = deleted || !nlohmann::json::accept(kv.value);
+    c.json = c.deleted ? std::string() : kv.value;
+    return group;
+  }
   if (absl::StartsWith(key, kControl)) {
     std::string name(key.substr(kControl.size()));
     ControlRecord& c = controls_[name];
@@ -950,6 +960,9 @@ GroupCoordination Coordinator::Get(const std::string& group, absl::Time now) con
   int q = 0;
   auto qit = quorum_.find(group);
   if (qit != quorum_.end()) q = qit->second;
+  if (auto iit = intents_.find(group); iit != intents_.end() && !iit->second.deleted) {
+    out.intent_json = iit->second.json;
+  }
   auto git = verdicts_.find(group);
   const TargetMap* targets = git != verdicts_.end() ? &git->second : nullptr;
   out.primary = EvaluateLocked(group, targets, "primary", q, now);
@@ -1084,6 +1097,29 @@ absl::Status Coordinator::PutControl(const std::string& key, const std::string& 
   }
   if (changed) Notify({""});
   return absl::OkStatus();
+}
+
+absl::Status Coordinator::DeleteControl(const std::string& key) {
+  if (client_ == nullptr) return absl::FailedPreconditionError("coordinator not started");
+  ControlStore store(*client_);
+  RETURN_IF_ERROR(AsUnavailable(store.Delete(key)));
+  bool changed = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = controls_.find(key);
+    if (it != controls_.end() && !it->second.deleted) {
+      it->second.deleted = true;
+      it->second.json.clear();
+      changed = true;
+    }
+  }
+  if (changed) Notify({""});
+  return absl::OkStatus();
+}
+
+bool Coordinator::Synced() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return synced_;
 }
 
 std::map<std::string, std::string> Coordinator::Controls() const {

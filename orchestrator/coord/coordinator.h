@@ -87,6 +87,8 @@ struct GroupCoordination {
   // The most recently published replication-lag sample of the group among live agents, if any.
   std::optional<double> lag_seconds;
   absl::Time lag_published_at = absl::InfinitePast();
+  // intents/<group> as last seen (FenceBeforeArm's JSON; empty when there is none).
+  std::string intent_json;
 };
 
 // What the coordinator's thread does about one group's leader key. Pure: see DecideLeadership.
@@ -175,6 +177,11 @@ class Coordinator {
   // Blocking: control/<key> = json (ControlStore::Put). kInvalidArgument for bad JSON or an
   // empty key; kUnavailable when etcd cannot be reached.
   absl::Status PutControl(const std::string& key, const std::string& json);
+  // Blocking: deletes control/<key> (OK when absent). kUnavailable when etcd cannot be reached.
+  absl::Status DeleteControl(const std::string& key);
+  // Non-blocking: whether the cache holds a full read of etcd (since the first Start or resync
+  // succeeded; a later loss keeps the last state read).
+  bool Synced() const;
   // Non-blocking: every control/<key> in the cache, key without "control/".
   std::map<std::string, std::string> Controls() const;
 
@@ -287,6 +294,7 @@ class Coordinator {
   std::map<std::string, AgentRecord> agents_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, LeaderRecord> leaders_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, ControlRecord> controls_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, ControlRecord> intents_ ABSL_GUARDED_BY(mu_);  // by group
   // group -> target -> agent. This agent's own records are the local ones (PublishVerdict).
   std::map<std::string, TargetMap> verdicts_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Counts> counts_ ABSL_GUARDED_BY(mu_);  // per agent, for impairment

@@ -4,6 +4,9 @@
 #ifndef FOGHORN_ORCHESTRATOR_DAEMON_AGENT_COORDINATION_H_
 #define FOGHORN_ORCHESTRATOR_DAEMON_AGENT_COORDINATION_H_
 
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +46,7 @@ class AgentCoordination final : public agent::Coordination {
         break;
     }
     f.view.votes = q.Summary();
+    if (!c.intent_json.empty()) f.intent = ParseIntent(c.intent_json);
     return f;
   }
 
@@ -63,17 +67,71 @@ class AgentCoordination final : public agent::Coordination {
   }
 
   absl::Status FenceBeforeArm(const journal::OperationRecord& op) override {
+    return coordinator_.FenceBeforeArm(op.group_id, IntentJson(op, /*finished=*/false));
+  }
+
+  absl::Status FinishIntent(const journal::OperationRecord& op) override {
+    return coordinator_.FenceBeforeArm(op.group_id, IntentJson(op, /*finished=*/true));
+  }
+
+  std::optional<std::map<std::string, std::string>> SharedControls() override {
+    if (!coordinator_.Synced()) return std::nullopt;
+    return coordinator_.Controls();
+  }
+
+  absl::Status PublishControls(const std::map<std::string, std::string>& batch) override {
+    for (const auto& [key, value] : batch) {
+      absl::Status s =
+          value.empty() ? coordinator_.DeleteControl(key) : coordinator_.PutControl(key, value);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // intents/<group>: what a new leader needs to carry the operation on (docs/coordination.md).
+  std::string IntentJson(const journal::OperationRecord& op, bool finished) const {
     nlohmann::json intent = {{"operation_id", op.id},
                              {"request_id", op.request_id},
                              {"kind", op.kind},
                              {"target", op.target_server},
                              {"requested_by", op.requested_by},
-                             {"agent", coordinator_.agent_name()}};
-    return coordinator_.FenceBeforeArm(
-        op.group_id, intent.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+                             {"reason", op.reason},
+                             {"agent", coordinator_.agent_name()},
+                             {"written_ms", absl::ToUnixMillis(clock_.WallNow())},
+                             {"finished", finished}};
+    if (finished) {
+      intent["state"] = journal::OperationStateName(op.state);
+      intent["outcome"] = op.outcome;
+    }
+    return intent.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 
- private:
+  // Malformed fields read as empty; an intent without an operation id is never carried on.
+  agent::SharedIntent ParseIntent(const std::string& json) const {
+    agent::SharedIntent i;
+    nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return i;
+    auto str = [&](const char* name) {
+      auto it = j.find(name);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    i.operation_id = str("operation_id");
+    i.request_id = str("request_id");
+    i.kind = str("kind");
+    i.target = str("target");
+    i.requested_by = str("requested_by");
+    i.reason = str("reason");
+    i.agent = str("agent");
+    i.outcome = str("outcome");
+    i.mine = i.agent == coordinator_.agent_name();
+    if (auto it = j.find("finished"); it != j.end() && it->is_boolean()) i.finished = *it;
+    if (auto it = j.find("written_ms"); it != j.end() && it->is_number_integer()) {
+      i.written_at = clock_.FromWall(absl::FromUnixMillis(it->get<int64_t>()));
+    }
+    return i;
+  }
+
   coord::Coordinator& coordinator_;
   const common::Clock& clock_;
 };

@@ -491,6 +491,56 @@ class FakeCoordination final : public Coordination {
     fenced_.push_back(op.id);
     return fence_;
   }
+  absl::Status FinishIntent(const journal::OperationRecord& op) override {
+    absl::MutexLock lock(&mu_);
+    finished_.push_back(op);
+    return absl::OkStatus();
+  }
+  std::optional<std::map<std::string, std::string>> SharedControls() override {
+    absl::MutexLock lock(&mu_);
+    if (!synced_) return std::nullopt;
+    return shared_;
+  }
+  absl::Status PublishControls(const std::map<std::string, std::string>& batch) override {
+    absl::MutexLock lock(&mu_);
+    if (!publish_.ok()) return publish_;
+    for (const auto& [key, value] : batch) {
+      if (value.empty()) {
+        shared_.erase(key);
+      } else {
+        shared_[key] = value;
+      }
+    }
+    return absl::OkStatus();
+  }
+  // What another agent wrote (nullopt deletes), as the watch would deliver it.
+  void SetShared(const std::string& key, std::optional<std::string> value) {
+    absl::MutexLock lock(&mu_);
+    synced_ = true;
+    if (value) {
+      shared_[key] = *value;
+    } else {
+      shared_.erase(key);
+    }
+  }
+  std::optional<std::string> Shared(const std::string& key) {
+    absl::MutexLock lock(&mu_);
+    auto it = shared_.find(key);
+    if (it == shared_.end()) return std::nullopt;
+    return it->second;
+  }
+  void SetSynced() {
+    absl::MutexLock lock(&mu_);
+    synced_ = true;
+  }
+  void SetPublishError(absl::Status s) {
+    absl::MutexLock lock(&mu_);
+    publish_ = std::move(s);
+  }
+  std::vector<journal::OperationRecord> finished() {
+    absl::MutexLock lock(&mu_);
+    return finished_;
+  }
   void Set(CoordinationFacts facts) {
     absl::MutexLock lock(&mu_);
     facts_ = std::move(facts);
@@ -521,6 +571,10 @@ class FakeCoordination final : public Coordination {
   absl::Mutex mu_;
   CoordinationFacts facts_;
   absl::Status fence_;
+  absl::Status publish_;
+  bool synced_ = false;
+  std::map<std::string, std::string> shared_;
+  std::vector<journal::OperationRecord> finished_;
   std::vector<std::string> fenced_;
   std::vector<std::string> groups_;
   std::vector<std::pair<v1::ProbeTarget, v1::Verdict>> published_;
@@ -633,6 +687,184 @@ TEST_F(AgentCoordinationTest, TheQuorumsStartIsTheOutagesStart) {
   Run(absl::Seconds(30));
   // Well within 30 s of this vantage's view: the 2 min grace ran from the quorum's start.
   EXPECT_THAT(arm_.Accepted(), Contains(arm::FailoverKind::kForcedAllowDataLoss)) << Last().summary;
+}
+
+// --- Shared control state and intents (issue 15).
+
+constexpr char kSharedPause[] = "pause/operator/sub/rg/fog";
+
+TEST_F(AgentCoordinationTest, APauseGivenThroughAnotherAgentHoldsTheLeaderUntilResumedThere) {
+  fake_.Set(Coordinated(true, decision::CoordinationView::Quorum::kConfirmedDown, clock_.Now()));
+  fake_.SetShared(kSharedPause, R"({"reason":"db maintenance","who":"dora","until_resumed":true})");
+  Load();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(3));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_TRUE(Last().HasReason(decision::ReasonCode::kPaused)) << Last().summary;
+  // This agent's journal keeps its own record: a restart without etcd still holds.
+  auto state = journal_->ControlState();
+  ASSERT_THAT(state, IsOk());
+  EXPECT_THAT(state->at(kSharedPause), HasSubstr("db maintenance"));
+  // Resumed through the other agent: the leader acts.
+  fake_.SetShared(kSharedPause, std::nullopt);
+  agent_->OnCoordinationChange("");
+  Run(absl::Seconds(10));
+  // Past the data-loss grace by now (the outage began 3 minutes ago).
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kForcedAllowDataLoss))
+      << Last().summary;
+}
+
+TEST_F(AgentCoordinationTest, APauseGivenHereIsSharedAndOneEtcdCannotTakeIsRetried) {
+  fake_.Set(Coordinated(false, decision::CoordinationView::Quorum::kNotConfirmed));
+  fake_.SetSynced();
+  Load();
+  ASSERT_THAT(agent_->Pause("sub/rg/fog", absl::InfiniteFuture(), "change freeze", "bob"), IsOk());
+  ASSERT_TRUE(fake_.Shared(kSharedPause).has_value());
+  EXPECT_THAT(*fake_.Shared(kSharedPause), HasSubstr("change freeze"));
+  ASSERT_THAT(agent_->Resume("sub/rg/fog", "bob"), IsOk());
+  EXPECT_FALSE(fake_.Shared(kSharedPause).has_value());
+  // etcd unreachable: the pause holds here, the caller is told it is not shared yet...
+  fake_.SetPublishError(absl::UnavailableError("etcd: connection refused"));
+  EXPECT_THAT(agent_->Pause("sub/rg/fog", absl::InfiniteFuture(), "freeze 2", "bob"),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("not yet shared")));
+  EXPECT_NE(agent_->Group("sub/rg/fog")->paused_until, absl::InfinitePast());
+  EXPECT_FALSE(fake_.Shared(kSharedPause).has_value());
+  // ...and it is shared once etcd answers (the coordinator's resync notifies every group).
+  fake_.SetPublishError(absl::OkStatus());
+  agent_->OnCoordinationChange("");
+  Run(absl::Seconds(1));
+  ASSERT_TRUE(fake_.Shared(kSharedPause).has_value());
+  EXPECT_THAT(*fake_.Shared(kSharedPause), HasSubstr("freeze 2"));
+}
+
+TEST_F(AgentCoordinationTest, AnApprovalGivenToAnObserverIsShared) {
+  // The observer: the ladder, seen with the lead, waits for approval, so it takes one.
+  fake_.Set(Coordinated(false, decision::CoordinationView::Quorum::kConfirmedDown, clock_.Now()));
+  fake_.SetSynced();
+  Load("approve_all");
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(2));
+  EXPECT_TRUE(Last().HasReason(decision::ReasonCode::kNotLeader)) << Last().summary;
+  ASSERT_THAT(agent_->Approve("sub/rg/fog", true, false, "alice", "go"), IsOk());
+  std::optional<std::string> approval = fake_.Shared("approval/sub/rg/fog");
+  ASSERT_TRUE(approval.has_value());
+  EXPECT_THAT(*approval, HasSubstr("alice"));
+  Run(absl::Seconds(5));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());  // an observer never acts on it
+}
+
+TEST_F(AgentCoordinationTest, TheLeaderUsesAnApprovalGivenThroughAnotherAgent) {
+  fake_.Set(Coordinated(true, decision::CoordinationView::Quorum::kConfirmedDown, clock_.Now()));
+  Load("approve_all");
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(1));
+  EXPECT_EQ(Last().stage, decision::Stage::kWaitApproval) << Last().summary;
+  const int64_t now_us = absl::ToUnixMicros(clock_.WallNow());
+  fake_.SetShared("approval/sub/rg/fog",
+                  absl::StrCat(R"({"kind":)", static_cast<int>(Last().intended),
+                               R"(,"granted_us":)", now_us, R"(,"expires_us":)", now_us + 600000000,
+                               R"(,"over_budget":false,"by":"alice"})"));
+  agent_->OnCoordinationChange("");
+  Run(absl::Seconds(5));
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kPlanned)) << Last().summary;
+  // Used: the approval is gone from the shared state too.
+  Run(absl::Seconds(1));
+  EXPECT_FALSE(fake_.Shared("approval/sub/rg/fog").has_value());
+}
+
+TEST_F(AgentCoordinationTest, TheLeadersRecordKeepsTheCooldownAcrossALeaderChange) {
+  fake_.Set(Coordinated(true, decision::CoordinationView::Quorum::kConfirmedDown, clock_.Now()));
+  const int64_t failed_over_us = absl::ToUnixMicros(clock_.WallNow() - absl::Minutes(10));
+  fake_.SetShared("group/sub/rg/fog", absl::StrCat(R"({"last_failover_us":)", failed_over_us, "}"));
+  Load();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Minutes(4));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_TRUE(Last().HasReason(decision::ReasonCode::kCooldown)) << Last().summary;
+}
+
+SharedIntent IntentOf(const std::string& agent, absl::Time written_at) {
+  SharedIntent i;
+  i.operation_id = "op-of-b";
+  i.request_id = "auto/sub/rg/fog/123/forced";
+  i.kind = "forced";
+  i.target = "srv-b";
+  i.requested_by = "agent";
+  i.reason = "primary down";
+  i.agent = agent;
+  i.written_at = written_at;
+  return i;
+}
+
+TEST_F(AgentCoordinationTest, ANewLeaderCarriesOnTheOldLeadersOperationOnce) {
+  CoordinationFacts f = Coordinated(true, decision::CoordinationView::Quorum::kNotConfirmed);
+  f.intent = IntentOf("agent-b", clock_.Now() - absl::Seconds(20));
+  fake_.Set(f);
+  Load();
+  Run(absl::Seconds(30));
+  // Carried on with the old leader's request id and target, fenced first; nothing decided anew
+  // (the quorum does not even confirm the primary down from here).
+  EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kForcedAllowDataLoss));
+  auto ops = Operations();
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].request_id, "auto/sub/rg/fog/123/forced");
+  EXPECT_EQ(ops[0].target_server, "srv-b");
+  EXPECT_THAT(ops[0].reason, HasSubstr("carried on from agent agent-b"));
+  EXPECT_THAT(fake_.fenced(), ElementsAre(ops[0].id));
+  ASSERT_EQ(fake_.finished().size(), 1u);
+  EXPECT_EQ(fake_.finished()[0].state, journal::OperationState::kSucceeded);
+  // The intent still reads unfinished in this fake: never a second run.
+  Run(absl::Minutes(5));
+  EXPECT_EQ(arm_.Accepted().size(), 1u);
+  EXPECT_EQ(Operations().size(), 1u);
+}
+
+TEST_F(AgentCoordinationTest, AnIntentWhoseTargetIsAlreadyPrimarySendsNoSecondPost) {
+  arm_.SetPrimary("srv-b");  // the old leader's POST went through before it died
+  CoordinationFacts f = Coordinated(true, decision::CoordinationView::Quorum::kNotConfirmed);
+  f.intent = IntentOf("agent-b", clock_.Now() - absl::Seconds(20));
+  fake_.Set(f);
+  Load();
+  Run(absl::Seconds(30));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  auto ops = Operations();
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].state, journal::OperationState::kSucceeded);
+}
+
+TEST_F(AgentCoordinationTest, AnOldIntentIsNotCarriedOnAndAnObserverNeverCarriesOne) {
+  CoordinationFacts f = Coordinated(false, decision::CoordinationView::Quorum::kNotConfirmed);
+  f.intent = IntentOf("agent-b", clock_.Now() - absl::Seconds(20));
+  fake_.Set(f);
+  Load();
+  Run(absl::Seconds(30));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_THAT(Operations(), IsEmpty());
+  f.view.leader = true;
+  f.intent = IntentOf("agent-b", clock_.Now() - absl::Hours(2));
+  fake_.Set(f);
+  agent_->OnCoordinationChange("");
+  Run(absl::Seconds(30));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  ASSERT_EQ(fake_.finished().size(), 1u);
+  EXPECT_EQ(fake_.finished()[0].state, journal::OperationState::kAborted);
+  EXPECT_THAT(fake_.finished()[0].outcome, HasSubstr("older than the resume limit"));
+}
+
+TEST_F(AgentCoordinationTest, AnObserverExplainsTheLeadersFailoverByItsIntent) {
+  CoordinationFacts f = Coordinated(false, decision::CoordinationView::Quorum::kNotConfirmed);
+  fake_.Set(f);
+  Load();
+  Run(absl::Seconds(5));
+  // The leader (agent-b) fails the group over: its intent names the new primary.
+  f.intent = IntentOf("agent-b", clock_.Now());
+  f.intent->finished = true;
+  fake_.Set(f);
+  arm_.SetPrimary("srv-b");
+  Run(absl::Minutes(2));  // a role refresh sees it
+  auto g = agent_->Group("sub/rg/fog");
+  EXPECT_EQ(g->roles.primary_server, "srv-b");
+  EXPECT_EQ(metrics_.Value("foghorn_external_failovers_total", {{"group", "sub/rg/fog"}}), 0);
 }
 
 }  // namespace
