@@ -28,6 +28,8 @@ constexpr absl::Duration kDefaultApprovalStepTimeout = absl::Hours(1);
 constexpr absl::Duration kWaitStepSlack = absl::Minutes(1);
 constexpr absl::Duration kDefaultDrillHold = absl::Minutes(10);
 constexpr absl::Duration kDefaultDrillVerifyTimeout = absl::Minutes(5);
+constexpr absl::Duration kDefaultDrillVerifyPollInterval = absl::Seconds(2);
+constexpr absl::Duration kMaxDrillVerifyPollInterval = absl::Minutes(1);
 constexpr int kMaxStepRetries = 10;
 
 const char* StepKindName(const v1::Step& step) {
@@ -203,6 +205,20 @@ class Validator {
     }
     if (FromProtoDuration(drill.verify_timeout()) <= absl::ZeroDuration()) {
       Err("drill.verify_timeout", "must be greater than 0");
+    }
+    const absl::Duration poll = FromProtoDuration(drill.verify_poll_interval());
+    if (poll <= absl::ZeroDuration()) {
+      Err("drill.verify_poll_interval", "must be greater than 0");
+    } else if (poll > kMaxDrillVerifyPollInterval) {
+      Err("drill.verify_poll_interval",
+          absl::StrCat("must be at most ", FormatDurationText(kMaxDrillVerifyPollInterval),
+                       ", got ", FormatDurationText(poll)));
+    } else if (poll > FromProtoDuration(drill.verify_timeout()) &&
+               FromProtoDuration(drill.verify_timeout()) > absl::ZeroDuration()) {
+      Err("drill.verify_poll_interval",
+          absl::StrCat("must be at most drill.verify_timeout (",
+                       FormatDurationText(FromProtoDuration(drill.verify_timeout())), "), got ",
+                       FormatDurationText(poll)));
     }
     if (drill.has_check_hook() && drill.check_hook().argv().empty()) {
       Missing("drill.check_hook.argv");
@@ -467,6 +483,8 @@ void ApplyDefaults(v1::Runbook* rb) {
   if (!d->has_hold()) ToProtoDuration(kDefaultDrillHold, d->mutable_hold());
   if (!d->has_verify_timeout())
     ToProtoDuration(kDefaultDrillVerifyTimeout, d->mutable_verify_timeout());
+  if (!d->has_verify_poll_interval())
+    ToProtoDuration(kDefaultDrillVerifyPollInterval, d->mutable_verify_poll_interval());
   if (!d->has_fail_back()) d->set_fail_back(true);
   if (d->verify_probes().empty()) {
     for (const v1::ProbeSpec& probe : rb->probes()) {

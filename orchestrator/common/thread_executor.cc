@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "absl/synchronization/notification.h"
 
@@ -85,15 +86,25 @@ bool ThreadExecutor::RunAndWait(absl::AnyInvocable<void() &&> task) {
 }
 
 void ThreadExecutor::Shutdown() {
+  // Two threads joining one std::thread is undefined: the first caller stops and joins, the
+  // others wait inside call_once until it has.
+  std::call_once(stop_once_, [this] {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  });
+  // The pending tasks are moved out under mu_ and destroyed after it is released: a task's
+  // destructor may Post or Cancel, which take mu_ (absl::Mutex is not re-entrant). Outside
+  // call_once, so a destructor that calls Shutdown() returns too. Later callers find the queue
+  // empty: nothing is queued once stopping_ is set.
+  TimerQueue dropped;
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_ && !thread_.joinable()) return;
-    stopping_ = true;
+    std::swap(dropped, queue_);
   }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  absl::MutexLock lock(&mu_);
-  queue_.Clear();
 }
 
 void ThreadExecutor::Loop() {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -20,7 +21,9 @@ namespace foghorn::common {
 
 // Owns one thread, started by the constructor and joined by Shutdown() or the destructor.
 // Shutdown() lets the running task finish, then drops pending work; tasks posted after shutdown
-// are dropped. `clock` must outlive the executor.
+// are dropped. Dropped tasks are destroyed without the executor's lock held, so a task's
+// destructor may call back into the executor (a Post then is dropped too). `clock` must outlive
+// the executor.
 class ThreadExecutor final : public Executor {
  public:
   explicit ThreadExecutor(const Clock& clock);
@@ -34,7 +37,9 @@ class ThreadExecutor final : public Executor {
   bool Cancel(TimerId id) override;
   bool RunAndWait(absl::AnyInvocable<void() &&> task) override;
 
-  // Stops the loop and joins the thread. Idempotent. Must not be called from a task.
+  // Stops the loop, joins the thread and drops pending work. Idempotent and thread-safe: of
+  // concurrent callers one joins and the others wait for it, so every caller returns with the
+  // thread joined. Must not be called from a task.
   void Shutdown();
 
  private:
@@ -49,6 +54,9 @@ class ThreadExecutor final : public Executor {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // The loop thread's id, set by the thread itself (RunAndWait runs inline on it).
   std::atomic<std::thread::id> loop_id_{};
+  // Stopping and joining happen once, whoever calls Shutdown first; std::call_once makes
+  // concurrent callers wait until the join is done.
+  std::once_flag stop_once_;
   std::thread thread_;
 };
 

@@ -93,7 +93,7 @@ void DrillLauncher::ResumeEntry(Entry* e, v1::Runbook runbook, journal::Operatio
   absl::StatusOr<DrillReport> r = deps_.runner.Resume(runbook, op);
   if (!r.ok()) {
     deps_.logger.Error(
-        "interrupted drill could not be resumed; it stays unfinished",
+        "interrupted drill could not be resumed; it stays unfinished, its pause released",
         {{"drill", e->info.drill_id}, {"operation", op.id}, {"error", r.status().ToString()}});
   }
   EntryDone(e, std::move(r));

@@ -177,6 +177,7 @@ struct DrillRunner::Context {
   DrillReport report;
   std::string rw_address;
   absl::Duration verify_timeout = absl::ZeroDuration();
+  absl::Duration verify_poll_interval = absl::ZeroDuration();
   absl::Duration hold = absl::ZeroDuration();
   bool fail_back = true;
   std::string original;
@@ -244,6 +245,9 @@ absl::StatusOr<DrillReport> DrillRunner::Run(const v1::Runbook& runbook,
   c.verify_timeout = runbook.drill().has_verify_timeout()
                          ? common::FromProtoDuration(runbook.drill().verify_timeout())
                          : options_.default_verify_timeout;
+  c.verify_poll_interval = runbook.drill().has_verify_poll_interval()
+                               ? common::FromProtoDuration(runbook.drill().verify_poll_interval())
+                               : options_.verify_poll_interval;
   c.hold =
       request.hold.has_value() ? *request.hold : common::FromProtoDuration(runbook.drill().hold());
   c.fail_back = !runbook.drill().has_fail_back() || runbook.drill().fail_back();
@@ -516,7 +520,26 @@ absl::StatusOr<std::string> DrillRunner::ResumedDrillId(const journal::Operation
 }
 
 absl::StatusOr<DrillReport> DrillRunner::Resume(const v1::Runbook& runbook,
-                                                const journal::OperationRecord& op_in) {
+                                                const journal::OperationRecord& op) {
+  absl::StatusOr<DrillReport> r = ResumeDrill(runbook, op);
+  // A report means Conclude ran and gave the pause back (on_end). A resume that failed ends the
+  // drill here too: the group's drill pause, kept by the agent across the restart, is released
+  // now rather than at the next restart (the operation stays unfinished in the journal; the next
+  // resume takes the pause again). Only for a drill of the runbook's group: another group's pause
+  // is not this call's.
+  if (!r.ok() && deps_.on_end && op.kind == kDrillOperationKind &&
+      op.group_id == DrillGroupId(runbook.group())) {
+    absl::StatusOr<std::string> id = ResumedDrillId(op);
+    const std::string drill_id = id.ok() ? *id : op.request_id.empty() ? op.id : op.request_id;
+    deps_.logger.Error("an interrupted drill could not be resumed; its pause is released",
+                       {{"drill", drill_id}, {"error", r.status().ToString()}});
+    deps_.on_end(op.group_id, drill_id);
+  }
+  return r;
+}
+
+absl::StatusOr<DrillReport> DrillRunner::ResumeDrill(const v1::Runbook& runbook,
+                                                     const journal::OperationRecord& op_in) {
   const v1::FailoverGroupRef& ref = runbook.group();
   if (ref.primary_server().empty() || ref.secondary_server().empty() || ref.name().empty()) {
     return absl::InvalidArgumentError("drill: the runbook's group names no servers");
@@ -545,6 +568,9 @@ absl::StatusOr<DrillReport> DrillRunner::Resume(const v1::Runbook& runbook,
   c.verify_timeout = runbook.drill().has_verify_timeout()
                          ? common::FromProtoDuration(runbook.drill().verify_timeout())
                          : options_.default_verify_timeout;
+  c.verify_poll_interval = runbook.drill().has_verify_poll_interval()
+                               ? common::FromProtoDuration(runbook.drill().verify_poll_interval())
+                               : options_.verify_poll_interval;
   c.fail_back = !runbook.drill().has_fail_back() || runbook.drill().fail_back();
   // The drill went to the operation's target; it came from the group's other server.
   c.partner = op.target_server.empty() ? ref.secondary_server() : op.target_server;
@@ -552,8 +578,11 @@ absl::StatusOr<DrillReport> DrillRunner::Resume(const v1::Runbook& runbook,
   r.set_original_primary(c.original);
   r.set_partner(c.partner);
   r.set_final_primary(c.original);
-  // The agent kept its automation off the group across the restart (the drill's pause); on_end
-  // gives it back once the drill is over.
+  // The agent kept its automation off the group across the restart (the drill's pause); it is
+  // taken again here, as a started drill takes it, so the drill holds it even when the agent did
+  // not keep it (an earlier resume that failed released it). on_end gives it back once the drill
+  // is over.
+  if (deps_.on_begin) deps_.on_begin(c.group_id, drill_id);
   c.began = true;
 
   ResumePlan plan = PlanResume(steps, c.fail_back);
@@ -614,21 +643,16 @@ absl::Status DrillRunner::FinishOpenStep(Context& c, const journal::StepRecord& 
   deps_.logger.Warn("finishing a drill step left open by a restart",
                     {{"operation", c.op.id}, {"step", open.name}});
   executor::OperationRunner::StepBody body;
-  if (open.name == kStepFailover && c.op.arm_operation_url.empty()) {
-    // No accepted POST was journaled: read where the group is, post nothing.
-    body = [&]() -> absl::StatusOr<std::string> {
-      const std::string now = CurrentPrimary(c);
-      if (now == c.partner) {
-        return absl::StrCat("re-read after a restart: ", c.partner, " is primary");
-      }
-      return absl::AbortedError(absl::StrCat("interrupted by an agent restart; re-read: ",
-                                             now.empty() ? "(unknown)" : now, " is primary"));
-    };
-  } else if (open.name == kStepFailover || open.name == kStepFailback ||
-             open.name == kStepAbortFailback) {
+  if (open.name == kStepFailover || open.name == kStepFailback || open.name == kStepAbortFailback) {
     // The journaled operation URL is this step's (it is cleared before each ARM step's intent):
-    // it is polled to its end, nothing is posted. Without one, a fail back goes through the
-    // idempotent client, which reads the original primary first and posts only if it is not.
+    // it is polled to its end, nothing is posted. Without one, ARM may still have accepted a POST
+    // whose answer (and URL) the stopped agent never journaled, and that failover may not have
+    // switched the roles yet: a re-read alone would call the step failed and leave that switch to
+    // land after the drill ended. So the step goes through the idempotent client: it reads the
+    // target first (primary: the step is done, nothing is posted) and posts only while the target
+    // is not primary; a failover ARM is still carrying out refuses the POST as busy, and the
+    // client re-reads until the target is primary. Either way the step ends with the target
+    // primary and the abort rule fails the group back afterwards.
     const bool out = open.name == kStepFailover;
     const std::string to = out ? c.partner : c.original;
     const std::string from = out ? c.original : c.partner;
@@ -728,7 +752,7 @@ absl::Status DrillRunner::VerifyRoles(Context& c, const std::string& primary,
                                     ", ", secondary, " is ",
                                     std::string(arm::ReplicationRoleName(s->replication_role)));
     if (deps_.clock.Now() >= deadline) break;
-    deps_.sleeper.SleepFor(options_.verify_poll_interval);
+    deps_.sleeper.SleepFor(c.verify_poll_interval);
   }
   return absl::FailedPreconditionError(
       absl::StrCat("roles not as expected (", primary, " primary): ", last));
@@ -770,7 +794,7 @@ absl::Status DrillRunner::VerifyProbe(Context& c, const std::string& name, absl:
           "verify probe ", name, " is unknown to the agent and the drill cannot run it itself"));
     }
     if (deps_.clock.Now() >= deadline) break;
-    deps_.sleeper.SleepFor(options_.verify_poll_interval);
+    deps_.sleeper.SleepFor(c.verify_poll_interval);
   }
   return absl::FailedPreconditionError(
       absl::StrCat("verify probe ", name, " not healthy in time: ", last));
@@ -831,7 +855,7 @@ absl::Status DrillRunner::Verify(Context& c, const std::string& phase, const std
         return absl::FailedPreconditionError(
             absl::StrCat("read-write listener does not answer: ", last));
       }
-      deps_.sleeper.SleepFor(options_.verify_poll_interval);
+      deps_.sleeper.SleepFor(c.verify_poll_interval);
     }
   }
   for (const std::string& name : c.runbook.drill().verify_probes()) {

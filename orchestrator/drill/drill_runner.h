@@ -21,7 +21,9 @@
 //
 // A drill interrupted by an agent restart is resumed by Resume() (DrillLauncher::ResumeUnfinished
 // at start-up): the journaled steps say where it stood (PlanResume); a step left open is finished
-// by re-reading ARM (a journaled operation URL is polled, never re-posted), and the abort rule of
+// by re-reading ARM (a journaled operation URL is polled, never re-posted; without one, an ARM
+// step goes through the idempotent client, which reads the target first and posts nothing when it
+// is primary, and is refused as busy while an earlier accepted POST runs), and the abort rule of
 // the stage it stood at applies: before the failover it ends as aborted with no ARM call; after
 // it, the group is failed back through the idempotent client and the drill ends failed, its report
 // saying it was interrupted and recovered.
@@ -157,13 +159,15 @@ class DrillRunner {
     // Where reports are saved (ReportStore::DirFor(state_dir)); nullptr = not saved.
     ReportStore* reports = nullptr;
     // Called around the part of the drill that changes roles (after a passed preflight; before
-    // the report is written). The agent wiring uses them to keep its own automation off the
-    // group while the drill runs. Optional.
+    // the report is written); for a resumed drill, at the start of Resume and whenever it ends,
+    // an error included. The agent wiring uses them to keep its own automation off the group
+    // while the drill runs. Optional.
     std::function<void(const std::string& group_id, const std::string& drill_id)> on_begin;
     std::function<void(const std::string& group_id, const std::string& drill_id)> on_end;
   };
   struct Options {
-    // How often verification re-reads ARM, the listener and probes until verify_timeout.
+    // How often verification re-reads ARM, the listener and probes until verify_timeout, when
+    // the runbook sets no drill.verify_poll_interval.
     absl::Duration verify_poll_interval = absl::Seconds(2);
     // When the runbook sets no drill.verify_timeout.
     absl::Duration default_verify_timeout = absl::Minutes(5);
@@ -192,7 +196,9 @@ class DrillRunner {
   // journaled operation URL is polled), and the fail back goes through the idempotent client.
   // INVALID_ARGUMENT when `op` is not an unfinished drill of that group or the runbook names no
   // servers; UNAVAILABLE when the journal cannot be read or written (the operation then stays
-  // unfinished, for the next start). Blocks like Run.
+  // unfinished, for the next start). The drill's pause is taken at the start (on_begin) and given
+  // back (on_end) whenever the resume ends, an error included (for an operation of the runbook's
+  // group). Blocks like Run.
   absl::StatusOr<DrillReport> Resume(const v1::Runbook& runbook,
                                      const journal::OperationRecord& op);
 
@@ -226,6 +232,9 @@ class DrillRunner {
   absl::Status Step(Context& c, const std::string& name, const std::string& intent,
                     const std::function<absl::Status(std::string* detail)>& body,
                     const std::string& journal_suffix = "");
+  // Resume, but for giving the pause back after an error.
+  absl::StatusOr<DrillReport> ResumeDrill(const v1::Runbook& runbook,
+                                          const journal::OperationRecord& op);
   // Finishes a step a stopped run left open, by re-reading what became of it.
   absl::Status FinishOpenStep(Context& c, const journal::StepRecord& open);
   std::string CurrentPrimary(Context& c);

@@ -143,7 +143,16 @@ TEST(LoaderTest, MinimalRunbookGetsEveryDefault) {
   EXPECT_EQ(rb.policy().approval_mode(), v1::APPROVAL_MODE_APPROVE_FORCED);
   EXPECT_TRUE(rb.drill().fail_back());
   EXPECT_EQ(FromProtoDuration(rb.drill().hold()), absl::Minutes(10));
+  EXPECT_EQ(FromProtoDuration(rb.drill().verify_poll_interval()), absl::Seconds(2));
   EXPECT_THAT(rb.drill().verify_probes(), ElementsAre("p1"));
+}
+
+TEST(LoaderTest, ADrillsVerifyPollIntervalIsRead) {
+  LoadResult r = LoadRunbookSources(
+      {{"x.yaml", std::string(kBase) + "drill:\n  verify_poll_interval: 500ms\n"}});
+  ASSERT_THAT(r.status(), IsOk());
+  EXPECT_EQ(FromProtoDuration(r.runbooks[0].runbook.drill().verify_poll_interval()),
+            absl::Milliseconds(500));
 }
 
 TEST(LoaderTest, DefaultsAgreeWithTheDecisionEnginesOwnDefaults) {
@@ -275,6 +284,17 @@ TEST(LoaderErrorTest, ReferenceToAnUndefinedProbe) {
   EXPECT_THAT(Errors(std::string(kBase) + "drill:\n  verify_probes: [p1, ghost]\n"),
               ElementsAre("x.yaml:15:23: drill.verify_probes[1]: reference to undefined probe "
                           "\"ghost\""));
+}
+
+TEST(LoaderErrorTest, ADrillsVerifyPollIntervalIsPositiveAndBounded) {
+  EXPECT_THAT(Errors(std::string(kBase) + "drill:\n  verify_poll_interval: 0s\n"),
+              ElementsAre("x.yaml:15:25: drill.verify_poll_interval: must be greater than 0"));
+  EXPECT_THAT(Errors(std::string(kBase) + "drill:\n  verify_poll_interval: 2m\n"),
+              ElementsAre("x.yaml:15:25: drill.verify_poll_interval: must be at most 1m, got 2m"));
+  EXPECT_THAT(
+      Errors(std::string(kBase) + "drill:\n  verify_timeout: 10s\n  verify_poll_interval: 30s\n"),
+      ElementsAre("x.yaml:16:25: drill.verify_poll_interval: must be at most "
+                  "drill.verify_timeout (10s), got 30s"));
 }
 
 TEST(LoaderErrorTest, PlannedGraceMustNotExceedDataLossGrace) {

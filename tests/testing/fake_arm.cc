@@ -1,5 +1,7 @@
 #include "tests/testing/fake_arm.h"
 
+#include <algorithm>
+
 #include "gtest/gtest.h"
 
 namespace foghorn::testing {
@@ -27,6 +29,39 @@ absl::StatusOr<arm::FailoverResult> FakeArm::Failover(const arm::FailoverRequest
   if (hook) hook();
   if (options_.clock != nullptr && options_.failover_duration > absl::ZeroDuration()) {
     options_.clock->Advance(options_.failover_duration);
+  }
+  // A failover to the server an in-flight one is switching to: the client's POST is refused as
+  // busy and it re-reads until the switch, so the clock moves to it (unlocked, as above).
+  std::optional<absl::Duration> in_flight_wait;
+  {
+    absl::MutexLock lock(&mu_);
+    SettleLocked();
+    auto it = in_flight_.find(request.target.name);
+    Group* g = FindLocked(request.target.name);
+    if (it != in_flight_.end() && g != nullptr && g->secondary == request.target.server) {
+      in_flight_wait = options_.clock == nullptr
+                           ? absl::ZeroDuration()
+                           : std::max(absl::ZeroDuration(), it->second - options_.clock->Now());
+    }
+  }
+  if (in_flight_wait.has_value()) {
+    if (*in_flight_wait > absl::ZeroDuration()) options_.clock->Advance(*in_flight_wait);
+    absl::MutexLock lock(&mu_);
+    SettleLocked();
+    Group* g = FindLocked(request.target.name);
+    if (g == nullptr) {
+      return absl::NotFoundError("failover group " + request.target.name + " not found");
+    }
+    if (in_flight_.erase(request.target.name) > 0 && g->secondary == request.target.server) {
+      std::swap(g->primary, g->secondary);  // without a clock the switch lands now
+    }
+    arm::FailoverResult r;
+    r.outcome = arm::FailoverOutcome::kCompletedAfterReread;
+    r.posts_sent = 1;
+    r.posts_accepted = 0;
+    r.client_request_id = request.client_request_id;
+    r.group = DocumentLocked(request.target.name, *g, request.target.server);
+    return r;
   }
   arm::OperationRef accepted;
   absl::StatusOr<arm::FailoverResult> answer;
@@ -82,6 +117,7 @@ absl::StatusOr<arm::FailoverResult> FakeArm::AnswerLocked(const arm::FailoverReq
 
 absl::StatusOr<arm::FailoverGroup> FakeArm::Get(const arm::FailoverGroupId& id) {
   absl::MutexLock lock(&mu_);
+  SettleLocked();
   if (auto it = get_errors_.find(id.server); it != get_errors_.end()) return it->second;
   Group* g = FindLocked(id.name);
   if (g == nullptr || (id.server != g->primary && id.server != g->secondary)) {
@@ -116,6 +152,19 @@ arm::FailoverGroup FakeArm::DocumentLocked(const std::string& name, const Group&
 FakeArm::Group* FakeArm::FindLocked(const std::string& name) {
   auto it = groups_.find(name);
   return it == groups_.end() ? nullptr : &it->second;
+}
+
+void FakeArm::SettleLocked() {
+  if (options_.clock == nullptr) return;
+  const absl::Time now = options_.clock->Now();
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    if (Group* g = FindLocked(it->first)) std::swap(g->primary, g->secondary);
+    it = in_flight_.erase(it);
+  }
 }
 
 FakeArm::Group* FakeArm::GroupOfServerLocked(const std::string& server) {
@@ -154,6 +203,17 @@ void FakeArm::ExternalFailover(const std::string& group) {
     return;
   }
   std::swap(g->primary, g->secondary);
+}
+
+void FakeArm::InFlightFailover(const std::string& group, absl::Duration remaining) {
+  absl::MutexLock lock(&mu_);
+  if (FindLocked(group) == nullptr) {
+    ADD_FAILURE() << "FakeArm::InFlightFailover: no group " << group;
+    return;
+  }
+  accepted_.emplace_back(group, arm::FailoverKind::kPlanned);
+  in_flight_[group] =
+      options_.clock == nullptr ? absl::InfiniteFuture() : options_.clock->Now() + remaining;
 }
 
 void FakeArm::SetRegionDown(bool down) {
@@ -230,6 +290,7 @@ void FakeArm::SetBothPrimary(bool both) {
 
 std::string FakeArm::Primary(const std::string& group) {
   absl::MutexLock lock(&mu_);
+  SettleLocked();
   Group* g = FindLocked(group);
   return g == nullptr ? "" : g->primary;
 }
@@ -251,13 +312,16 @@ std::vector<arm::FailoverKind> FakeArm::Accepted() {
   return kinds;
 }
 
-std::vector<arm::FailoverKind> FakeArm::Accepted(const std::string& group) {
+int FakeArm::Accepted(const std::string& group) {
   absl::MutexLock lock(&mu_);
-  std::vector<arm::FailoverKind> kinds;
-  for (const auto& [name, kind] : accepted_) {
-    if (name == group) kinds.push_back(kind);
-  }
-  return kinds;
+  int n = 0;
+  for (const auto& [name, kind] : accepted_) n += name == group ? 1 : 0;
+  return n;
+}
+
+int FakeArm::AcceptedTotal() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(accepted_.size());
 }
 
 int FakeArm::Refused(arm::FailoverKind kind) {

@@ -3,7 +3,8 @@
 // switches the group's roles at once. Knobs make ARM refuse failovers (a region down, a failing
 // kind, scripted one-off errors, some of them applied anyway), fail reads, lose a group, report
 // other states, or hold failovers until the test releases them; observers say what was asked and
-// what was accepted. Tests of the ARM client itself script HTTP instead
+// what was accepted. It serves several groups (AddGroup) and can model a failover ARM is still
+// carrying out (InFlightFailover). Tests of the ARM client itself script HTTP instead
 // (tests/orchestrator/arm/fake_http_transport.h).
 #ifndef FOGHORN_TESTS_TESTING_FAKE_ARM_H_
 #define FOGHORN_TESTS_TESTING_FAKE_ARM_H_
@@ -32,6 +33,9 @@ namespace foghorn::testing {
 // Failover(request), in order: records the target server; waits while held (Hold); runs the
 // OnFailover hook; advances the clock by the failover duration; then answers
 //   NOT_FOUND when the group is unknown or the target server is not one of its two;
+//   for a group with a failover in flight (InFlightFailover) to the target: what the idempotent
+//   ARM client ends with, its POST refused as busy and its re-reads waiting for the switch (the
+//   clock moves to it): kCompletedAfterReread, posts_sent 1, posts_accepted 0, nothing accepted;
 //   the next queued error (QueueFailoverError), after switching the roles if it says so;
 //   kAlreadyPrimary (kResumed for a request resuming an operation) when the target is primary;
 //   FAILED_PRECONDITION "PlannedFailoverTimedOut: ..." for a planned failover while the region
@@ -84,6 +88,12 @@ class FakeArm final : public executor::FailoverActuator {
   void SetPrimary(const std::string& server) ABSL_LOCKS_EXCLUDED(mu_);
   // Someone else (the portal, Azure's own policy) fails the group over.
   void ExternalFailover(const std::string& group) ABSL_LOCKS_EXCLUDED(mu_);
+  // ARM accepted a failover of `group` to its current secondary (a POST whose answer its sender
+  // never saw, say) and is still carrying it out: it counts as accepted now; reads show the old
+  // roles until `remaining` of the clock has passed (without a clock: until a Failover call to
+  // that secondary), the new ones from then on. See Failover for a call made meanwhile.
+  void InFlightFailover(const std::string& group, absl::Duration remaining)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // The region of each group's current primary is down (see the class comment).
   void SetRegionDown(bool down) ABSL_LOCKS_EXCLUDED(mu_);
@@ -121,10 +131,12 @@ class FakeArm final : public executor::FailoverActuator {
   // The target server of every Failover call, in order, whatever the answer.
   std::vector<std::string> FailoverTargets() ABSL_LOCKS_EXCLUDED(mu_);
   int FailoverCalls() ABSL_LOCKS_EXCLUDED(mu_);
-  // The kinds of the failovers ARM accepted (that switched roles), in order: of every group, or of
-  // one.
+  // The kinds of the failovers ARM accepted (that switched roles, or will: InFlightFailover), in
+  // order, of every group.
   std::vector<arm::FailoverKind> Accepted() ABSL_LOCKS_EXCLUDED(mu_);
-  std::vector<arm::FailoverKind> Accepted(const std::string& group) ABSL_LOCKS_EXCLUDED(mu_);
+  // How many of them were of `group`; how many in all.
+  int Accepted(const std::string& group) ABSL_LOCKS_EXCLUDED(mu_);
+  int AcceptedTotal() ABSL_LOCKS_EXCLUDED(mu_);
   // How many Failover calls of `kind` answered an error.
   int Refused(arm::FailoverKind kind) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -135,6 +147,8 @@ class FakeArm final : public executor::FailoverActuator {
   };
 
   Group* FindLocked(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Switches the roles of every in-flight failover whose time has come.
+  void SettleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Group* GroupOfServerLocked(const std::string& server) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<arm::FailoverResult> AnswerLocked(const arm::FailoverRequest& request,
                                                    arm::OperationRef& accepted)
@@ -159,6 +173,8 @@ class FakeArm final : public executor::FailoverActuator {
   std::vector<std::string> databases_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::vector<std::string>> partners_ ABSL_GUARDED_BY(mu_);
   bool both_primary_ ABSL_GUARDED_BY(mu_) = false;
+  // Group name -> when its in-flight failover switches the roles (InfiniteFuture: no clock).
+  std::map<std::string, absl::Time> in_flight_ ABSL_GUARDED_BY(mu_);
 
   std::vector<std::string> targets_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, arm::FailoverKind>> accepted_ ABSL_GUARDED_BY(mu_);

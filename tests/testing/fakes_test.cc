@@ -77,8 +77,9 @@ TEST(FakeArmTest, GroupsAreKeptApartAndUnknownOnesAreNotFound) {
   EXPECT_THAT(arm.Failover(To("fog-1", "srv-b-1")), IsOk());
   EXPECT_EQ(arm.Primary("fog-1"), "srv-b-1");
   EXPECT_EQ(arm.Primary("fog"), "srv-a");
-  EXPECT_THAT(arm.Accepted("fog-1"), ElementsAre(arm::FailoverKind::kPlanned));
-  EXPECT_THAT(arm.Accepted("fog"), IsEmpty());
+  EXPECT_EQ(arm.Accepted("fog-1"), 1);
+  EXPECT_EQ(arm.Accepted("fog"), 0);
+  EXPECT_EQ(arm.AcceptedTotal(), 1);
   EXPECT_THAT(arm.Failover(To("fog-2", "srv-b")), StatusIs(absl::StatusCode::kNotFound));
   arm.DeleteGroup("fog");
   EXPECT_THAT(arm.Get({"sub", "rg", "srv-a", "fog"}), StatusIs(absl::StatusCode::kNotFound));
@@ -104,6 +105,40 @@ TEST(FakeArmTest, AFailoverTakesTheConfiguredTimeOnTheClock) {
   const absl::Time start = clock.Now();
   ASSERT_THAT(arm.Failover(To("fog", "srv-b")), IsOk());
   EXPECT_EQ(clock.Now() - start, absl::Seconds(30));
+}
+
+TEST(FakeArmTest, AnInFlightFailoverSwitchesWhenItsTimeComes) {
+  common::FakeClock clock;
+  FakeArm::Options o;
+  o.clock = &clock;
+  FakeArm arm(o);
+  arm.InFlightFailover("fog", absl::Seconds(20));
+  EXPECT_EQ(arm.AcceptedTotal(), 1);  // ARM accepted it already
+  EXPECT_EQ(arm.Primary("fog"), "srv-a");
+  clock.Advance(absl::Seconds(20));
+  EXPECT_EQ(arm.Primary("fog"), "srv-b");
+  auto g = arm.Get({"sub", "rg", "srv-b", "fog"});
+  ASSERT_THAT(g, IsOk());
+  EXPECT_EQ(g->replication_role, arm::ReplicationRole::kPrimary);
+}
+
+TEST(FakeArmTest, AFailoverWhileOneIsInFlightWaitsForItAndIsNotAccepted) {
+  common::FakeClock clock;
+  FakeArm::Options o;
+  o.clock = &clock;
+  FakeArm arm(o);
+  arm.InFlightFailover("fog", absl::Seconds(20));
+  const absl::Time start = clock.Now();
+  auto r = arm.Failover(To("fog", "srv-b"));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, arm::FailoverOutcome::kCompletedAfterReread);
+  EXPECT_EQ(r->posts_accepted, 0);
+  EXPECT_EQ(clock.Now() - start, absl::Seconds(20));
+  EXPECT_EQ(arm.Primary("fog"), "srv-b");
+  EXPECT_EQ(arm.AcceptedTotal(), 1);
+  // Over: the next failover is an ordinary one.
+  EXPECT_THAT(arm.Failover(To("fog", "srv-a")), IsOk());
+  EXPECT_EQ(arm.AcceptedTotal(), 2);
 }
 
 TEST(FakeSleeperTest, RecordsEveryWaitAndAdvancesItsClock) {

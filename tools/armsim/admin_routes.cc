@@ -1,7 +1,9 @@
 #include "tools/armsim/admin_routes.h"
 
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -104,8 +106,86 @@ absl::StatusOr<json> SetLag(AdminCall& c) {
   return json::object();
 }
 
+absl::StatusOr<json> MicrosoftFailover(AdminCall& c) {
+  std::string kind = c.body.value("kind", "forced");
+  if (kind != "forced" && kind != "planned") {
+    return absl::InvalidArgumentError("kind: forced or planned");
+  }
+  auto id =
+      c.sim.emulator.MicrosoftFailover(c.params[0], kind == "planned", c.body.value("caller", ""));
+  if (!id.ok()) return id.status();
+  if (c.sim.data_plane) c.sim.data_plane->ReconcileNow();
+  return json{{"operationId", *id}};
+}
+
+// {"server","database"?,"state":"Available|Degraded|Unavailable|Unknown"|null,"reasonType"?,
+// "summary"?}: forces (null: clears) the Resource Health state of a server or database.
+absl::StatusOr<json> SetResourceHealth(AdminCall& c) {
+  if (!c.body.contains("server") || !c.body["server"].is_string()) {
+    return absl::InvalidArgumentError("server: string");
+  }
+  std::optional<HealthOverride> state;
+  if (auto v = c.body.find("state"); v != c.body.end() && !v->is_null()) {
+    static const std::set<std::string> kStates = {"Available", "Degraded", "Unavailable",
+                                                  "Unknown"};
+    if (!v->is_string() || kStates.count(v->get<std::string>()) == 0) {
+      return absl::InvalidArgumentError("state: Available, Degraded, Unavailable or Unknown");
+    }
+    state = HealthOverride{v->get<std::string>(), c.body.value("reasonType", ""),
+                           c.body.value("summary", "")};
+    if (state->reason_type.empty() && state->state != "Available") {
+      state->reason_type = "Unplanned";
+    }
+  }
+  auto st = c.sim.emulator.SetHealthOverride(c.body["server"].get<std::string>(),
+                                             c.body.value("database", ""), state);
+  if (!st.ok()) return st;
+  return json::object();
+}
+
+absl::StatusOr<json> GetActivityLog(AdminCall& c) {
+  ActivityQuery q;
+  q.subscription = c.req.get_param_value("subscription");
+  json out = json::array();
+  // Every subscription of the topology when none is named.
+  std::set<std::string> subs;
+  if (!q.subscription.empty()) {
+    subs.insert(q.subscription);
+  } else {
+    for (const auto& [name, s] : c.sim.emulator.StateJson()["servers"].items()) {
+      std::vector<std::string> parts = absl::StrSplit(s["id"].get<std::string>(), '/');
+      if (parts.size() > 2) subs.insert(parts[2]);
+    }
+  }
+  for (const std::string& sub : subs) {
+    q.subscription = sub;
+    for (const json& e : c.sim.emulator.ActivityLog(q)["value"]) out.push_back(e);
+  }
+  return json{{"value", out}};
+}
+
 absl::StatusOr<json> SetConfig(AdminCall& c) {
   const json& body = c.body;
+  SignalOptions signals = c.sim.emulator.signal_options();
+  bool signals_changed = false;
+  for (auto [key, field] : std::vector<std::pair<const char*, absl::Duration*>>{
+           {"metricsIngestionDelayMs", &signals.metrics_ingestion_delay},
+           {"healthDownDelayMs", &signals.health_down_delay},
+           {"healthUpDelayMs", &signals.health_up_delay},
+           {"seedingDurationMs", &signals.seeding_duration}}) {
+    if (auto v = body.find(key); v != body.end()) {
+      if (!v->is_number() || v->get<double>() < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(key, ": non-negative number"));
+      }
+      *field = absl::Milliseconds(v->get<double>());
+      signals_changed = true;
+    }
+  }
+  if (auto v = body.find("microsoftCaller"); v != body.end() && v->is_string()) {
+    signals.microsoft_caller = v->get<std::string>();
+    signals_changed = true;
+  }
+  if (signals_changed) c.sim.emulator.SetSignalOptions(signals);
   if (auto v = body.find("operationDurationMs"); v != body.end() && v->is_number()) {
     c.sim.emulator.SetOperationDuration(absl::Milliseconds(v->get<double>()));
   }
@@ -219,6 +299,10 @@ constexpr AdminRoute kRoutes[] = {
     {"POST", "partitions", AddPartition},
     {"DELETE", "partitions", RemovePartitions},
     {"POST", "token", IssueToken},
+    {"POST", "failoverGroups/{}/microsoftFailover", MicrosoftFailover},
+    {"PUT", "resourceHealth", SetResourceHealth},
+    {"POST", "resourceHealth", SetResourceHealth},
+    {"GET", "activityLog", GetActivityLog},
 };
 
 // Whether the path segments below /admin match `pattern`; collects the "{}" segments.

@@ -27,7 +27,27 @@ const std::set<std::string>& ApiVersions() {
 
 bool Eq(const std::string& a, const char* b) { return absl::EqualsIgnoreCase(a, b); }
 
-// ARM's 401 for a missing, unknown or expired bearer token; nullopt if the token is valid.
+// ARM's 400 for a missing or unknown api-version; nullopt if it is one the RP serves.
+// Replication links also exist in the first stable Microsoft.Sql version.
+std::optional<ArmResponse> CheckApiVersion(const httplib::Request& req, ArmRoute route) {
+  if (!req.has_param("api-version")) {
+    return ArmError(400, "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all "
+                    "requests.");
+  }
+  std::string version = req.get_param_value("api-version");
+  bool links = route == ArmRoute::kListReplicationLinks || route == ArmRoute::kGetReplicationLink;
+  if (ApiVersions().count(version) == 0 && !(links && version == "2014-04-01")) {
+    return ArmError(
+        400, "InvalidApiVersionParameter",
+        absl::StrCat("The api-version '", version, "' is invalid. The supported versions are '",
+                     absl::StrJoin(ApiVersions(), ","), "'."));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<ArmResponse> CheckBearer(const TokenStore& tokens, const httplib::Request& req) {
   std::string auth = req.get_header_value("Authorization");
   std::string code, message;
@@ -57,26 +77,15 @@ std::optional<ArmResponse> CheckBearer(const TokenStore& tokens, const httplib::
   return r;
 }
 
-// ARM's 400 for a missing or unknown api-version; nullopt if it is one the RP serves.
-std::optional<ArmResponse> CheckApiVersion(const httplib::Request& req) {
-  if (!req.has_param("api-version")) {
-    return ArmError(400, "MissingApiVersionParameter",
-                    "The api-version query parameter (?api-version=) is required for all "
-                    "requests.");
-  }
-  std::string version = req.get_param_value("api-version");
-  if (ApiVersions().count(version) == 0) {
-    return ArmError(
-        400, "InvalidApiVersionParameter",
-        absl::StrCat("The api-version '", version, "' is invalid. The supported versions are '",
-                     absl::StrJoin(ApiVersions(), ","), "'."));
-  }
-  return std::nullopt;
+std::string CallerOf(const TokenStore& tokens, const httplib::Request& req) {
+  std::string auth = req.get_header_value("Authorization");
+  if (!absl::StartsWithIgnoreCase(auth, "Bearer ")) return "anonymous";
+  std::string token(absl::StripAsciiWhitespace(auth.substr(7)));
+  if (tokens.Check(token) != TokenStore::Validity::kValid) return "anonymous";
+  std::string identity = tokens.IdentityOf(token);
+  return identity.empty() ? "armsim-token" : identity;
 }
 
-// Applies an injected fault. Returns how the request ends if the fault answers or drops it
-// instead of the emulator; nullopt if the request still goes to the emulator (latency after the
-// delay, reset_after with *reset_after set, fail_operation with the failure in `ar`).
 std::optional<Disposition> ApplyFault(const FaultSpec& fault, httplib::Response& res,
                                       ArmRequest& ar, bool* reset_after) {
   switch (fault.kind) {
@@ -111,16 +120,28 @@ std::optional<Disposition> ApplyFault(const FaultSpec& fault, httplib::Response&
     case FaultSpec::Kind::kFailOperation:
       ar.forced_failure = std::make_pair(fault.error_code, fault.error_message);
       return std::nullopt;
+    case FaultSpec::Kind::kArmError:
+      SendArm(res, ArmError(fault.http_status, fault.error_code, fault.error_message));
+      return Disposition::kAnswer;
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 std::optional<ArmRequest> MatchArmRoute(const std::string& m, const std::vector<std::string>& s) {
   if (s.size() < 2 || !Eq(s[0], "subscriptions")) return std::nullopt;
   ArmRequest ar;
   ar.subscription = s[1];
+  // .../servers/{srv}/databases/{db}/replicationLinks[/{linkId}]
+  if ((s.size() == 11 || s.size() == 12) && m == "GET" && Eq(s[2], "resourceGroups") &&
+      Eq(s[4], "providers") && Eq(s[5], "Microsoft.Sql") && Eq(s[6], "servers") &&
+      Eq(s[8], "databases") && Eq(s[10], "replicationLinks")) {
+    ar.resource_group = s[3];
+    ar.server = s[7];
+    ar.database = s[9];
+    ar.route = s.size() == 11 ? ArmRoute::kListReplicationLinks : ArmRoute::kGetReplicationLink;
+    if (s.size() == 12) ar.link_id = s[11];
+    return ar;
+  }
   // /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Sql/servers/{srv}/failoverGroups...
   if (s.size() >= 9 && Eq(s[2], "resourceGroups") && Eq(s[4], "providers") &&
       Eq(s[5], "Microsoft.Sql") && Eq(s[6], "servers") && Eq(s[8], "failoverGroups")) {
@@ -195,7 +216,7 @@ std::optional<Disposition> ServeArm(SimContext& sim, Exchange& x) {
       return Disposition::kAnswer;
     }
   }
-  if (auto bad = CheckApiVersion(req)) {
+  if (auto bad = CheckApiVersion(req, ar.route)) {
     SendArm(x.res, *bad);
     return Disposition::kAnswer;
   }
@@ -225,6 +246,8 @@ std::optional<Disposition> ServeArm(SimContext& sim, Exchange& x) {
   if (host.empty()) host = absl::StrCat("127.0.0.1:", sim.port);
   ar.base_url = absl::StrCat(Scheme(sim), host);
   ar.skip_token = req.get_param_value("$skiptoken");
+  ar.caller = CallerOf(sim.tokens, req);
+  ar.correlation_id = x.correlation_id;
   ArmResponse resp = sim.emulator.Handle(ar);
   if (resp.blackhole) {
     rec.fault = "blackhole";

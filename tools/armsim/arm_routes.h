@@ -24,6 +24,21 @@ namespace foghorn::armsim {
 std::optional<ArmRequest> MatchArmRoute(const std::string& method,
                                         const std::vector<std::string>& segments);
 
+// ARM's 401 for a missing, unknown or expired bearer token (with its WWW-Authenticate header);
+// nullopt if the token is valid. Strict auth applies it to every ARM-shaped route.
+std::optional<ArmResponse> CheckBearer(const TokenStore& tokens, const httplib::Request& req);
+
+// The identity a request acts as, for the Activity Log: the client id (or managed identity) its
+// bearer token was issued to, "armsim-token" for an emulator token issued without one,
+// "anonymous" without a valid token.
+std::string CallerOf(const TokenStore& tokens, const httplib::Request& req);
+
+// Applies an injected fault to an ARM-shaped request. Returns how the request ends if the fault
+// answers or drops it instead of the emulator; nullopt if the request still goes on (latency
+// after the delay, reset_after with *reset_after set, fail_operation with the failure in `ar`).
+std::optional<Disposition> ApplyFault(const FaultSpec& fault, httplib::Response& res,
+                                      ArmRequest& ar, bool* reset_after);
+
 // A RouteFamily: serves the ARM routes (RouteName() in the request log); nullopt for any other
 // path. Drops the connection for reset faults and black holes.
 std::optional<Disposition> ServeArm(SimContext& sim, Exchange& x);

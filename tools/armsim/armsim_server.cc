@@ -12,6 +12,7 @@
 #include "tools/armsim/arm_routes.h"
 #include "tools/armsim/http_front.h"
 #include "tools/armsim/identity_routes.h"
+#include "tools/armsim/monitor_routes.h"
 #include "tools/armsim/sim_context.h"
 #include "tools/armsim/sql_routes.h"
 #include "tools/armsim/topology.h"
@@ -21,8 +22,10 @@ namespace foghorn::armsim {
 namespace {
 
 // The route families, in the order they get a request. Identity comes before ARM: its token path
-// (/{tenant}/oauth2/token) takes any first segment, "subscriptions" included.
-constexpr RouteFamily kRouteFamilies[] = {ServeAdmin, ServeIdentity, ServeSql, ServeArm};
+// (/{tenant}/oauth2/token) takes any first segment, "subscriptions" included. The monitoring
+// routes (metrics, Resource Health, Activity Log) come before ARM, whose paths they extend.
+constexpr RouteFamily kRouteFamilies[] = {ServeAdmin, ServeIdentity, ServeSql, ServeMonitor,
+                                          ServeArm};
 
 // Serves one request: the route families answer it; every answer gets ARM's request-id headers
 // and every request a line in the request log, also when its connection is dropped.
@@ -36,7 +39,7 @@ void Serve(SimContext& sim, const httplib::Request& req, httplib::Response& res)
   std::string correlation = req.get_header_value("x-ms-correlation-request-id");
   if (correlation.empty()) correlation = NewUuid();
 
-  Exchange x{req, absl::StrSplit(req.path, '/', absl::SkipEmpty()), res, rec};
+  Exchange x{req, absl::StrSplit(req.path, '/', absl::SkipEmpty()), res, rec, correlation};
   std::optional<Disposition> served;
   for (RouteFamily serve : kRouteFamilies) {
     served = serve(sim, x);
@@ -209,6 +212,13 @@ absl::Status ArmSimServer::Partition(const std::string& vantage, const std::stri
 }
 absl::Status ArmSimServer::Heal(const std::string& vantage, const std::string& region) {
   return HealPartition(impl_->sim, vantage, region);
+}
+
+absl::StatusOr<std::string> ArmSimServer::MicrosoftFailover(const std::string& fg, bool planned,
+                                                            const std::string& caller) {
+  absl::StatusOr<std::string> id = impl_->sim.emulator.MicrosoftFailover(fg, planned, caller);
+  if (id.ok() && impl_->sim.data_plane) impl_->sim.data_plane->ReconcileNow();
+  return id;
 }
 
 absl::Status ArmSimServer::RecordWrites(const std::string& fg, int64_t count) {

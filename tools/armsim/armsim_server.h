@@ -34,6 +34,7 @@
 #include "tools/armsim/emulator.h"
 #include "tools/armsim/faults.h"
 #include "tools/armsim/request_log.h"
+#include "tools/armsim/signals.h"
 
 namespace foghorn::armsim {
 
@@ -78,6 +79,10 @@ struct ArmSimOptions {
   absl::Duration blackhole_timeout = absl::Seconds(30);  // control-plane black hole holds this long
 
   const common::Clock* clock = nullptr;  // not owned; nullptr = real time
+
+  // Azure's own signals: metrics ingestion delay, Resource Health delays, seeding time, the
+  // caller of Microsoft-initiated failovers (signals.h).
+  SignalOptions signals;
 };
 
 class ArmSimServer {
@@ -137,6 +142,11 @@ class ArmSimServer {
   // Heals the cuts between `vantage` and `region`; an empty field matches every one. kNotFound
   // for an unknown vantage.
   absl::Status Heal(const std::string& vantage = "", const std::string& region = "");
+
+  // Starts a Microsoft-initiated failover (Emulator::MicrosoftFailover); returns its operation id.
+  absl::StatusOr<std::string> MicrosoftFailover(const std::string& failover_group,
+                                                bool planned = false,
+                                                const std::string& caller = "");
 
   absl::Status RecordWrites(const std::string& failover_group, int64_t count);
   absl::StatusOr<ReplicationInfo> Replication(const std::string& failover_group);

@@ -58,6 +58,9 @@ std::string RouteName(ArmRoute route) {
       return "asyncOperation";
     case ArmRoute::kOperationResult:
       return "operationResult";
+    case ArmRoute::kListReplicationLinks:
+    case ArmRoute::kGetReplicationLink:
+      return "replicationLinks";
   }
   return "unknown";
 }
@@ -73,7 +76,9 @@ Emulator::Emulator(Topology topology, EmulatorOptions options)
     : options_(options),
       clock_(options.clock != nullptr ? options.clock : &real_clock_),
       operation_duration_(options.operation_duration),
-      retry_after_(options.retry_after) {
+      retry_after_(options.retry_after),
+      signals_(options.signals),
+      started_(clock_->Now()) {
   for (auto& s : topology.servers) {
     Server server;
     server.databases.insert(s.databases.begin(), s.databases.end());
@@ -92,6 +97,8 @@ Emulator::Emulator(Topology topology, EmulatorOptions options)
     g.databases = f.databases;
     g.secondary_type = f.secondary_type;
     g.lag = absl::Seconds(f.replication_lag_seconds);
+    // Seeded from the topology: caught up long ago.
+    g.primaries.emplace_back(absl::InfinitePast(), g.primary);
     for (const auto& db : g.databases) servers_[g.secondary].databases.insert(db);
     groups_[g.name] = std::move(g);
   }
@@ -132,6 +139,10 @@ json Emulator::GroupJson(const Group& g, const std::string& server) const {
   const Server& partner = servers_.at(other);
   json rw = {{"failoverPolicy", g.rw_policy}};
   if (g.grace) rw["failoverWithDataLossGracePeriodMinutes"] = *g.grace;
+  bool seeding = false;
+  for (const auto& [db, since] : g.seeding_since) {
+    seeding = seeding || Now() < since + signals_.seeding_duration;
+  }
   json dbs = json::array();
   for (const auto& db : g.databases)
     dbs.push_back(absl::StrCat(ServerId(server), "/databases/", db));
@@ -144,7 +155,7 @@ json Emulator::GroupJson(const Group& g, const std::string& server) const {
        {{"readWriteEndpoint", rw},
         {"readOnlyEndpoint", {{"failoverPolicy", g.ro_policy}, {"targetServer", ServerId(other)}}},
         {"replicationRole", server == g.primary ? "Primary" : "Secondary"},
-        {"replicationState", "CATCH_UP"},
+        {"replicationState", seeding ? "SEEDING" : "CATCH_UP"},
         {"partnerServers",
          json::array({{{"id", ServerId(other)},
                        {"location", partner.spec.location},
@@ -203,6 +214,10 @@ ArmResponse Emulator::Handle(const ArmRequest& r) {
           break;
         case ArmRoute::kOperationResult:
           resp = OperationResult(r);
+          break;
+        case ArmRoute::kListReplicationLinks:
+        case ArmRoute::kGetReplicationLink:
+          resp = ReplicationLinksLocked(r, now);
           break;
       }
     }
@@ -284,8 +299,23 @@ ArmResponse Emulator::Get(const ArmRequest& r) {
 void Emulator::SetRegionDown(const std::string& region, RegionOutage outage) {
   {
     absl::MutexLock lock(&mu_);
-    AdvanceLocked(Now());
+    absl::Time now = Now();
+    AdvanceLocked(now);
     down_[region] = outage;
+    std::vector<OutageSpan>& spans = outage_history_[region];
+    if (!spans.empty() && spans.back().end == absl::InfiniteFuture()) {
+      // Already down: a changed outage splits the span, so the history says which planes were
+      // down when.
+      if (spans.back().outage.control_plane != outage.control_plane ||
+          spans.back().outage.data_plane != outage.data_plane) {
+        spans.back().end = now;
+        spans.push_back({now, absl::InfiniteFuture(), outage});
+      } else {
+        spans.back().outage = outage;
+      }
+    } else {
+      spans.push_back({now, absl::InfiniteFuture(), outage});
+    }
   }
   NotifyChange();
 }
@@ -296,6 +326,10 @@ void Emulator::SetRegionUp(const std::string& region) {
     absl::Time now = Now();
     AdvanceLocked(now);
     down_.erase(region);
+    if (auto h = outage_history_.find(region); h != outage_history_.end() && !h->second.empty() &&
+                                               h->second.back().end == absl::InfiniteFuture()) {
+      h->second.back().end = now;
+    }
     AdvanceLocked(now);
   }
   NotifyChange();

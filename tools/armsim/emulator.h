@@ -10,7 +10,9 @@
 //
 // The implementation is split by responsibility: emulator.cc (dispatch, reads, outages, state),
 // emulator_create_update.cc (PUT/PATCH and body validation), emulator_operations.cc (long-running
-// operations), emulator_replication.cc (writes, replication, data-plane endpoint targets).
+// operations), emulator_replication.cc (writes, replication, data-plane endpoint targets),
+// emulator_signals.cc (Azure's own signals from the state history: metrics, Resource Health,
+// replication links, Activity Log; Microsoft-initiated failovers).
 #ifndef FOGHORN_TOOLS_ARMSIM_EMULATOR_H_
 #define FOGHORN_TOOLS_ARMSIM_EMULATOR_H_
 
@@ -31,6 +33,7 @@
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "orchestrator/common/clock.h"
+#include "tools/armsim/signals.h"
 #include "tools/armsim/topology.h"
 
 namespace foghorn::armsim {
@@ -57,6 +60,8 @@ enum class ArmRoute {
   kTryPlannedBeforeForcedFailover,
   kAsyncOperation,
   kOperationResult,
+  kListReplicationLinks,  // GET {databaseId}/replicationLinks
+  kGetReplicationLink,    // GET {databaseId}/replicationLinks/{linkId}
 };
 
 // Stable short name of a route ("failover", "get", ...), used by the request log and faults.
@@ -72,8 +77,12 @@ struct ArmRequest {
   std::string operation_id;  // status URLs
   std::string api_version;
   std::string body;
-  std::string base_url;    // scheme://host:port used to build absolute URLs
-  std::string skip_token;  // list paging
+  std::string base_url;        // scheme://host:port used to build absolute URLs
+  std::string skip_token;      // list paging
+  std::string database;        // replication-link routes
+  std::string link_id;         // kGetReplicationLink
+  std::string caller;          // the identity that asked (Activity Log)
+  std::string correlation_id;  // x-ms-correlation-request-id of the answer (Activity Log)
   // When set, an accepted long-running operation will end Failed with this ARM error code.
   std::optional<std::pair<std::string, std::string>> forced_failure;
 };
@@ -95,6 +104,7 @@ struct EmulatorOptions {
   std::optional<absl::Duration> retry_after;  // sent on 202 and running Location polls
   int page_size = 50;
   const common::Clock* clock = nullptr;  // not owned; nullptr = real clock
+  SignalOptions signals;
 };
 
 // Replication counters of one failover group (writes are counted on its primary).
@@ -165,6 +175,38 @@ class Emulator {
   // Called (without the lock held) after roles, groups or regions changed.
   void SetOnChange(std::function<void()> on_change);
 
+  // --- Azure's own signals (emulator_signals.cc) ---
+  SignalOptions signal_options();
+  void SetSignalOptions(SignalOptions options);
+  // Starts a Microsoft-initiated failover of `failover_group` to its secondary (forced unless
+  // `planned`), recorded in the Activity Log with `caller` (empty: the configured Microsoft
+  // caller). A user operation running on the group ends Failed with OperationInterrupted; while
+  // it runs, user mutations of the group get 409 ConflictingSystemOperationInProgress. Returns
+  // the operation id; kNotFound for an unknown group, kFailedPrecondition if a Microsoft-initiated
+  // operation already runs on it.
+  absl::StatusOr<std::string> MicrosoftFailover(const std::string& failover_group, bool planned,
+                                                const std::string& caller);
+  // Resource Health of a server (`database` empty) or database, as
+  // Microsoft.ResourceHealth/availabilityStatuses/current answers it (not gated by outages: the
+  // service is global). kNotFound for an unknown server or database.
+  absl::StatusOr<nlohmann::json> ResourceHealth(const std::string& subscription,
+                                                const std::string& resource_group,
+                                                const std::string& server,
+                                                const std::string& database);
+  // Forces (or with nullopt clears) the Resource Health state of a server or database.
+  absl::Status SetHealthOverride(const std::string& server, const std::string& database,
+                                 std::optional<HealthOverride> state);
+  // The Azure Monitor metrics response for `query` (the caller validated names and times).
+  // kNotFound for an unknown server or database.
+  absl::StatusOr<nlohmann::json> Metrics(const std::string& subscription,
+                                         const std::string& resource_group,
+                                         const MetricQuery& query);
+  // Activity Log events matching `query`, newest first ({"value":[...]}).
+  nlohmann::json ActivityLog(const ActivityQuery& query);
+  // Counts a connection attempt that failed because the primary was unreachable (the
+  // connection_failed metric); RecordWrites counts the successful ones.
+  void RecordFailedConnection(const std::string& failover_group, int64_t count);
+
  private:
   struct Server {
     ServerSpec spec;
@@ -187,6 +229,12 @@ class Emulator {
     int64_t writes_total = 0;
     int64_t writes_replicated = 0;
     int64_t writes_lost = 0;
+    // Signal history (emulator_signals.cc).
+    absl::Time created = absl::InfinitePast();
+    std::map<std::string, absl::Time> seeding_since;  // database -> when its seeding began
+    std::vector<std::pair<absl::Time, std::string>> primaries;  // (since, primary server)
+    // (since, oldest unreplicated write or InfiniteFuture when none): replication lag over time.
+    std::vector<std::pair<absl::Time, absl::Time>> oldest_pending;
   };
   struct Operation {
     std::string id;
@@ -207,6 +255,29 @@ class Emulator {
     std::optional<nlohmann::json> result;
     int64_t lost_writes = 0;
     std::string outcome;  // planned | forced (failovers)
+    std::string caller;
+    std::string correlation_id;
+    std::string resource_group;
+    bool system = false;  // Microsoft-initiated
+  };
+  // A region outage as it happened (Resource Health and metrics read the history).
+  struct OutageSpan {
+    absl::Time start;
+    absl::Time end = absl::InfiniteFuture();
+    RegionOutage outage;
+  };
+  struct ActivityEvent {
+    absl::Time time;
+    std::string operation_id;
+    std::string operation_name;  // Microsoft.Sql/servers/failoverGroups/.../action
+    std::string status;          // Started | Succeeded | Failed
+    std::string caller;
+    std::string correlation_id;
+    std::string subscription;
+    std::string resource_group;
+    std::string resource_id;
+    std::string error_code;
+    std::string error_message;
   };
 
   absl::Time Now() const;
@@ -231,9 +302,28 @@ class Emulator {
   std::optional<ArmResponse> ValidateBody(const ArmRequest& r, const nlohmann::json& props,
                                           bool is_patch, Group& out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // 409 DatabaseBeingAddedToFailoverGroup if `config` drops a database of `g` still seeding.
+  std::optional<ArmResponse> RemovesSeedingDatabase(const Group& g, const Group& config,
+                                                    absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ArmResponse StartOperation(const ArmRequest& r, const std::string& name, Group config,
                              absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void NotifyChange();
+  // Signal bookkeeping (emulator_signals.cc).
+  void RecordLagLocked(Group& g, absl::Time at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordPrimaryLocked(Group& g, absl::Time at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordActivityLocked(const Operation& op, const std::string& status, absl::Time at)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The latest end of a data-plane outage of `server`'s region (InfinitePast if none).
+  absl::Time LastDataResumeLocked(const std::string& server) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool DataUpAtLocked(const std::string& server, absl::Time t) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ArmResponse ReplicationLinksLocked(const ArmRequest& r, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // An ARM error for a group mutation refused because an operation runs: FailoverGroupBusy, or
+  // ConflictingSystemOperationInProgress when the running one is Microsoft-initiated.
+  ArmResponse BusyLocked(const Group& g) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // ARM errors several routes answer with.
   static ArmResponse GroupNotFound(const ArmRequest& r);
   static ArmResponse Busy(const std::string& failover_group);
@@ -253,6 +343,14 @@ class Emulator {
   std::set<std::string> running_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, RegionOutage> down_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> region_display_ ABSL_GUARDED_BY(mu_);
+  SignalOptions signals_ ABSL_GUARDED_BY(mu_);
+  absl::Time started_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<OutageSpan>> outage_history_ ABSL_GUARDED_BY(mu_);
+  std::deque<ActivityEvent> activity_ ABSL_GUARDED_BY(mu_);
+  // (server, minute start) -> connections that succeeded / failed on that primary.
+  std::map<std::pair<std::string, absl::Time>, int64_t> connections_ok_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, absl::Time>, int64_t> connections_failed_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, HealthOverride> health_overrides_ ABSL_GUARDED_BY(mu_);
 };
 
 // A random RFC 4122 version-4 UUID string.

@@ -65,6 +65,21 @@ std::variant<json, ArmResponse> ParseBody(const std::string& body) {
 
 }  // namespace
 
+std::optional<ArmResponse> Emulator::RemovesSeedingDatabase(const Group& g, const Group& config,
+                                                            absl::Time now) const {
+  // A database still being seeded into the group cannot be removed until the add finishes.
+  for (const auto& [db, since] : g.seeding_since) {
+    if (since + signals_.seeding_duration <= now) continue;
+    if (std::find(config.databases.begin(), config.databases.end(), db) != config.databases.end()) {
+      continue;
+    }
+    auto info = FailoverGroupError("DatabaseBeingAddedToFailoverGroup");
+    return ArmError(info->status, "DatabaseBeingAddedToFailoverGroup",
+                    absl::StrCat(info->message, " (database '", db, "')"));
+  }
+  return std::nullopt;
+}
+
 std::optional<ArmResponse> Emulator::ValidateBody(const ArmRequest& r, const json& props,
                                                   bool is_patch, Group& out) {
   // readWriteEndpoint.
@@ -275,20 +290,37 @@ ArmResponse Emulator::Put(const ArmRequest& r, absl::Time now) {
   config.name = r.failover_group;
   config.primary = r.server;
   bool exists = false;
+  const Group* taken = nullptr;  // the name is used by a group of another server pair
   if (auto it = groups_.find(r.failover_group); it != groups_.end()) {
     const Group& g = it->second;
     if (g.primary != r.server && g.secondary != r.server) {
+      taken = &g;
+    } else {
+      if (!g.busy_operation.empty()) return BusyLocked(g);
+      if (g.secondary == r.server) return OnSecondary();
+      exists = true;
+      config.secondary = g.secondary;
+      config.lag = g.lag;
+    }
+  }
+  if (auto err = ValidateBody(r, *props, /*is_patch=*/false, config)) return *err;
+  if (taken != nullptr) {
+    // The name is a global DNS name (<name>.database.windows.net): taken by a group that holds
+    // the requested partner, the group "already exists on a given server"; taken by an unrelated
+    // pair, its DNS record is in use.
+    if (config.secondary == taken->primary || config.secondary == taken->secondary) {
       return ArmError(409, "FailoverGroupAlreadyExists",
                       absl::StrCat("Failover group '", r.failover_group,
                                    "' already exists on a given server."));
     }
-    if (!g.busy_operation.empty()) return Busy(r.failover_group);
-    if (g.secondary == r.server) return OnSecondary();
-    exists = true;
-    config.secondary = g.secondary;
-    config.lag = g.lag;
+    std::string code = "FailoverGroupDnsRecordInUse";
+    return ArmError(409, code,
+                    absl::StrCat(FailoverGroupError(code)->message, " ('", r.failover_group,
+                                 ".database.windows.net')"));
   }
-  if (auto err = ValidateBody(r, *props, /*is_patch=*/false, config)) return *err;
+  if (exists) {
+    if (auto err = RemovesSeedingDatabase(groups_.at(r.failover_group), config, now)) return *err;
+  }
   if (auto tags = body.find("tags"); tags != body.end() && tags->is_object()) config.tags = *tags;
   if (!exists) {
     Group placeholder = config;
@@ -306,7 +338,7 @@ ArmResponse Emulator::Patch(const ArmRequest& r, absl::Time now) {
       (it->second.primary != r.server && it->second.secondary != r.server)) {
     return GroupNotFound(r);
   }
-  if (!it->second.busy_operation.empty()) return Busy(r.failover_group);
+  if (!it->second.busy_operation.empty()) return BusyLocked(it->second);
   if (it->second.secondary == r.server) return OnSecondary();
   auto parsed = ParseBody(r.body);
   if (auto* err = std::get_if<ArmResponse>(&parsed)) return *err;
@@ -323,6 +355,7 @@ ArmResponse Emulator::Patch(const ArmRequest& r, absl::Time now) {
   }
   if (auto err = ValidateBody(r, props, /*is_patch=*/true, config)) return *err;
   if (config.rw_policy == "Manual" && config.grace) config.grace.reset();
+  if (auto err = RemovesSeedingDatabase(it->second, config, now)) return *err;
   if (auto tags = body.find("tags"); tags != body.end() && tags->is_object()) config.tags = *tags;
   return StartOperation(r, "UpdateFailoverGroup", std::move(config), now);
 }

@@ -26,6 +26,11 @@ ArmResponse Emulator::StartOperation(const ArmRequest& r, const std::string& nam
   op.due = now + operation_duration_;
   op.forced_failure = r.forced_failure;
   op.pending_config = std::move(config);
+  op.caller = r.caller;
+  op.correlation_id = r.correlation_id.empty() ? NewUuid() : r.correlation_id;
+  op.resource_group =
+      r.resource_group.empty() ? servers_.at(r.server).spec.resource_group : r.resource_group;
+  RecordActivityLocked(op, "Started", now);
   std::string prefix = absl::StrCat(r.base_url, "/subscriptions/", r.subscription,
                                     "/providers/Microsoft.Sql/locations/", op.region);
   ArmResponse resp;
@@ -56,7 +61,7 @@ ArmResponse Emulator::Delete(const ArmRequest& r, absl::Time now) {
     gone.status = 204;
     return gone;
   }
-  if (!it->second.busy_operation.empty()) return Busy(r.failover_group);
+  if (!it->second.busy_operation.empty()) return BusyLocked(it->second);
   if (it->second.secondary == r.server) return OnSecondary();
   return StartOperation(r, "DropFailoverGroup", it->second, now);
 }
@@ -68,7 +73,7 @@ ArmResponse Emulator::Failover(const ArmRequest& r, absl::Time now) {
       (it->second.primary != r.server && it->second.secondary != r.server)) {
     return GroupNotFound(r);
   }
-  if (!it->second.busy_operation.empty()) return Busy(r.failover_group);
+  if (!it->second.busy_operation.empty()) return BusyLocked(it->second);
   if (it->second.primary == r.server) {
     return ArmError(400, "FailoverGroupFailoverRequestOnPrimary",
                     "The failover request should be initiated on the secondary server of failover "
@@ -119,7 +124,10 @@ ArmResponse Emulator::OperationResult(const ArmRequest& r) {
     return resp;
   }
   if (op.status != "Succeeded") {
-    return ArmError(op.status == "Canceled" ? 409 : 400, op.error_code, op.error_message);
+    // The failover-group codes keep their documented status (409 for OperationInterrupted ...).
+    auto known = FailoverGroupError(op.error_code);
+    int status = op.status == "Canceled" ? 409 : known ? known->status : 400;
+    return ArmError(status, op.error_code, op.error_message);
   }
   if (!op.result) {
     resp.status = 204;
@@ -139,7 +147,10 @@ bool Emulator::AdvanceLocked(absl::Time now) {
   }
   std::sort(due.begin(), due.end(),
             [](const Operation* a, const Operation* b) { return a->due < b->due; });
-  for (Operation* op : due) CompleteLocked(*op, op->due);
+  for (Operation* op : due) {
+    CompleteLocked(*op, op->due);
+    RecordActivityLocked(*op, op->status, op->end);
+  }
   return !due.empty();
 }
 
@@ -148,7 +159,7 @@ void Emulator::CompleteLocked(Operation& op, absl::Time now) {
   op.end = now;
   auto git = groups_.find(op.group);
   auto fail = [&](const std::string& code, const std::string& message) {
-    op.status = "Failed";
+    op.status = code == "OperationCancelled" ? "Canceled" : "Failed";
     op.error_code = code;
     op.error_message = message;
     if (git != groups_.end()) {
@@ -169,14 +180,31 @@ void Emulator::CompleteLocked(Operation& op, absl::Time now) {
     case ArmRoute::kPut:
     case ArmRoute::kPatch: {
       Group config = op.pending_config;
+      const bool created = g.creating;
       config.creating = false;
       config.busy_operation.clear();
       config.pending = g.pending;
       config.writes_total = g.writes_total;
       config.writes_replicated = g.writes_replicated;
       config.writes_lost = g.writes_lost;
-      for (const auto& db : config.databases) servers_[config.secondary].databases.insert(db);
+      config.created = created ? now : g.created;
+      config.primaries = g.primaries;
+      config.oldest_pending = g.oldest_pending;
+      // Databases new to the group start seeding now; removed ones are forgotten.
+      for (const auto& db : config.databases) {
+        servers_[config.secondary].databases.insert(db);
+        bool had =
+            !created && std::find(g.databases.begin(), g.databases.end(), db) != g.databases.end();
+        if (had) {
+          if (auto s = g.seeding_since.find(db); s != g.seeding_since.end()) {
+            config.seeding_since[db] = s->second;
+          }
+        } else {
+          config.seeding_since[db] = now;
+        }
+      }
       g = std::move(config);
+      if (created) RecordPrimaryLocked(g, now);
       op.result = GroupJson(g, op.server);
       break;
     }
@@ -206,8 +234,10 @@ void Emulator::CompleteLocked(Operation& op, absl::Time now) {
         g.writes_lost += op.lost_writes;
       }
       g.pending.clear();
+      RecordLagLocked(g, now);
       op.outcome = planned ? "planned" : "forced";
       std::swap(g.primary, g.secondary);
+      RecordPrimaryLocked(g, now);
       g.busy_operation.clear();
       op.result = GroupJson(g, op.server);
       break;
@@ -237,6 +267,7 @@ absl::Status Emulator::FailOperation(const std::string& id, const std::string& c
     op.error_code = code;
     op.error_message = message;
     op.end = Now();
+    RecordActivityLocked(op, op.status, op.end);
     auto g = groups_.find(op.group);
     if (g != groups_.end()) {
       g->second.busy_operation.clear();

@@ -2,6 +2,7 @@
 // group's primary and reach the secondary after the configured lag while both data planes are up
 // (PumpLocked); replication counters and links for the admin API and the SQL health route; the
 // targets of the data-plane endpoints (servers, read-write and read-only listeners).
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -15,9 +16,18 @@ using nlohmann::json;
 
 void Emulator::PumpLocked(Group& g, absl::Time now) {
   if (!DataUpLocked(g.primary) || !DataUpLocked(g.secondary)) return;
+  if (g.pending.empty() || g.pending.front() + g.lag > now) return;
+  // Pumping is lazy, but the lag history records when each write really reached the secondary:
+  // its time plus the lag, or when replication resumed after an outage, whichever is later.
+  const absl::Time resumed =
+      std::max(LastDataResumeLocked(g.primary), LastDataResumeLocked(g.secondary));
   while (!g.pending.empty() && g.pending.front() + g.lag <= now) {
-    g.pending.pop_front();
-    ++g.writes_replicated;
+    const absl::Time oldest = g.pending.front();
+    while (!g.pending.empty() && g.pending.front() == oldest) {
+      g.pending.pop_front();
+      ++g.writes_replicated;
+    }
+    RecordLagLocked(g, std::min(now, std::max(oldest + g.lag, resumed)));
   }
 }
 
@@ -31,10 +41,15 @@ absl::Status Emulator::RecordWrites(const std::string& fg, int64_t count) {
   }
   Group& g = it->second;
   if (!DataUpLocked(g.primary)) {
+    connections_failed_[{g.primary, absl::FromUnixSeconds(absl::ToUnixSeconds(now) / 60 * 60)}] +=
+        count;
     return absl::UnavailableError(absl::StrCat("primary '", g.primary, "' is unreachable"));
   }
+  const bool was_empty = g.pending.empty();
   for (int64_t i = 0; i < count; ++i) g.pending.push_back(now);
   g.writes_total += count;
+  if (was_empty && count > 0) RecordLagLocked(g, now);
+  connections_ok_[{g.primary, absl::FromUnixSeconds(absl::ToUnixSeconds(now) / 60 * 60)}] += count;
   PumpLocked(g, now);
   return absl::OkStatus();
 }

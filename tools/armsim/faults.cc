@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "tools/armsim/signals.h"
 
 namespace foghorn::armsim {
 
@@ -27,7 +28,8 @@ absl::StatusOr<FaultSpec> ParseFault(const json& j) {
       {"latency", FaultSpec::Kind::kLatency},
       {"reset_before", FaultSpec::Kind::kResetBefore},
       {"reset_after", FaultSpec::Kind::kResetAfter},
-      {"fail_operation", FaultSpec::Kind::kFailOperation}};
+      {"fail_operation", FaultSpec::Kind::kFailOperation},
+      {"arm_error", FaultSpec::Kind::kArmError}};
   auto it = kinds.find(k);
   if (it == kinds.end()) return absl::InvalidArgumentError("fault.kind: unknown '" + k + "'");
   f.kind = it->second;
@@ -70,6 +72,22 @@ absl::StatusOr<FaultSpec> ParseFault(const json& j) {
   if (auto v = j.find("retryAfterSeconds"); v != j.end()) {
     if (!v->is_number_integer()) return absl::InvalidArgumentError("fault.retryAfterSeconds");
     f.retry_after_seconds = v->get<int>();
+  }
+  if (f.kind == FaultSpec::Kind::kArmError) {
+    if (!j.contains("errorCode") || f.error_code.empty()) {
+      return absl::InvalidArgumentError("fault.errorCode: required for arm_error");
+    }
+    std::optional<ArmErrorInfo> known = FailoverGroupError(f.error_code);
+    f.http_status = known ? known->status : 400;
+    if (!j.contains("errorMessage")) {
+      f.error_message = known ? known->message : "The request was refused by the emulator.";
+    }
+    if (auto v = j.find("status"); v != j.end()) {
+      if (!v->is_number_integer() || v->get<int>() < 400 || v->get<int>() > 599) {
+        return absl::InvalidArgumentError("fault.status: integer in [400,599]");
+      }
+      f.http_status = v->get<int>();
+    }
   }
   return f;
 }
@@ -117,6 +135,8 @@ std::string FaultKindName(FaultSpec::Kind kind) {
       return "reset_after";
     case FaultSpec::Kind::kFailOperation:
       return "fail_operation";
+    case FaultSpec::Kind::kArmError:
+      return "arm_error";
   }
   return "unknown";
 }

@@ -32,6 +32,7 @@ struct FaultSpec {
     kResetBefore,    // drop the connection without applying the request
     kResetAfter,     // apply the request, then drop the connection without an answer
     kFailOperation,  // accept the LRO, which then ends Failed with `error_code`
+    kArmError,       // answer ARM's error `error_code` with `http_status`, not applied
   };
   Kind kind = Kind::kHttp500;
   // Route filter: "any", "arm" (every ARM route), a route name (RouteName(): get, list, put,
@@ -48,11 +49,15 @@ struct FaultSpec {
   int retry_after_seconds = 1;
   std::string error_code = "PlannedFailoverTimedOut";  // kFailOperation
   std::string error_message = "User invoked planned failover, and it timed out.";
+  // kArmError: the HTTP status (the code's documented one when the JSON gives none).
+  int http_status = 400;
 };
 
 // Parses a fault from JSON ({"kind":"429"|"500"|"503"|"504"|"latency"|"reset_before"|
-// "reset_after"|"fail_operation","route":..,"count":..,"probability":..,"seed":..,"latencyMs":..,
-// ...}). kInvalidArgument naming the field.
+// "reset_after"|"fail_operation"|"arm_error","route":..,"count":..,"probability":..,"seed":..,
+// "latencyMs":..,"errorCode":..,"status":..,...}). "arm_error" needs "errorCode"; its status and
+// message default to the documented ones of a failover-group code (signals.h). kInvalidArgument
+// naming the field.
 absl::StatusOr<FaultSpec> ParseFault(const nlohmann::json& j);
 // Parses "down" bodies: {"controlPlane":bool,"dataPlane":bool,"mode":"refuse"|"blackhole"}.
 absl::StatusOr<RegionOutage> ParseOutage(const nlohmann::json& j);

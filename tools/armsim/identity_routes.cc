@@ -90,7 +90,7 @@ void ServeClientCredentials(SimContext& sim, Exchange& x, const std::string& ten
            {{"token_type", "Bearer"},
             {"expires_in", lifetime},
             {"ext_expires_in", lifetime},
-            {"access_token", sim.tokens.Issue()}});
+            {"access_token", sim.tokens.Issue(client_id)}});
 }
 
 void ServeImds(SimContext& sim, Exchange& x) {
@@ -107,8 +107,11 @@ void ServeImds(SimContext& sim, Exchange& x) {
   }
   int64_t lifetime = absl::ToInt64Seconds(sim.options.token_lifetime);
   int64_t now = absl::ToUnixSeconds(sim.clock->Now());
+  // The Activity Log names the managed identity: the user-assigned one asked for, else the VM's.
+  std::string identity = x.req.get_param_value("client_id");
+  if (identity.empty()) identity = "system-assigned-managed-identity";
   SendJson(x.res, 200,
-           {{"access_token", sim.tokens.Issue()},
+           {{"access_token", sim.tokens.Issue(identity)},
             {"refresh_token", ""},
             {"expires_in", std::to_string(lifetime)},
             {"expires_on", std::to_string(now + lifetime)},

@@ -43,6 +43,10 @@ constexpr char kUsage[] = R"(usage: foghorn-armsim [flags]
   --fault=JSON               inject a fault at start (repeatable)
   --threads=N                HTTP worker threads (default 16)
   --no-data-plane            do not open the TCP listeners
+  --metrics-delay-s=N        Azure Monitor ingestion delay of a 1-minute bucket (default 90)
+  --health-down-delay-s=N    Resource Health turns Unavailable N s into an outage (default 180)
+  --health-up-delay-s=N      and Available N s after it ends (default 120)
+  --seeding-s=N              databases added to a group through ARM seed for N s (default 0)
   --vantage=NAME             a vantage with its own data-plane endpoints (repeatable; adds to
                              the topology's "vantages")
 )";
@@ -110,6 +114,14 @@ int main(int argc, char** argv) {
       options.threads = n;
     } else if (key == "--no-data-plane") {
       options.data_plane = false;
+    } else if (key == "--metrics-delay-s" && as_int(&n) && n >= 0) {
+      options.signals.metrics_ingestion_delay = absl::Seconds(n);
+    } else if (key == "--health-down-delay-s" && as_int(&n) && n >= 0) {
+      options.signals.health_down_delay = absl::Seconds(n);
+    } else if (key == "--health-up-delay-s" && as_int(&n) && n >= 0) {
+      options.signals.health_up_delay = absl::Seconds(n);
+    } else if (key == "--seeding-s" && as_int(&n) && n >= 0) {
+      options.signals.seeding_duration = absl::Seconds(n);
     } else if (key == "--vantage" && !value.empty()) {
       options.vantages.push_back(value);
     } else {

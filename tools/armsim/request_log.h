@@ -25,7 +25,9 @@ struct RequestRecord {
   absl::Time time;
   std::string method;
   std::string path;
-  std::string route;  // RouteName(), "token", "imds", "admin", "sql", "unknown"
+  // RouteName(), "token", "imds", "admin", "sql", "metrics", "resourceHealth", "activityLog",
+  // "unknown"
+  std::string route;
   std::string server;
   std::string failover_group;
   std::string vantage;  // the vantage a SQL health request came from, if any

@@ -70,9 +70,14 @@ absl::StatusOr<std::vector<ScenarioStep>> ParseScenario(const std::string& json_
       if (!s.contains("fault")) return absl::InvalidArgumentError(where + ".fault: missing");
       auto f = ParseFault(s["fault"]);
       if (!f.ok()) return absl::InvalidArgumentError(where + ": " + f.status().ToString());
-    } else if (step.action == "writes" || step.action == "lag") {
+    } else if (step.action == "writes" || step.action == "lag" ||
+               step.action == "microsoftFailover") {
       if (!s.contains("failoverGroup") || !s["failoverGroup"].is_string()) {
         return absl::InvalidArgumentError(where + ".failoverGroup: missing");
+      }
+      if (step.action == "microsoftFailover" && s.contains("kind") && s["kind"] != "forced" &&
+          s["kind"] != "planned") {
+        return absl::InvalidArgumentError(where + ".kind: forced or planned");
       }
     } else if (step.action != "clearFaults" && step.action != "config") {
       return absl::InvalidArgumentError(where + ".action: unknown '" + step.action + "'");
@@ -114,6 +119,11 @@ absl::Status ApplyScenarioStep(ArmSimServer& server, const ScenarioStep& step) {
   } else if (step.action == "lag") {
     return server.SetReplicationLag(s["failoverGroup"].get<std::string>(),
                                     absl::Seconds(s.value("seconds", 0.0)));
+  } else if (step.action == "microsoftFailover") {
+    auto id =
+        server.MicrosoftFailover(s["failoverGroup"].get<std::string>(),
+                                 s.value("kind", "forced") == "planned", s.value("caller", ""));
+    if (!id.ok()) return id.status();
   } else if (step.action == "config") {
     if (s.contains("operationDurationMs") && s["operationDurationMs"].is_number()) {
       server.SetOperationDuration(absl::Milliseconds(s["operationDurationMs"].get<double>()));

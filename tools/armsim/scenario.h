@@ -24,7 +24,8 @@ namespace foghorn::armsim {
 
 struct ScenarioStep {
   absl::Duration at;  // since the emulator started
-  // regionDown | regionUp | partition | heal | fault | clearFaults | writes | lag | config
+  // regionDown | regionUp | partition | heal | fault | clearFaults | writes | lag | config |
+  // microsoftFailover
   std::string action;
   nlohmann::json args;  // the step object itself
 };

@@ -11,6 +11,7 @@ EmulatorOptions EmulatorOptionsFrom(const ArmSimOptions& o, const common::Clock*
   eo.retry_after = o.retry_after;
   eo.page_size = o.page_size;
   eo.clock = clock;
+  eo.signals = o.signals;
   return eo;
 }
 

@@ -72,7 +72,8 @@ struct Exchange {
   const httplib::Request& req;
   std::vector<std::string> segments;  // req.path split on '/', empty segments skipped
   httplib::Response& res;
-  RequestRecord& record;  // what the request log will say; handlers fill in route, fault, ...
+  RequestRecord& record;       // what the request log will say; handlers fill in route, fault, ...
+  std::string correlation_id;  // x-ms-correlation-request-id of the answer (echoed or new)
 };
 
 // What a route handler did with a request it recognised.

@@ -31,14 +31,14 @@ std::string RandomHex(size_t bytes) {
 TokenStore::TokenStore(const common::Clock* clock, absl::Duration lifetime)
     : clock_(clock), lifetime_(lifetime) {}
 
-std::string TokenStore::Issue() {
+std::string TokenStore::Issue(const std::string& identity) {
   std::string token = absl::StrCat("armsim.", RandomHex(24));
   absl::MutexLock lock(&mu_);
   absl::Time now = clock_->Now();
   for (auto it = expiry_.begin(); it != expiry_.end();) {
-    it = it->second < now ? expiry_.erase(it) : std::next(it);
+    it = it->second.expiry < now ? expiry_.erase(it) : std::next(it);
   }
-  expiry_[token] = now + lifetime_;
+  expiry_[token] = Issued{now + lifetime_, identity};
   return token;
 }
 
@@ -46,7 +46,13 @@ TokenStore::Validity TokenStore::Check(const std::string& token) const {
   absl::MutexLock lock(&mu_);
   auto it = expiry_.find(token);
   if (it == expiry_.end()) return Validity::kUnknown;
-  return it->second < clock_->Now() ? Validity::kExpired : Validity::kValid;
+  return it->second.expiry < clock_->Now() ? Validity::kExpired : Validity::kValid;
+}
+
+std::string TokenStore::IdentityOf(const std::string& token) const {
+  absl::MutexLock lock(&mu_);
+  auto it = expiry_.find(token);
+  return it == expiry_.end() ? "" : it->second.identity;
 }
 
 }  // namespace foghorn::armsim

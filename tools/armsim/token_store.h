@@ -22,18 +22,25 @@ class TokenStore {
   TokenStore(const TokenStore&) = delete;
   TokenStore& operator=(const TokenStore&) = delete;
 
-  // A new token, valid for the lifetime from now. Thread-safe.
-  std::string Issue();
+  // A new token, valid for the lifetime from now, issued to `identity` (the client id or
+  // managed identity that asked; empty for tokens handed out by the admin API). Thread-safe.
+  std::string Issue(const std::string& identity = "");
 
   enum class Validity { kValid, kUnknown, kExpired };
   // Whether `token` was issued here and has not expired yet. Thread-safe.
   Validity Check(const std::string& token) const;
+  // The identity `token` was issued to: empty if unknown or issued without one. Thread-safe.
+  std::string IdentityOf(const std::string& token) const;
 
  private:
   const common::Clock* const clock_;
   const absl::Duration lifetime_;
   mutable absl::Mutex mu_;
-  std::map<std::string, absl::Time> expiry_ ABSL_GUARDED_BY(mu_);
+  struct Issued {
+    absl::Time expiry;
+    std::string identity;
+  };
+  std::map<std::string, Issued> expiry_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace foghorn::armsim

@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -12,113 +11,10 @@
 
 namespace foghorn::testing {
 
-FakeArm::Roles& FakeArm::RolesLocked(const std::string& name, const std::string& server) {
-  auto it = roles_.find(name);
-  if (it == roles_.end()) {
-    // Servers are named srv-a[-i] (primary at first) and srv-b[-i].
-    std::string a = server;
-    std::string b = server;
-    if (absl::StartsWith(server, "srv-b")) a.replace(0, 5, "srv-a");
-    if (absl::StartsWith(server, "srv-a")) b.replace(0, 5, "srv-b");
-    it = roles_.emplace(name, Roles{a, b}).first;
-  }
-  return it->second;
-}
-
-arm::FailoverGroup FakeArm::GroupLocked(const Roles& r, const std::string& server) const {
-  arm::FailoverGroup g;
-  g.replication_role =
-      server == r.primary ? arm::ReplicationRole::kPrimary : arm::ReplicationRole::kSecondary;
-  arm::PartnerInfo p;
-  p.id = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Sql/servers/" +
-         (server == r.primary ? r.secondary : r.primary);
-  g.partner_servers.push_back(p);
-  return g;
-}
-
-absl::StatusOr<arm::FailoverResult> FakeArm::Failover(const arm::FailoverRequest& req) {
-  absl::MutexLock lock(&mu_);
-  if (hold_) {
-    ++waiting_;
-    mu_.Await(absl::Condition(
-        +[](bool* hold) { return !*hold; }, &hold_));
-    --waiting_;
-  }
-  Roles& r = RolesLocked(req.target.name, req.target.server);
-  arm::FailoverResult result;
-  if (r.primary == req.target.server) {
-    result.outcome = arm::FailoverOutcome::kAlreadyPrimary;
-    result.group = GroupLocked(r, req.target.server);
-    return result;
-  }
-  ++accepted_[req.target.name];
-  if (req.on_accepted) req.on_accepted({"https://arm.example/op/" + req.client_request_id, ""});
-  std::swap(r.primary, r.secondary);
-  result.outcome = arm::FailoverOutcome::kPosted;
-  result.posts_accepted = 1;
-  result.group = GroupLocked(r, req.target.server);
-  return result;
-}
-
-absl::StatusOr<arm::FailoverGroup> FakeArm::Get(const arm::FailoverGroupId& id) {
-  absl::MutexLock lock(&mu_);
-  return GroupLocked(RolesLocked(id.name, id.server), id.server);
-}
-
 absl::StatusOr<arm::FailoverGroup> SlowReads::Get(const arm::FailoverGroupId& id) {
   if (latency_ > absl::ZeroDuration()) absl::SleepFor(latency_);
   ++reads_;
   return inner_.Get(id);
-}
-
-int FakeArm::Accepted(const std::string& group_name) {
-  absl::MutexLock lock(&mu_);
-  auto it = accepted_.find(group_name);
-  return it == accepted_.end() ? 0 : it->second;
-}
-
-int FakeArm::AcceptedTotal() {
-  absl::MutexLock lock(&mu_);
-  int n = 0;
-  for (const auto& [name, count] : accepted_) n += count;
-  return n;
-}
-
-void FakeArm::Hold() {
-  absl::MutexLock lock(&mu_);
-  hold_ = true;
-}
-
-void FakeArm::Release() {
-  absl::MutexLock lock(&mu_);
-  hold_ = false;
-}
-
-bool FakeArm::AwaitHeld(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  return mu_.AwaitWithTimeout(absl::Condition(
-                                  +[](int* waiting) { return *waiting > 0; }, &waiting_),
-                              timeout);
-}
-
-void GateSleeper::SleepFor(absl::Duration d) {
-  if (d <= absl::ZeroDuration()) return;
-  absl::MutexLock lock(&mu_);
-  ++sleeping_;
-  mu_.Await(absl::Condition(&open_));
-  --sleeping_;
-}
-
-void GateSleeper::Open() {
-  absl::MutexLock lock(&mu_);
-  open_ = true;
-}
-
-bool GateSleeper::AwaitSleeping(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  return mu_.AwaitWithTimeout(absl::Condition(
-                                  +[](int* sleeping) { return *sleeping > 0; }, &sleeping_),
-                              timeout);
 }
 
 namespace {
@@ -193,6 +89,12 @@ std::string AgentHarness::RunbookText(int i, const std::string& approval_mode, b
 absl::StatusOr<std::unique_ptr<AgentHarness>> AgentHarness::Create(const std::string& dir,
                                                                    HarnessOptions options) {
   std::unique_ptr<AgentHarness> h(new AgentHarness());
+  // The fake ARM starts with group 0 ("fog": srv-a primary, srv-b secondary, in sub/rg); the
+  // others are added with the servers their runbooks name.
+  for (int i = 1; i < options.groups; ++i) {
+    h->arm_.AddGroup(GroupName(i), absl::StrCat("srv-a-", i), absl::StrCat("srv-b-", i));
+  }
+  h->sleeper_.Close();
   std::vector<runbooks::RunbookSource> sources;
   for (int i = 0; i < options.groups; ++i) {
     sources.push_back({absl::StrCat("group", i, ".yaml"),

@@ -1,8 +1,9 @@
 // A real agent in process for the control API's tests, the Node client test and the benchmark:
-// scripted probes (TableProber), a fake ARM (FakeArm) that records every failover it accepts and
-// can be held mid-failover, a real SQLite journal, the real decision engine and operation
-// runner, under a FakeClock driven by Run(). The API server (optional) is wired to the agent's
-// events. Nothing here sleeps.
+// scripted probes (TableProber), the shared fake ARM (tests/testing/fake_arm.h: every group of
+// the harness, every accepted failover recorded, failovers held on demand), a real SQLite
+// journal, the real decision engine and operation runner, under a FakeClock driven by Run(). The
+// API server (optional) is wired to the agent's events. Nothing here sleeps: drills wait on the
+// shared FakeSleeper, closed until the test (or Shutdown) opens it.
 #ifndef FOGHORN_TESTS_ORCHESTRATOR_API_AGENT_HARNESS_H_
 #define FOGHORN_TESTS_ORCHESTRATOR_API_AGENT_HARNESS_H_
 
@@ -26,6 +27,8 @@
 #include "orchestrator/journal/sqlite_journal.h"
 #include "probes/health_tracker.h"
 #include "probes/probe_scheduler.h"
+#include "tests/testing/fake_arm.h"
+#include "tests/testing/fake_sleeper.h"
 #include "tests/testing/table_prober.h"
 
 namespace foghorn::testing {
@@ -35,53 +38,6 @@ MATCHER_P(GrpcCode, code, "") {
   *result_listener << "status " << arg.error_code() << " " << arg.error_message();
   return arg.error_code() == code;
 }
-
-// ARM for many groups (keyed by failover group name): swaps roles on each accepted failover.
-// Hold() makes the next failovers wait inside Failover() until Release().
-class FakeArm final : public executor::FailoverActuator {
- public:
-  absl::StatusOr<arm::FailoverResult> Failover(const arm::FailoverRequest& req) override;
-  absl::StatusOr<arm::FailoverGroup> Get(const arm::FailoverGroupId& id) override;
-
-  // Failovers accepted so far, per group name.
-  int Accepted(const std::string& group_name);
-  int AcceptedTotal();
-  void Hold();
-  void Release();
-  // Blocks until a failover is waiting in Hold (bounded by `timeout`); false on timeout.
-  bool AwaitHeld(absl::Duration timeout);
-
- private:
-  struct Roles {
-    std::string primary;
-    std::string secondary;
-  };
-  Roles& RolesLocked(const std::string& name, const std::string& server)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  arm::FailoverGroup GroupLocked(const Roles& r, const std::string& server) const;
-
-  absl::Mutex mu_;
-  std::map<std::string, Roles> roles_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int> accepted_ ABSL_GUARDED_BY(mu_);
-  bool hold_ ABSL_GUARDED_BY(mu_) = false;
-  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
-// A sleeper for drills under the fake clock: SleepFor blocks until Open(), then returns at once
-// (time does not move). Drills with a zero hold never sleep; a drill held open lets a test see
-// it running.
-class GateSleeper final : public common::Sleeper {
- public:
-  void SleepFor(absl::Duration d) override;
-  void Open();
-  // Blocks until a SleepFor is waiting (bounded by `timeout`); false on timeout.
-  bool AwaitSleeping(absl::Duration timeout);
-
- private:
-  absl::Mutex mu_;
-  bool open_ ABSL_GUARDED_BY(mu_) = false;
-  int sleeping_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
 // Every dial succeeds.
 class OkDialer final : public drill::ListenerDialer {
@@ -100,8 +56,8 @@ struct HarnessOptions {
   bool start_api = true;
   v1::ApiSettings api;
   api::ApiServer::Options api_options;
-  // Wires a DrillRunner (FakeArm, GateSleeper, OkDialer, reports in <dir>/reports, pausing the
-  // group during a drill) behind the API's drill methods.
+  // Wires a DrillRunner (FakeArm, the closed FakeSleeper, OkDialer, reports in <dir>/reports,
+  // pausing the group during a drill) behind the API's drill methods.
   bool with_drills = true;
   // Every ARM read of the drill runner (readiness checks) first waits this long in real time, as
   // a slow ARM would make it: the checks then hold their threads the way they do in production.
@@ -154,7 +110,9 @@ class AgentHarness {
   common::MetricsRegistry& metrics() { return metrics_; }
   api::ApiServer* server() { return server_.get(); }
   drill::DrillLauncher* drills() { return launcher_.get(); }
-  GateSleeper& sleeper() { return sleeper_; }
+  // The drills' sleeper: closed, so a drill waiting (its hold, a verification poll) blocks until
+  // the test opens it; time does not move while it waits. Shutdown opens it.
+  FakeSleeper& sleeper() { return sleeper_; }
   // The ARM the drill runner reads through (readiness checks).
   SlowReads& readiness_arm() { return *readiness_arm_; }
   int port() const { return server_ ? server_->port() : 0; }
@@ -182,7 +140,7 @@ class AgentHarness {
   std::unique_ptr<probes::ProbeScheduler> scheduler_;
   std::unique_ptr<agent::Agent> agent_;
   std::atomic<api::ApiServer*> events_to_{nullptr};
-  GateSleeper sleeper_;
+  FakeSleeper sleeper_;
   OkDialer dialer_;
   std::unique_ptr<SlowReads> readiness_arm_;
   std::unique_ptr<executor::OperationRunner> drill_executor_;

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "orchestrator/drill/drill_launcher.h"
 #include "orchestrator/drill/drill_runner.h"
+#include "orchestrator/journal/fault_injecting_journal.h"
 #include "orchestrator/journal/sqlite_journal.h"
 #include "tests/orchestrator/drill/drill_fakes.h"
 #include "tests/testing/capturing_log_sink.h"
@@ -346,17 +347,95 @@ TEST_F(DrillResumeTest, AnOpenFailoverWithAJournaledOperationIsFollowedNeverPost
                                                "abort_failback:done", "verify_failback:done"));
 }
 
-TEST_F(DrillResumeTest, AnOpenFailoverWithoutAnAcceptedPostIsReReadAndNothingIsPosted) {
+TEST_F(DrillResumeTest, AnOpenFailoverWhosePostArmAcceptedIsWaitedForNotPostedAgain) {
+  // ARM accepted the failover's POST, but the agent died before it journaled the operation URL,
+  // and ARM is still switching the roles: a re-read alone sees sql-east primary.
+  arm_.InFlightFailover(kGroup, absl::Seconds(20));
   journal::OperationRecord op =
       Interrupted({{kStepPreflight, StepState::kDone}, {kStepFailover, StepState::kIntent}});
   auto r = runner_->Resume(runbook_, op);
   ASSERT_THAT(r, IsOk());
-  EXPECT_THAT(counting_.failovers, IsEmpty());
-  EXPECT_GT(counting_.gets, 0);
+  // The failover step went through the idempotent client, which waited for ARM's own switch
+  // (no second accepted POST); then the group was failed back once.
+  EXPECT_THAT(counting_.failovers, ElementsAre(kWest, kEast));
+  EXPECT_EQ(arm_.AcceptedTotal(), 2);  // the one in flight, and the fail back
+  EXPECT_THAT(JournalSteps(op.id), ElementsAre("preflight:done", "failover:done",
+                                               "abort_failback:done", "verify_failback:done"));
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_FAILED);
+  EXPECT_THAT(r->summary(), HasSubstr("recovered: failed back to sql-east"));
+  // Nothing is left to land after the drill ended.
+  clock_.Advance(absl::Minutes(10));
+  EXPECT_EQ(arm_.Primary(kGroup), kEast);
+}
+
+TEST_F(DrillResumeTest, AnOpenFailoverWhoseTargetIsAlreadyPrimaryIsDoneWithoutAPost) {
+  arm_.SetPrimary(kWest);  // the POST was accepted and carried out; its URL never journaled
+  journal::OperationRecord op =
+      Interrupted({{kStepPreflight, StepState::kDone}, {kStepFailover, StepState::kIntent}});
+  auto r = runner_->Resume(runbook_, op);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(arm_.AcceptedTotal(), 1);  // the fail back only
+  EXPECT_EQ(arm_.Primary(kGroup), kEast);
+  EXPECT_THAT(JournalSteps(op.id), ElementsAre("preflight:done", "failover:done",
+                                               "abort_failback:done", "verify_failback:done"));
+}
+
+TEST_F(DrillResumeTest, AnOpenFailoverArmNeverAcceptedIsCarriedOutOnceThenFailedBack) {
+  // The agent died between the intent and the POST: the target is read (secondary), one POST
+  // goes out through the idempotent client, and the abort rule fails the group back.
+  journal::OperationRecord op =
+      Interrupted({{kStepPreflight, StepState::kDone}, {kStepFailover, StepState::kIntent}});
+  auto r = runner_->Resume(runbook_, op);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(counting_.failovers, ElementsAre(kWest, kEast));
+  EXPECT_EQ(arm_.AcceptedTotal(), 2);
   EXPECT_EQ(arm_.Primary(kGroup), kEast);
   EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_FAILED);
-  EXPECT_THAT(r->summary(), HasSubstr("sql-west never became primary"));
-  EXPECT_THAT(JournalSteps(op.id), ElementsAre("preflight:done", "failover:failed"));
+  EXPECT_THAT(JournalSteps(op.id), ElementsAre("preflight:done", "failover:done",
+                                               "abort_failback:done", "verify_failback:done"));
+}
+
+TEST_F(DrillResumeTest, AResumeThatFailsGivesTheDrillsPauseBack) {
+  arm_.SetPrimary(kWest);
+  journal::OperationRecord op = Interrupted({{kStepPreflight, StepState::kDone},
+                                             {kStepFailover, StepState::kDone},
+                                             {kStepVerifyFailover, StepState::kDone},
+                                             {kStepHold, StepState::kIntent}});
+  // The same journal, refusing the resume's first write (closing the open hold step).
+  auto base = journal::SqliteJournal::Open(tmp_.File("journal.db"), clock_);
+  ASSERT_THAT(base, IsOk());
+  journal::FaultInjectingJournal faulty(*std::move(base), {1, 0, {}});
+  common::Logger logger(sink_, std::make_shared<common::Redactor>(), clock_, {});
+  DrillExecutor executor(faulty, counting_, logger);
+  std::vector<std::string> begun;
+  std::vector<std::string> ended;
+  DrillRunner::Deps deps{clock_, sleeper_, counting_, dialer_, faulty,  executor.runner(),
+                         logger, nullptr,  {},        {},      &store_, {},
+                         {}};
+  deps.on_begin = [&](const std::string& group, const std::string& id) {
+    begun.push_back(group + " " + id);
+  };
+  deps.on_end = [&](const std::string& group, const std::string& id) {
+    ended.push_back(group + " " + id);
+  };
+  DrillRunner runner(deps, DrillRunner::Options{});
+  auto r = runner.Resume(runbook_, op);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("journal"));
+  // The resume took the pause and, failing, gave it back; the drill stays unfinished for the
+  // next start, and nothing was sent to ARM.
+  EXPECT_THAT(begun, ElementsAre(GroupIdOf() + " drill-fog-orders-7"));
+  EXPECT_THAT(ended, ElementsAre(GroupIdOf() + " drill-fog-orders-7"));
+  EXPECT_EQ(Op(op.id).state, journal::OperationState::kRunning);
+  EXPECT_THAT(counting_.failovers, IsEmpty());
+}
+
+TEST_F(DrillResumeTest, AResumeRefusedForAnotherGroupLeavesItsPauseAlone) {
+  journal::OperationRecord op = Interrupted({{kStepPreflight, StepState::kDone}});
+  v1::Runbook other = runbook_;
+  other.mutable_group()->set_name("fog-other");
+  EXPECT_THAT(runner_->Resume(other, op), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ended_, IsEmpty());
 }
 
 TEST_F(DrillResumeTest, AnOpenFailBackGoesThroughTheIdempotentClientAndPostsNothingWhenDone) {

@@ -23,6 +23,7 @@ using ::foghorn::testing::FakeArm;
 using ::foghorn::testing::FakeSleeper;
 using ::foghorn::testing::IsOk;
 using ::foghorn::testing::StatusIs;
+using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -205,6 +206,22 @@ TEST_F(DrillRunnerTest, AnUnhealthyVerifyProbeFailsTheGateAndFailsBack) {
   EXPECT_THAT(arm_.FailoverTargets(), ElementsAre(kWest, kEast));
   // Verification polled until verify_timeout on the injected clock, not longer.
   EXPECT_LT(sleeper_.total(), absl::Seconds(120));
+}
+
+TEST_F(DrillRunnerTest, VerificationPollsAtTheRunbooksVerifyPollInterval) {
+  probes::ProbeStatus st;
+  st.probe_id = GroupIdOf() + "/rw-listener";
+  st.state = probes::ProbeState::kUnhealthy;
+  knowledge_.probes[st.probe_id] = st;
+  runbook_.mutable_drill()->mutable_verify_poll_interval()->set_seconds(5);
+  auto r = runner().Run(runbook_, {});
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome(), v1::DRILL_OUTCOME_FAILED);
+  // The only waits were verification's, each the runbook's interval (not the 2 s default), until
+  // the 60 s verify_timeout.
+  const std::vector<absl::Duration> sleeps = sleeper_.sleeps();
+  EXPECT_THAT(sleeps, Each(absl::Seconds(5)));
+  EXPECT_EQ(sleeps.size(), 12u);
 }
 
 TEST_F(DrillRunnerTest, AVerifyProbeNeedsASuccessAfterTheSwitch) {

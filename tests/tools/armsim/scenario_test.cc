@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "orchestrator/common/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/armsim/topology.h"
@@ -48,6 +49,31 @@ TEST(ScenarioTest, AppliesStepsToARunningEmulator) {
   ASSERT_TRUE(down.has_value());
   EXPECT_FALSE(down->data_plane);
   EXPECT_EQ(down->mode, OutageMode::kBlackhole);
+}
+
+TEST(ScenarioTest, AMicrosoftFailoverStepStartsASystemOperation) {
+  EXPECT_THAT(ParseScenario(R"({"steps":[{"action":"microsoftFailover"}]})"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("steps[0].failoverGroup")));
+  common::FakeClock clock;
+  ArmSimOptions o;
+  o.topology_path = foghorn::testing::SourceDir() + "/tools/armsim/examples/topology.json";
+  o.tls = false;
+  o.data_plane = false;
+  o.clock = &clock;
+  o.operation_duration = absl::Seconds(5);
+  auto sim = ArmSimServer::Start(o);
+  ASSERT_THAT(sim.status(), IsOk());
+  auto steps = ParseScenario(R"({"steps":[
+      {"action":"microsoftFailover","failoverGroup":"fog-orders","caller":"Azure"}]})");
+  ASSERT_THAT(steps.status(), IsOk());
+  ASSERT_THAT(ApplyScenarioStep(**sim, (*steps)[0]), IsOk());
+  clock.Advance(absl::Seconds(5));
+  EXPECT_EQ((*sim)->Replication("fog-orders")->primary, "sql-west");
+  ActivityQuery q;
+  q.subscription = "00000000-1111-2222-3333-444444444444";
+  nlohmann::json events = (*sim)->emulator().ActivityLog(q)["value"];
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["caller"], "Azure");
 }
 
 TEST(TopologyTest, RejectsBadTopologiesNamingTheField) {
