@@ -82,7 +82,17 @@ struct ArmClient::Call {
   absl::Time deadline;
   RequestIds ids;
   common::Logger log;
+  // A read on its own (Get, List): its waits end when the sleeper is cancelled (the agent is
+  // stopping) and the call fails CANCELLED. A failover's or mutation's waits run on: SIGTERM lets
+  // a running operation finish.
+  bool interruptible = false;
 };
+
+bool ArmClient::Wait(Call& call, absl::Duration d) {
+  if (call.interruptible) return sleeper_.SleepUnlessCancelled(d);
+  sleeper_.SleepFor(d);
+  return true;
+}
 
 ArmClient::ArmClient(http::HttpTransport& transport, TokenCredential& credential,
                      const common::Clock& clock, common::Sleeper& sleeper, common::Logger logger,
@@ -161,7 +171,12 @@ absl::StatusOr<http::HttpResponse> ArmClient::SendOnce(Call& call, std::string_v
                                   false);
     }
     call.log.Debug("client-side throttle wait", {{"wait_ms", absl::ToInt64Milliseconds(wait)}});
-    sleeper_.SleepFor(wait);
+    if (!Wait(call, wait)) {
+      throttle_.Release(call.subscription, kind);
+      return http::TransportError(absl::StatusCode::kCancelled,
+                                  "stopping: no request sent after the client-side throttle wait",
+                                  false);
+    }
   }
   absl::StatusOr<AccessToken> token = credential_.GetToken();
   if (!token.ok()) {
@@ -235,7 +250,11 @@ absl::StatusOr<http::HttpResponse> ArmClient::Execute(Call& call, std::string_vi
     call.log.Warn("retrying arm request", {{"attempt", attempt},
                                            {"delay_ms", absl::ToInt64Milliseconds(delay)},
                                            {"error", std::string(error.message())}});
-    sleeper_.SleepFor(delay);
+    if (!Wait(call, delay)) {
+      // The agent is stopping: the retries are given up. Only reads get here (Call).
+      return absl::CancelledError(
+          absl::StrCat("stopping: not retried; last attempt: ", error.message()));
+    }
   }
 }
 
@@ -274,6 +293,7 @@ absl::StatusOr<FailoverGroup> ArmClient::Get(const FailoverGroupId& id) {
   RETURN_IF_ERROR(id.Validate());
   Call call = NewCall(absl::StrCat("get failover group ", id.ShortName()), id.subscription,
                       options_.read_deadline);
+  call.interruptible = true;
   return GetInCall(call, id);
 }
 
@@ -282,6 +302,7 @@ absl::StatusOr<std::vector<FailoverGroup>> ArmClient::List(const ServerId& serve
   RETURN_IF_ERROR(probe.Validate());
   Call call = NewCall(absl::StrCat("list failover groups on ", server.server), server.subscription,
                       options_.read_deadline);
+  call.interruptible = true;
   std::vector<FailoverGroup> all;
   std::string url = ListUrl(server);
   for (int page = 0; !url.empty(); ++page) {

@@ -103,7 +103,10 @@ struct FailoverResult {
 // Errors (see arm_status.h for the mapping): INVALID_ARGUMENT for a malformed id or body;
 // NOT_FOUND, UNAUTHENTICATED, PERMISSION_DENIED as ARM says; UNAVAILABLE when retries ran out on
 // 408/429/5xx/transport errors; ABORTED for 409 (busy); FAILED_PRECONDITION for wrong-side
-// requests; DEADLINE_EXCEEDED when the per-operation deadline passed. Every message names the
+// requests; DEADLINE_EXCEEDED when the per-operation deadline passed; CANCELLED (Get and List
+// only) when the sleeper was cancelled while the read waited to retry or for the client-side
+// throttle (Sleeper::SleepUnlessCancelled: the agent is stopping). Failover, CreateOrUpdate,
+// Update and Delete are never cut short by a cancelled sleeper. Every message names the
 // resource and carries the client request id and ARM's request/correlation ids; none holds a token.
 class ArmClient {
  public:
@@ -157,6 +160,9 @@ class ArmClient {
                                              const std::string& url, const std::string& body,
                                              RequestKind kind, bool idempotent,
                                              http::HttpResponse* error_response = nullptr);
+  // Waits `d` on the sleeper; false (at once) when `call` is interruptible and the sleeper was
+  // cancelled.
+  bool Wait(Call& call, absl::Duration d);
   // One attempt (throttle, token, send, observe). Transport errors come back as statuses.
   // `idempotent` false tells the transport never to re-send the request on its own.
   absl::StatusOr<http::HttpResponse> SendOnce(Call& call, std::string_view method,

@@ -206,4 +206,4 @@ def _shipped_approval_gated(sim, primary_probe_addr):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    harness.main()

@@ -16,6 +16,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tools", "gameday"))
 import gameday  # noqa: E402
+import harness  # noqa: E402
 
 EXAMPLE = os.path.join(REPO, "tools", "gameday", "examples", "region-outage.json")
 
@@ -103,4 +104,4 @@ class GameDay(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    harness.main()

@@ -10,6 +10,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -190,7 +191,7 @@ class Listener:
 
 
 def runbook_yaml(sim, primary_probe_addr=None, approval_mode="automatic", data_loss_grace="8s",
-                 budget="5m", planned_grace="2s", steps=""):
+                 budget="5m", planned_grace="2s", steps="", confirm_after="1s"):
     east = primary_probe_addr or sim.endpoints["server:sql-east"]
     west = sim.endpoints["server:sql-west"]
     return f"""
@@ -218,7 +219,7 @@ health_rules:
   - {{target: primary, probes: [east-tcp]}}
   - {{target: secondary, probes: [west-tcp]}}
 policy:
-  confirm_after: 1s
+  confirm_after: {confirm_after}
   planned_grace: {planned_grace}
   data_loss_grace: {data_loss_grace}
   data_loss_budget: {budget}
@@ -415,3 +416,52 @@ def _free_port():
 
 def workdir():
     return tempfile.mkdtemp(prefix="foghorn-e2e-")
+
+
+def main(jobs=None):
+    """unittest.main for an e2e module whose test methods are independent (each has its own work
+    directory, emulator, ports and agent, set up in setUp): runs them side by side, `jobs` at a
+    time (FOGHORN_E2E_JOBS, 8 by default), since they spend their time waiting on real
+    processes. Prints each test's outcome and time, then every failure; exits 1 on any failure.
+    Class and module fixtures (setUpClass, setUpModule) are not run: use unittest.main there."""
+    import __main__
+    from concurrent.futures import ThreadPoolExecutor
+    import traceback
+    import unittest
+
+    jobs = jobs or max(1, int(os.environ.get("FOGHORN_E2E_JOBS", "8")))
+    argv = sys.argv[1:]
+    tests = []
+
+    def flatten(suite):
+        for t in suite:
+            if isinstance(t, unittest.TestSuite):
+                flatten(t)
+            elif not argv or any(a in t.id() for a in argv):  # a name filter, as unittest's -k
+                tests.append(t)
+    flatten(unittest.defaultTestLoader.loadTestsFromModule(__main__))
+
+    def run(test):
+        result = unittest.TestResult()
+        start = time.monotonic()
+        try:
+            test(result)
+        except Exception:  # never lose a failure to the pool
+            result.errors.append((test, traceback.format_exc()))
+        return test, result, time.monotonic() - start
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        outcomes = list(pool.map(run, tests))
+    failed = 0
+    for test, result, seconds in outcomes:
+        problems = result.errors + result.failures
+        verdict = "FAIL" if problems else ("skipped" if result.skipped else "ok")
+        print(f"{test.id()} ... {verdict} ({seconds:.1f} s)", flush=True)
+        failed += bool(problems)
+    for test, result, _ in outcomes:
+        for t, text in result.errors + result.failures:
+            print(f"\n{'=' * 70}\nFAIL: {t.id()}\n{'-' * 70}\n{text}", file=sys.stderr)
+    print(f"\nRan {len(tests)} tests in {time.monotonic() - start:.1f} s, {jobs} at a time: "
+          f"{'FAILED (' + str(failed) + ')' if failed else 'OK'}", flush=True)
+    sys.exit(1 if failed or not tests else 0)
