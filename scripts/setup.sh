@@ -9,7 +9,7 @@ debs=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libcurl4-openssl-dev libssl-dev libabsl-dev libfmt-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libsqlite3-dev libcpp-httplib-dev libspdlog-dev libbenchmark-dev
-  prometheus-cpp-dev
+  prometheus-cpp-dev libsystemd-dev lintian
   nlohmann-json3-dev libcli11-dev clang-format openssl
   python3-azure
   etcd-server

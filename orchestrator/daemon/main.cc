@@ -17,8 +17,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "foghorn_version.h"
 #include "orchestrator/agent/agent.h"
 #include "orchestrator/agent/agent_config.h"
 #include "orchestrator/agent/agent_steps.h"
@@ -42,6 +44,7 @@
 #include "orchestrator/daemon/agent_coordination.h"
 #include "orchestrator/daemon/agent_knowledge.h"
 #include "orchestrator/daemon/drill_progress.h"
+#include "orchestrator/daemon/systemd_notify.h"
 #include "orchestrator/drill/drill_launcher.h"
 #include "orchestrator/drill/drill_runner.h"
 #include "orchestrator/drill/drill_schedule.h"
@@ -143,6 +146,19 @@ int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "foghornd --config agent.yaml [--check]\n"
       "The foghorn on-call agent: watches failover groups and fails them over per runbook.");
+  {
+    // --help lists foghornd's own flags (abseil's default looks for a file named foghornd.cc);
+    // --version prints the version and the commit it was built from.
+    absl::FlagsUsageConfig usage;
+    usage.contains_help_flags = [](absl::string_view file) {
+      return file.find("orchestrator/daemon/") != absl::string_view::npos;
+    };
+    usage.contains_helpshort_flags = usage.contains_help_flags;
+    usage.version_string = [] {
+      return absl::StrCat("foghornd ", FOGHORN_VERSION, " (commit ", FOGHORN_GIT_COMMIT, ")\n");
+    };
+    absl::SetFlagsUsageConfig(usage);
+  }
   absl::ParseCommandLine(argc, argv);
   const std::string config_path = absl::GetFlag(FLAGS_config);
   if (config_path.empty()) {
@@ -532,6 +548,12 @@ int Main(int argc, char** argv) {
         logger.Warn("ready file not written", {{"error", std::string(s.message())}});
       }
     }
+    // Type=notify: systemd counts the unit as started only now that the agent serves.
+    if (absl::Status s = daemon::NotifyReady(
+            absl::StrCat("watching ", runbook_set->size(), " failover group(s)"));
+        !s.ok()) {
+      logger.Warn("systemd readiness not sent", {{"error", std::string(s.message())}});
+    }
   } else {
     logger.Error("start-up failed; shutting down in order", {{"exit_code", exit_code}});
   }
@@ -558,12 +580,16 @@ int Main(int argc, char** argv) {
   // Reverse order of start-up: stop taking requests, stop deciding, stop probing, let running
   // operations finish their current steps, then stop the loop. The same after a failed start-up
   // (whatever did not start is skipped).
+  daemon::NotifyStopping().IgnoreError();  // systemd: the stop is ours, not a crash
   api_ptr = nullptr;
   if (api_server) api_server->Shutdown();
   if (metrics_server) metrics_server->Shutdown();
   // A drill in its hold is cancelled and fails back before the agent stops.
   drill_launcher.Shutdown();
   agent.Stop();
+  // Background ARM reads (role refresh, ARM-state probes) give up their retry backoffs now, so
+  // they never hold up the exit; a running failover is not cut short (ArmClient).
+  sleeper.Cancel();
   if (coordinator) coordinator->Stop();  // revokes the lease: other agents take the groups now
   (*prober)->Shutdown();
   read_workers.Shutdown();

@@ -152,6 +152,32 @@ absl::Status Exec(sqlite3* db, const std::string& sql, const std::vector<Arg>& a
   return absl::OkStatus();
 }
 
+// The schema version of the journal at `path` as stored, read before anything is written to the
+// file: 0 for a new file (no meta table or no version yet). UNAVAILABLE when the file is not an
+// SQLite database; FAILED_PRECONDITION when the stored version is not a positive number.
+absl::StatusOr<int> StoredSchemaVersion(sqlite3* db, const std::string& path) {
+  {
+    Statement st(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+    absl::Status s = st.Bind({});
+    absl::StatusOr<bool> has_meta = s.ok() ? st.Step() : absl::StatusOr<bool>(s);
+    if (!has_meta.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "journal: ", path, " is not a usable foghorn journal: ", sqlite3_errmsg(db)));
+    }
+    if (!*has_meta) return 0;
+  }
+  Statement st(db, "SELECT value FROM meta WHERE key = 'schema_version'");
+  RETURN_IF_ERROR(st.Bind({}));
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return 0;
+  int version = 0;
+  if (!absl::SimpleAtoi(st.Text(0), &version) || version < 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("journal: ", path, " has an unreadable schema version \"", st.Text(0), "\""));
+  }
+  return version;
+}
+
 constexpr const char* kOperationColumns =
     "id, group_id, request_id, kind, requested_by, reason, state, created_us, updated_us, "
     "arm_operation_url, outcome, target_server";
@@ -261,6 +287,16 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const std::st
   std::unique_ptr<SqliteJournal> j(new SqliteJournal(db, clock, std::move(options)));
   absl::MutexLock lock(&j->mu_);
   sqlite3_busy_timeout(db, 5000);
+  // A journal from a newer release is refused before anything below writes to it (the WAL switch,
+  // the tables it lacks): it stays byte for byte as it was, for the release that wrote it. An
+  // older one is migrated forward, one version at a time, each step in its own transaction.
+  ASSIGN_OR_RETURN(int stored_version, StoredSchemaVersion(db, path));
+  if (stored_version > kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("journal: ", path, " was written by a newer foghorn (schema version ",
+                     stored_version, "; this agent knows up to ", kSchemaVersion,
+                     "): it is left unchanged; upgrade foghorn or restore a backup"));
+  }
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     char* err = nullptr;
@@ -278,23 +314,8 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const std::st
         absl::StrCat("journal: ", path, " is not a usable foghorn journal: ", msg));
   }
   {
-    // A journal from a newer release is refused, never rewritten; an older one is migrated
-    // forward, one version at a time, each step in its own transaction.
-    int version = kSchemaVersion;
-    {
-      Statement st(db, "SELECT value FROM meta WHERE key = 'schema_version'");
-      RETURN_IF_ERROR(st.Bind({}));
-      ASSIGN_OR_RETURN(bool row, st.Step());
-      if (row && (!absl::SimpleAtoi(st.Text(0), &version) || version < 1)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "journal: ", path, " has an unreadable schema version \"", st.Text(0), "\""));
-      }
-    }
-    if (version > kSchemaVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "journal: ", path, " was written by a newer foghorn (schema version ", version,
-          "; this agent knows up to ", kSchemaVersion, "): upgrade foghorn or restore a backup"));
-    }
+    // 0: a new file, created above at the current version.
+    const int version = stored_version == 0 ? kSchemaVersion : stored_version;
     if (version < 2) {
       RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
       absl::Status m = [&]() -> absl::Status {

@@ -76,8 +76,11 @@ class SqliteJournal final : public Journal {
     std::uint64_t prune_batches = 0;   // Prune's delete transactions committed
   };
 
-  // Opens (creating if needed) the journal at `path` and migrates its schema. UNAVAILABLE when the
-  // file cannot be opened or is not a foghorn journal. `clock` stamps records and must outlive the
+  // Opens (creating if needed) the journal at `path` and migrates its schema forward (a journal of
+  // an older release opens with every row intact). UNAVAILABLE when the file cannot be opened or
+  // is not a foghorn journal; FAILED_PRECONDITION, naming both schema versions, when a newer
+  // release wrote it (or its version is unreadable): such a file is refused before anything is
+  // written to it and stays byte for byte as it was. `clock` stamps records and must outlive the
   // journal.
   static absl::StatusOr<std::unique_ptr<SqliteJournal>> Open(const std::string& path,
                                                              const common::Clock& clock);

@@ -151,9 +151,9 @@ std::string Overview() {
       &s, "\nConnection flags (or environment; a flag wins), before or after the command:\n");
   for (const FlagSpec& f : ConnectionFlags()) absl::StrAppend(&s, FlagRow(f));
   absl::StrAppend(&s,
-                  "\nRun 'foghorn <command> --help' for a command's flags. Exit codes: 0 ok, 1 "
-                  "failed outcome,\n2 usage, 3 agent unreachable, 4 auth, 5 not found, 6 refused "
-                  "by state, 7 other error.\n");
+                  "\nRun 'foghorn <command> --help' for a command's flags, 'foghorn --version' "
+                  "for the version.\nExit codes: 0 ok, 1 failed outcome, 2 usage, 3 agent "
+                  "unreachable, 4 auth, 5 not found, 6\nrefused by state, 7 other error.\n");
   return s;
 }
 
