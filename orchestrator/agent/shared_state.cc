@@ -360,35 +360,51 @@ void Agent::ApplySharedKey(const std::string& key, const std::optional<std::stri
 bool Agent::TakeOverIntent(GroupState& g, const SharedIntent& intent) {
   if (intent.finished || intent.operation_id.empty()) return false;
   const std::string handled_key = absl::StrCat(intent.agent, "/", intent.operation_id);
-  if (intent.mine) {
-    // Ours and unfinished while nothing runs here: the operation ended but the intent could not
-    // be marked (etcd was unreachable then). Mark it now, once, from the journal's record.
-    if (intents_handled_.insert(handled_key).second) {
-      std::weak_ptr<bool> alive = alive_;
-      deps_.workers.Submit([this, alive, intent, handled_key] {
-        if (alive.expired()) return;
-        absl::StatusOr<std::optional<journal::OperationRecord>> op =
-            deps_.journal.FindByRequestId(intent.request_id);
-        absl::Status s = absl::NotFoundError("not in this agent's journal");
-        if (op.ok() && op->has_value() && journal::IsFinished((*op)->state)) {
-          s = deps_.coordination->FinishIntent(**op);
-        } else if (!op.ok()) {
-          s = op.status();
-        }
-        if (!s.ok()) {
-          deps_.logger.Warn("cannot mark an old intent finished",
-                            {{"operation", intent.operation_id}, {"error", s.ToString()}});
-        }
-        (void)deps_.loop.RunAndWait([this, alive, handled_key, ok = s.ok()] {
-          if (!alive.expired() && !ok) intents_handled_.erase(handled_key);
-        });
-      });
-    }
-    return false;
-  }
   const CoordinationFacts facts =
       deps_.coordination->Facts(g.id, PrimaryTarget(g.runbook, g.roles));
   if (!facts.view.leader || facts.view.lost) return false;  // only the leader carries it on
+  if (intent.mine) {
+    // Ours and unfinished while nothing runs here: either the operation ended and the intent
+    // could not be marked (etcd was unreachable then), or its run was refused by the fence
+    // (this agent restarted and did not lead the group yet) and waits in the journal. Once,
+    // off the loop: mark it finished, or carry the journaled operation on.
+    if (!intents_handled_.insert(handled_key).second) return false;
+    std::weak_ptr<bool> alive = alive_;
+    deps_.workers.Submit([this, alive, intent, handled_key, group_id = g.id] {
+      if (alive.expired()) return;
+      absl::StatusOr<std::optional<journal::OperationRecord>> op =
+          deps_.journal.FindByRequestId(intent.request_id);
+      if (op.ok() && op->has_value() && !journal::IsFinished((*op)->state)) {
+        (void)deps_.loop.RunAndWait([this, alive, handled_key, group_id, record = **op] {
+          if (alive.expired()) return;
+          intents_handled_.erase(handled_key);
+          GroupState* g = Find(group_id);
+          if (g == nullptr || g->in_flight || stopped_) return;
+          deps_.logger.Warn("resuming this agent's operation refused earlier by the fence",
+                            {{"operation", record.id}, {"group", group_id}});
+          g->cancel_gate = std::make_shared<executor::CancelGate>();
+          g->cancel_gate->BeginArmStep();
+          LaunchOperation(*g, record, /*journaled=*/true);
+        });
+        return;
+      }
+      absl::Status s = absl::NotFoundError("not in this agent's journal");
+      if (op.ok() && op->has_value()) {
+        s = deps_.coordination->FinishIntent(**op);
+      } else if (!op.ok()) {
+        s = op.status();
+      }
+      if (!s.ok()) {
+        deps_.logger.Warn("cannot mark an old intent finished",
+                          {{"operation", intent.operation_id}, {"error", s.ToString()}});
+      }
+      (void)deps_.loop.RunAndWait(
+          [this, alive, handled_key, retry = s.code() != absl::StatusCode::kNotFound && !s.ok()] {
+            if (!alive.expired() && retry) intents_handled_.erase(handled_key);
+          });
+    });
+    return false;
+  }
   if (!g.roles_from_arm) return true;  // busy: wait for this run's first read of the roles
   if (intents_handled_.count(handled_key) != 0) return false;
   const v1::FailoverGroupRef& ref = g.runbook.group();

@@ -311,6 +311,7 @@ absl::Status Coordinator::Start() {
   }
   UpdateMetrics();
   thread_ = std::thread([this] { Run(); });
+  watchdog_ = std::thread([this] { WatchLost(); });
   return s;
 }
 
@@ -323,6 +324,7 @@ void Coordinator::Stop() {
     if (!started_) return;
   }
   if (thread_.joinable()) thread_.join();
+  if (watchdog_.joinable()) watchdog_.join();
   if (watch_ != nullptr) {
     watch_->Cancel();
     watch_.reset();
@@ -647,14 +649,40 @@ void Coordinator::Reconcile(const std::shared_ptr<SessionState>& st) {
   Notify(changed);
 }
 
+void Coordinator::WatchLost() {
+  // Losing (or regaining) coordination by time alone (the session's validity ran out while etcd
+  // does not answer) changes every group's decision. The coordinator's own thread may be blocked
+  // in an etcd call for seconds then, so this one looks on its own, every tick.
+  for (;;) {
+    bool flipped = false;
+    {
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping),
+                               std::min(tick_, absl::Milliseconds(250)))) {
+        return;
+      }
+      const bool lost = !LostReasonLocked(clock_.Now()).empty();
+      flipped = lost != reported_lost_;
+      reported_lost_ = lost;
+    }
+    if (flipped) {
+      Notify({""});
+      UpdateMetrics();
+    }
+  }
+}
+
 void Coordinator::UpdateMetrics() {
-  if (metrics_ == nullptr) return;
   const absl::Time now = clock_.Now();
   std::vector<std::pair<std::string, bool>> leading;
   bool lost;
+  bool flipped = false;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    absl::MutexLock lock(&mu_);
     lost = !LostReasonLocked(now).empty();
+    flipped = lost != reported_lost_;
+    reported_lost_ = lost;
     const int64_t lease = state_ != nullptr ? state_->session->lease_id() : -1;
     for (const std::string& g : groups_) {
       auto it = leaders_.find(g);
@@ -663,6 +691,8 @@ void Coordinator::UpdateMetrics() {
                                   it->second.lease == lease);
     }
   }
+  if (flipped) Notify({""});
+  if (metrics_ == nullptr) return;
   metrics_->SetGauge("foghorn_coordination_lost", {}, lost ? 1 : 0);
   for (const auto& [g, l] : leading) {
     metrics_->SetGauge("foghorn_group_leader", {{"group", g}}, l ? 1 : 0);
@@ -909,7 +939,17 @@ void Coordinator::SetBusy(const std::string& group, bool busy) {
   absl::MutexLock lock(&mu_);
   if (busy) {
     busy_.insert(group);
-  } else if (busy_.erase(group) > 0) {
+    int64_t term = 0;
+    auto it = leaders_.find(group);
+    if (it != leaders_.end() && it->second.holder == options_.agent_name && state_ != nullptr &&
+        it->second.lease == state_->session->lease_id()) {
+      term = it->second.create_revision;
+    }
+    busy_term_[group] = term;
+    return;
+  }
+  busy_term_.erase(group);
+  if (busy_.erase(group) > 0) {
     wake_ = true;  // a hand-off it held back may be due now
   }
 }
@@ -1042,6 +1082,17 @@ absl::Status Coordinator::FenceBeforeArm(const std::string& group, const std::st
   }
   RETURN_IF_ERROR(CheckSessionFor(*st, absl::StrCat("fence of group ", group)));
   ASSIGN_OR_RETURN(int64_t term, MyTerm(*st, group));
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = busy_term_.find(group);
+    if (it != busy_term_.end() && it->second != term) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("fence of group ", group, ": the operation was decided ",
+                       it->second == 0 ? std::string("while this agent did not lead the group")
+                                       : absl::StrCat("under leadership term ", it->second),
+                       ", and agent ", options_.agent_name, " leads it now under term ", term));
+    }
+  }
   absl::StatusOr<int64_t> r =
       st->keys->WriteIntentIfLeader(group, term, IntentKey(group), intent_json);
   return AsUnavailable(r.status());

@@ -149,7 +149,9 @@ class Coordinator {
   void SetGroups(std::vector<std::string> group_ids);
   // The runbook's vantage_quorum for a group (<= 0: a majority of the configured vantages).
   void SetVantageQuorum(const std::string& group, int vantage_quorum);
-  // While busy (an operation runs for the group) this agent never resigns the group.
+  // While busy (an operation runs for the group) this agent never resigns the group. The term
+  // it leads the group under when it turns busy is the operation's: FenceBeforeArm refuses it
+  // under any other term (e.g. the lease was lost and the key won again meanwhile).
   void SetBusy(const std::string& group, bool busy);
 
   // Non-blocking: records this agent's verdict on one target of a group and queues its write
@@ -236,6 +238,8 @@ class Coordinator {
   void FlushVerdicts(const std::shared_ptr<SessionState>& state);
   void Reconcile(const std::shared_ptr<SessionState>& state);
   void UpdateMetrics();
+  // The watchdog thread: notifies every group when coordination is lost or regained by time.
+  void WatchLost();
   void OnWatch(const WatchUpdate& update);
   void Notify(const std::set<std::string>& groups);
   void Wake();
@@ -272,6 +276,7 @@ class Coordinator {
   // Only the coordinator's thread (and Start/Stop, when it does not run) touch these.
   std::unique_ptr<WatchHandle> watch_;
   std::thread thread_;
+  std::thread watchdog_;
 
   mutable absl::Mutex mu_;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
@@ -280,6 +285,8 @@ class Coordinator {
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool resync_needed_ ABSL_GUARDED_BY(mu_) = false;
   bool session_lost_ ABSL_GUARDED_BY(mu_) = false;
+  // What UpdateMetrics last saw (a change notifies every group).
+  bool reported_lost_ ABSL_GUARDED_BY(mu_) = false;
   std::shared_ptr<SessionState> state_ ABSL_GUARDED_BY(mu_);
   bool synced_ ABSL_GUARDED_BY(mu_) = false;
   int64_t snapshot_revision_ ABSL_GUARDED_BY(mu_) = 0;
@@ -289,6 +296,9 @@ class Coordinator {
   std::vector<std::string> groups_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> quorum_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> busy_ ABSL_GUARDED_BY(mu_);
+  // The term (leader key create_revision) this agent held when a group turned busy (0: it did
+  // not lead it then): the fence refuses an operation decided under another term.
+  std::map<std::string, int64_t> busy_term_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Time> empty_since_ ABSL_GUARDED_BY(mu_);
 
   std::map<std::string, AgentRecord> agents_ ABSL_GUARDED_BY(mu_);

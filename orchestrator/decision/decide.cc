@@ -165,6 +165,12 @@ Decision Decide(const GroupView& view, const Policy& policy, absl::Time now) {
   switch (view.primary.verdict) {
     case foghorn::v1::VERDICT_HEALTHY:
       b.Add(ReasonCode::kPrimaryHealthy, absl::StrCat(primary_name, " is healthy"));
+      if (view.coordination && view.coordination->lost) {
+        // Nothing to do now, but nothing could be started either: said while it lasts.
+        b.Add(ReasonCode::kCoordinationLost,
+              absl::StrCat("coordination lost (", view.coordination->lost_reason,
+                           "): nothing is started until etcd is reachable again"));
+      }
       return b.Finish(Stage::kHealthy);
     case foghorn::v1::VERDICT_IMPAIRED:
       b.Add(ReasonCode::kVantageImpaired,
@@ -190,15 +196,19 @@ Decision Decide(const GroupView& view, const Policy& policy, absl::Time now) {
   Decision& d = b.d();
   d.outage_began = began;
   const absl::Time confirmed_at = began + policy.confirm_after;
+  // Coordinated: which vantages said what (docs/coordination.md).
+  const std::string votes = view.coordination && !view.coordination->votes.empty()
+                                ? absl::StrCat(" (vantages ", view.coordination->votes, ")")
+                                : std::string();
   if (now < confirmed_at) {
     b.Add(ReasonCode::kPrimaryUnhealthy,
           absl::StrCat(primary_name, " unhealthy for ", Dur(now - began), ", confirmed down after ",
-                       Dur(policy.confirm_after)));
+                       Dur(policy.confirm_after), votes));
     b.WakeAt(confirmed_at);
     return b.Finish(Stage::kSuspect);
   }
   b.Add(ReasonCode::kPrimaryConfirmedDown,
-        absl::StrCat(primary_name, " down for ", Dur(now - began)));
+        absl::StrCat(primary_name, " down for ", Dur(now - began), votes));
 
   if (view.last_lag) {
     d.estimated_data_loss =

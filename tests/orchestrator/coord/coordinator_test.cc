@@ -401,13 +401,22 @@ TEST_F(CoordinatorTest, EtcdQuorumLossIsReportedAndRecoveredFrom) {
   SKIP_WITHOUT_ETCD();
   StartCluster();
   const std::string g = "sub/rg/q/fog";
-  auto a = StartAgent(0, {g});
+  auto a = Make(0, {g});
+  std::atomic<int> everyone{0};
+  a->SetOnChange([&everyone](const std::string& group) {
+    if (group.empty()) ++everyone;
+  });
+  ASSERT_THAT(a->Start(), IsOk());
   ASSERT_TRUE(Eventually([&] { return a->Get(g, clock_.Now()).leader; }));
   EXPECT_EQ(metrics_[0].Value("foghorn_coordination_lost"), 0);
 
+  const int before = everyone.load();
   cluster_->Stop(1);
   cluster_->Stop(2);
   ASSERT_TRUE(Eventually([&] { return a->Get(g, clock_.Now()).lost; }, 2 * kTtl));
+  // Lost by time alone (nothing changed in etcd): every group is told, so the agent
+  // re-evaluates and holds with COORDINATION_LOST at once.
+  ASSERT_TRUE(Eventually([&] { return everyone.load() > before; }, 2 * kTtl));
   GroupCoordination lost = a->Get(g, clock_.Now());
   EXPECT_FALSE(lost.leader);
   EXPECT_FALSE(lost.lost_reason.empty());

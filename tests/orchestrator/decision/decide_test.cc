@@ -56,6 +56,31 @@ TEST(DecideTest, HealthyPrimaryIsHealthyAndReevaluatesOnTheInterval) {
   EXPECT_EQ(d.summary, "HEALTHY: srv-a is healthy");
 }
 
+TEST(DecideTest, AHealthyGroupSaysWhileCoordinationIsLost) {
+  GroupView v;
+  v.roles = {"srv-a", "srv-b"};
+  v.primary.verdict = v1::VERDICT_HEALTHY;
+  v.coordination = CoordinationView{};
+  v.coordination->lost = true;
+  v.coordination->lost_reason = "no etcd quorum";
+  Decision d = Decide(v, TestPolicy(), kT0);
+  EXPECT_EQ(d.stage, Stage::kHealthy);
+  EXPECT_THAT(Codes(d), ElementsAre(ReasonCode::kPrimaryHealthy, ReasonCode::kCoordinationLost));
+  EXPECT_THAT(d.summary, HasSubstr("no etcd quorum"));
+}
+
+TEST(DecideTest, TheOutageReasonNamesEachVantagesVote) {
+  GroupView v = DownSince(kT0);
+  v.coordination = CoordinationView{};
+  v.coordination->leader = true;
+  v.coordination->primary_quorum = CoordinationView::Quorum::kConfirmedDown;
+  v.coordination->votes = "confirmed 2/3 (quorum 2): eu=down, us=down, ap=up";
+  EXPECT_THAT(Decide(v, TestPolicy(), kT0 + absl::Seconds(5)).summary,
+              HasSubstr("(vantages confirmed 2/3 (quorum 2): eu=down, us=down, ap=up)"));
+  EXPECT_THAT(Decide(v, TestPolicy(), kT0 + absl::Minutes(5)).summary,
+              HasSubstr("eu=down, us=down, ap=up"));
+}
+
 TEST(DecideTest, UnhealthyPrimaryIsSuspectUntilConfirmAfterAndWakesThen) {
   Decision d = Decide(DownSince(kT0), TestPolicy(), kT0 + absl::Seconds(10));
   EXPECT_EQ(d.stage, Stage::kSuspect);
