@@ -26,6 +26,9 @@
 //   (ApiServer::Publish does).
 // - UNAVAILABLE ("agent stopped") from a control-surface call means the loop has shut down.
 // Status codes of the control surface are listed on each method.
+//
+// The implementation is split by responsibility (agent.cc's opening comment lists the files);
+// the private declarations below name the file of each part.
 #ifndef FOGHORN_ORCHESTRATOR_AGENT_AGENT_H_
 #define FOGHORN_ORCHESTRATOR_AGENT_AGENT_H_
 
@@ -285,7 +288,8 @@ class Agent final : public probes::VerdictSink {
   // when `group_id` is empty: re-evaluates on the loop. Thread-safe; only posts.
   void OnCoordinationChange(const std::string& group_id);
 
-  // --- control surface (thread-safe; never blocks on the network) ---
+  // --- control surface (thread-safe; never blocks on the network). Groups and Group:
+  // group_registry.cc; GlobalPause: control_state.cc; the rest: control_surface.cc ---
   std::vector<GroupSnapshot> Groups();
   absl::StatusOr<GroupSnapshot> Group(const std::string& group_id);
   // NOT_FOUND for an unknown group; FAILED_PRECONDITION (with the hold reasons) when the engine
@@ -345,8 +349,10 @@ class Agent final : public probes::VerdictSink {
     std::string who;
   };
 
-  // Everything below marked [loop] runs only on Deps::loop.
+  // Everything below marked [loop] runs only on Deps::loop. Each group of declarations names the
+  // file that implements it.
 
+  // --- loop helpers and evaluation (agent.cc) ---
   // [loop] Evaluates one group, acts on the decision and publishes the group's snapshot.
   void Evaluate(GroupState& g);
   void EvaluateAndAct(GroupState& g);
@@ -354,6 +360,20 @@ class Agent final : public probes::VerdictSink {
   decision::GroupView BuildView(const GroupState& g) const;
   int GroupsFailing() const;
   void ScheduleEvaluation(GroupState& g, absl::Time when);
+  GroupState* Find(const std::string& group_id);
+  // [loop] Publishes the group's snapshot and cancel gate for other threads; PublishGlobal the
+  // global pause; Unpublish removes a group no runbook names any more.
+  void Publish(const GroupState& g);
+  void PublishGlobal();
+  void Unpublish(const std::string& group_id);
+  // Runs `fn` on the loop and waits; UNAVAILABLE when the loop has shut down.
+  absl::Status OnLoop(absl::AnyInvocable<void() &&> fn);
+
+  // --- group registry (group_registry.cc; SetRunbooks, Groups and Group above) ---
+  // [loop] The group's state for viewers (probe states are added when it is read).
+  GroupSnapshot SnapshotOf(const GroupState& g) const;
+
+  // --- operations (operations.cc) ---
   // [loop] Marks the group busy and hands the operation to the worker pool, which journals it
   // (unless `journaled`) and runs it. For a new automatic operation the worker settles its
   // request id first (FindByRequestId), off the loop.
@@ -368,23 +388,25 @@ class Agent final : public probes::VerdictSink {
   void OnOperationDoneOnLoop(const std::string& group_id,
                              absl::StatusOr<journal::OperationRecord> op, bool arm_failed,
                              bool completed);
+  executor::FailoverPlan PlanFor(const GroupState& g, const journal::OperationRecord& op) const;
+  // [loop] Decides whether a journaled operation whose ARM step had not begun is still wanted.
+  void DecideResume(GroupState& g, absl::Time now);
+  void Abandon(GroupState& g, const journal::OperationRecord& op, const std::string& why);
+
+  // --- role refresher (role_refresher.cc) ---
   // [loop] Starts a role read on a read worker; its result comes back through ApplyRoles.
   void RefreshRoles(const std::string& group_id);
   void ApplyRoles(const std::string& group_id, RoleRead read);
   void ScheduleRoleRefresh(GroupState& g, absl::Duration after);
-  executor::FailoverPlan PlanFor(const GroupState& g, const journal::OperationRecord& op) const;
-  GroupState* Find(const std::string& group_id);
-  // [loop] The group's state for viewers (probe states are added when it is read).
-  GroupSnapshot SnapshotOf(const GroupState& g) const;
-  // [loop] Publishes the group's snapshot and cancel gate for other threads; PublishGlobal the
-  // global pause; Unpublish removes a group no runbook names any more.
-  void Publish(const GroupState& g);
-  void PublishGlobal();
-  void Unpublish(const std::string& group_id);
-  void Emit(AgentEvent e) const;
-  // Runs `fn` on the loop and waits; UNAVAILABLE when the loop has shut down.
-  absl::Status OnLoop(absl::AnyInvocable<void() &&> fn);
+  // [loop] `explained_at`: when a recent operation of ours (found by the role read, off the
+  // loop) explains the new primary; `drill_recent`: a drill ran or runs.
+  void NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles,
+                              std::optional<absl::Time> explained_at, bool drill_recent);
 
+  // --- events (events.cc) ---
+  void Emit(AgentEvent e) const;
+
+  // --- durable control state (control_state.cc; GlobalPause above) ---
   // [loop] Outage start, lag sample and roles as observed from the tracker and ARM, kept on the
   // group so they survive a runbook reload and (journaled) a restart.
   void Observe(GroupState& g, absl::Time now);
@@ -402,13 +424,6 @@ class Agent final : public probes::VerdictSink {
   // [loop] `drill_groups`: groups with an unfinished drill operation (their drill pause stays).
   void RestoreControlState(const std::map<std::string, std::string>& state,
                            const std::set<std::string>& drill_groups);
-  // [loop] Decides whether a journaled operation whose ARM step had not begun is still wanted.
-  void DecideResume(GroupState& g, absl::Time now);
-  void Abandon(GroupState& g, const journal::OperationRecord& op, const std::string& why);
-  // [loop] `explained_at`: when a recent operation of ours (found by the role read, off the
-  // loop) explains the new primary; `drill_recent`: a drill ran or runs.
-  void NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles,
-                              std::optional<absl::Time> explained_at, bool drill_recent);
 
   // --- Shared control state between coordinated agents (shared_state.cc; docs/coordination.md,
   // "Shared control state"). Shared keys: "pause/operator/<group or *>", "approval/<group>" (any
@@ -474,9 +489,9 @@ class Agent final : public probes::VerdictSink {
   // Keeps callbacks posted to the loop or the workers from touching a destroyed agent.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
-  // Runbook steps (agent_steps.cc): answers the waiting approval step of the group and audits
-  // it; and a check whether the group's running operation was cancelled (reads its published
-  // CancelGate; safe to call under StepGates' locks: it never waits for the loop).
+  // Runbook steps: answers the waiting approval step of the group and audits it (agent_steps.cc);
+  // and a check whether the group's running operation was cancelled (agent.cc: reads its
+  // published CancelGate; safe to call under StepGates' locks: it never waits for the loop).
   absl::Status AnswerStepApproval(const std::string& group_id, bool approve, const std::string& who,
                                   const std::string& why);
   std::function<bool()> CancelledCheck(const std::string& group_id);

@@ -1,5 +1,6 @@
-// The agent's control-state keys and their JSON helpers, shared by agent.cc and shared_state.cc.
-// Internal to orchestrator/agent (not for other layers).
+// The agent's control-state keys and their JSON helpers, shared by the files that implement
+// Agent (control_state.cc, control_surface.cc, shared_state.cc and others). Internal to
+// orchestrator/agent (not for other layers).
 //   "pause/<owner>/<group id or *>"   a pause (owner "operator" or "drill")
 //   "group/<group id>"                the group's durable state (outage, lag, cooldown, ...)
 //   "cancel/<operation id>"           a person's acknowledged cancel

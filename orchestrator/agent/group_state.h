@@ -1,5 +1,6 @@
 // Agent::GroupState and Agent::RoleRead: the control loop's per-group state, shared by the files
-// that implement Agent (agent.cc, shared_state.cc). Internal to orchestrator/agent.
+// that implement Agent (agent.cc, group_registry.cc, operations.cc, role_refresher.cc,
+// control_surface.cc, control_state.cc, shared_state.cc). Internal to orchestrator/agent.
 #ifndef FOGHORN_ORCHESTRATOR_AGENT_GROUP_STATE_H_
 #define FOGHORN_ORCHESTRATOR_AGENT_GROUP_STATE_H_
 

@@ -1,6 +1,7 @@
 #include "orchestrator/coord/coordinator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <utility>
 
@@ -774,13 +775,26 @@ std::optional<std::string> Coordinator::ApplyKvLocked(const KeyValue& kv, bool d
     if (!j.is_object()) return std::nullopt;
     VerdictRecord r;
     r.agent = agent;
-    r.vantage = j.value("vantage", "");
+    // Anything under the prefix may have been written by anyone: a field of the wrong type reads
+    // as absent (nlohmann's value() would throw), never as a crash.
+    auto str = [&j](const char* name) {
+      auto it = j.find(name);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    auto millis = [&j](const char* name) -> int64_t {
+      auto it = j.find(name);
+      return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : int64_t{0};
+    };
+    r.vantage = str("vantage");
     v1::Verdict v = v1::VERDICT_UNSPECIFIED;
-    if (!v1::Verdict_Parse(j.value("verdict", ""), &v)) v = v1::VERDICT_UNKNOWN;
+    if (!v1::Verdict_Parse(str("verdict"), &v)) v = v1::VERDICT_UNKNOWN;
     r.verdict = v;
-    r.streak_start_wall = FromMillis(j.value("streak_start_ms", int64_t{0}));
-    r.published_wall = FromMillis(j.value("published_ms", int64_t{0}));
-    if (j.contains("lag_s") && j["lag_s"].is_number()) r.lag_seconds = j["lag_s"].get<double>();
+    r.streak_start_wall = FromMillis(millis("streak_start_ms"));
+    r.published_wall = FromMillis(millis("published_ms"));
+    if (auto it = j.find("lag_s"); it != j.end() && it->is_number()) {
+      const double lag = it->get<double>();
+      if (std::isfinite(lag) && lag >= 0 && lag < 1e9) r.lag_seconds = lag;
+    }
     r.lease = kv.lease;
     r.mod_revision = kv.mod_revision;
     if (r.vantage.empty()) return std::nullopt;

@@ -312,6 +312,32 @@ TEST_F(CoordinatorTest, ALostSessionIsRecreatedWithItsKeysAndVerdicts) {
   EXPECT_THAT(l->FenceBeforeArm(g, "{}"), IsOk());
 }
 
+TEST_F(CoordinatorTest, HostileValuesUnderThePrefixAreIgnoredNotFatal) {
+  SKIP_WITHOUT_ETCD();
+  StartCluster();
+  const std::string g = "sub/rg/hostile/fog";
+  auto admin = EtcdClient::Create(Options());
+  ASSERT_THAT(admin.status(), IsOk());
+  // Wrong types everywhere, before the agent starts (its first read) and after (its watch).
+  const std::string bad =
+      R"({"vantage":5,"verdict":["x"],"streak_start_ms":"soon","published_ms":1e300,"lag_s":1e308})";
+  ASSERT_THAT((*admin)->Put("verdicts/" + g + "/primary/agent-x", bad).status(), IsOk());
+  ASSERT_THAT((*admin)->Put("agents/agent-x", R"({"vantage":{"a":1}})").status(), IsOk());
+  ASSERT_THAT((*admin)->Put("intents/" + g, "[1,2").status(), IsOk());
+  auto a = StartAgent(0, {g});
+  ASSERT_TRUE(Eventually([&] { return a->Get(g, clock_.Now()).leader; }));
+  ASSERT_THAT((*admin)->Put("verdicts/" + g + "/primary/agent-y", bad).status(), IsOk());
+  ASSERT_THAT((*admin)
+                  ->Put("verdicts/" + g + "/primary/agent-z",
+                        R"({"vantage":"us","verdict":"VERDICT_UNHEALTHY","lag_s":-4})")
+                  .status(),
+              IsOk());
+  ASSERT_TRUE(Eventually([&] { return a->Get(g, clock_.Now()).primary.votes.size() >= 2; }));
+  GroupCoordination gc = a->Get(g, clock_.Now());
+  EXPECT_FALSE(gc.lost);
+  EXPECT_FALSE(gc.lag_seconds.has_value());  // a negative lag is no sample
+}
+
 TEST_F(CoordinatorTest, BusyLeaderKeepsItsGroupAndTheFenceFollowsLeadership) {
   SKIP_WITHOUT_ETCD();
   StartCluster();
