@@ -52,8 +52,14 @@ TimerId ThreadExecutor::ScheduleAt(absl::Time when, Task task) {
 
 bool ThreadExecutor::Cancel(TimerId id) {
   // No wake-up: a loop sleeping for a cancelled timer wakes, finds nothing due and sleeps again.
-  absl::MutexLock lock(&mu_);
-  return queue_.Remove(id);
+  // The task is taken out under mu_ and destroyed after it is released: its destructor may Post
+  // or Cancel, which take mu_ (absl::Mutex is not re-entrant), as in Shutdown.
+  std::optional<Task> cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled = queue_.Take(id);
+  }
+  return cancelled.has_value();
 }
 
 bool ThreadExecutor::RunAndWait(absl::AnyInvocable<void() &&> task) {

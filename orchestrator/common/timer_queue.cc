@@ -9,12 +9,14 @@ TimerId TimerQueue::Add(absl::Time when, Executor::Task task) {
   return id;
 }
 
-bool TimerQueue::Remove(TimerId id) {
+bool TimerQueue::Remove(TimerId id) { return Take(id).has_value(); }
+
+std::optional<Executor::Task> TimerQueue::Take(TimerId id) {
   auto it = due_by_id_.find(id);
-  if (it == due_by_id_.end()) return false;
-  tasks_.erase(Key{it->second, id});
+  if (it == due_by_id_.end()) return std::nullopt;
+  auto node = tasks_.extract(Key{it->second, id});
   due_by_id_.erase(it);
-  return true;
+  return std::move(node.mapped());
 }
 
 std::optional<absl::Time> TimerQueue::NextDue() const {

@@ -18,8 +18,14 @@ class TimerQueue {
   // Adds a task and returns its id.
   TimerId Add(absl::Time when, Executor::Task task);
 
-  // Removes a task that has not been taken. Returns whether it was there.
+  // Removes a task that has not been taken and destroys it here. Returns whether it was there.
+  // An executor that holds its lock must use Take instead: the task's destructor may call back
+  // into the executor (Post, Cancel), which takes that lock again.
   bool Remove(TimerId id);
+
+  // Takes out a task that has not been taken, so the caller destroys it (after unlocking), or
+  // nullopt if `id` is not queued (it ran, was taken, or never existed).
+  std::optional<Executor::Task> Take(TimerId id);
 
   // The earliest due time, if any task is queued.
   std::optional<absl::Time> NextDue() const;

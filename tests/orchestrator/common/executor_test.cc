@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
@@ -200,13 +201,14 @@ class PostsWhenDestroyed {
   std::atomic<int>* posts_refused_;
 };
 
-// Runs `executor`'s Shutdown on its own thread and waits up to 10 s for it. On a hang the
+// Runs `call` on `executor` on its own thread and waits up to 10 s for it. On a hang the
 // executor is leaked with the thread detached (the test has failed; nothing may be destroyed
 // under the stuck thread).
-bool ShutdownWithin10s(std::unique_ptr<ThreadExecutor>& executor) {
+bool CallWithin10s(std::unique_ptr<ThreadExecutor>& executor,
+                   absl::AnyInvocable<void(ThreadExecutor&) &&> call) {
   auto done = std::make_shared<absl::Notification>();
-  std::thread t([e = executor.get(), done] {
-    e->Shutdown();
+  std::thread t([e = executor.get(), done, call = std::move(call)]() mutable {
+    std::move(call)(*e);
     done->Notify();
   });
   if (done->WaitForNotificationWithTimeout(absl::Seconds(10))) {
@@ -218,6 +220,10 @@ bool ShutdownWithin10s(std::unique_ptr<ThreadExecutor>& executor) {
   return false;
 }
 
+bool ShutdownWithin10s(std::unique_ptr<ThreadExecutor>& executor) {
+  return CallWithin10s(executor, [](ThreadExecutor& e) { e.Shutdown(); });
+}
+
 TEST(ThreadExecutorTest, DropsPendingWorkOutsideItsLockSoADestructorMayPost) {
   RealClock clock;
   auto executor = std::make_unique<ThreadExecutor>(clock);
@@ -227,6 +233,29 @@ TEST(ThreadExecutorTest, DropsPendingWorkOutsideItsLockSoADestructorMayPost) {
   // deadlocked on it.
   ASSERT_TRUE(ShutdownWithin10s(executor)) << "Shutdown hung destroying a task that posts";
   EXPECT_EQ(posts_refused.load(), 1);  // destroyed once, its Post dropped (shut down)
+}
+
+TEST(ThreadExecutorTest, CancelDestroysTheTaskOutsideItsLockSoADestructorMayPost) {
+  RealClock clock;
+  auto executor = std::make_unique<ThreadExecutor>(clock);
+  std::atomic<int> posts_refused{0};
+  const TimerId id =
+      executor->ScheduleAfter(absl::Hours(1), PostsWhenDestroyed(*executor, posts_refused));
+  ASSERT_NE(id, 0u);
+  // Before the fix Cancel destroyed the task under the executor's mutex and the destructor's
+  // Post deadlocked on it.
+  bool cancelled = false;
+  ASSERT_TRUE(CallWithin10s(executor, [&cancelled, id](ThreadExecutor& e) {
+    cancelled = e.Cancel(id);
+  })) << "Cancel hung destroying a task that posts";
+  EXPECT_TRUE(cancelled);
+  EXPECT_EQ(posts_refused.load(), 0);  // destroyed once, its Post accepted (still running)
+  EXPECT_FALSE(executor->Cancel(id));  // gone: a second Cancel finds nothing
+  // The loop is still alive and runs work posted after the cancel.
+  bool ran = false;
+  EXPECT_TRUE(executor->RunAndWait([&ran] { ran = true; }));
+  EXPECT_TRUE(ran);
+  ASSERT_TRUE(ShutdownWithin10s(executor));
 }
 
 TEST(ThreadExecutorTest, ConcurrentShutdownsJoinOnceAndEachReturnsWithTheLoopStopped) {
