@@ -499,6 +499,10 @@ void Agent::EvaluateAndAct(GroupState& g) {
       ScheduleEvaluation(g, d.next_evaluation);
       return;
     }
+    if (now < g.fence_retry_at) {
+      ScheduleEvaluation(g, g.fence_retry_at);
+      return;
+    }
     if (g.primary_down_observed_at != absl::InfinitePast()) {
       deps_.metrics.Observe("foghorn_detection_to_action_seconds", {},
                             absl::ToDoubleSeconds(now - g.primary_down_observed_at));

@@ -172,6 +172,7 @@ struct SharedIntent {
   bool mine = false;                             // written by this agent
   absl::Time written_at = absl::InfinitePast();  // on the agent's clock
   bool finished = false;
+  std::string state;    // when finished: the journal state name ("succeeded", "failed", ...)
   std::string outcome;  // when finished
 };
 
@@ -206,7 +207,11 @@ class Coordination {
   // agent still leads the group with a valid session; the operation's intent is then recorded in
   // etcd in the same transaction. FAILED_PRECONDITION naming the leader otherwise; UNAVAILABLE
   // when etcd cannot be reached. Nothing is sent to ARM unless it returns OK.
-  virtual absl::Status FenceBeforeArm(const journal::OperationRecord& op) = 0;
+  // `resumed`: the operation's ARM step had begun before a restart; it is fenced only while the
+  // group's intent still names it, unfinished (otherwise another agent carried it on).
+  // A new operation is refused over another operation's unfinished intent, unless it carries
+  // that intent on (same request id and target).
+  virtual absl::Status FenceBeforeArm(const journal::OperationRecord& op, bool resumed) = 0;
   // Blocking (a worker): marks this agent's intent for `op` finished with its outcome, fenced
   // like FenceBeforeArm (FAILED_PRECONDITION when another agent leads the group now).
   virtual absl::Status FinishIntent(const journal::OperationRecord& op) = 0;
@@ -466,6 +471,10 @@ class Agent final : public probes::VerdictSink {
   std::uint64_t shared_seq_ = 0;
   std::map<std::string, std::string> shared_seen_;
   bool shared_synced_ = false;
+  // After a failed etcd write: no retry before shared_retry_at_ (backoff doubling to 30 s).
+  absl::Time shared_retry_at_ = absl::InfinitePast();
+  absl::Duration shared_backoff_ = absl::ZeroDuration();
+  common::TimerId shared_retry_timer_ = 0;
   // Intents this agent took over or is finishing (by operation id of their writer).
   std::set<std::string> intents_handled_;
   bool flush_queued_ = false;
@@ -484,8 +493,10 @@ class Agent final : public probes::VerdictSink {
   std::pair<absl::Time, std::string> published_global_pause_ ABSL_GUARDED_BY(published_mu_){
       absl::InfinitePast(), ""};
 
-  // Serialises flushes, so a later snapshot is never overwritten by an earlier one.
+  // Serialises flushes, so a later snapshot is never overwritten by an earlier one; publish_mu_
+  // serialises their etcd writes (taken before flush_mu_ is released).
   absl::Mutex flush_mu_;
+  absl::Mutex publish_mu_;
   // Keeps callbacks posted to the loop or the workers from touching a destroyed agent.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 

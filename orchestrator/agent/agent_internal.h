@@ -35,6 +35,16 @@ inline v1::FailoverKind FromArmKind(arm::FailoverKind kind) {
 
 inline constexpr char kAbandonedPrefix[] = "abandoned after a restart: ";
 
+// Outcomes of operations that never reached ARM and are no attempt: abandoned at a restart, or
+// refused by the coordination fence (operation_runner.cc). A fresh decision may start another.
+inline constexpr char kNotSentPrefix[] = "not sent to ARM: ";
+inline constexpr char kNotResumedPrefix[] = "not resumed here: ";
+inline bool NeverReachedArm(const journal::OperationRecord& op) {
+  return op.state == journal::OperationState::kAborted &&
+         (op.outcome.rfind(kAbandonedPrefix, 0) == 0 || op.outcome.rfind(kNotSentPrefix, 0) == 0 ||
+          op.outcome.rfind(kNotResumedPrefix, 0) == 0);
+}
+
 inline bool IsAutomatic(const journal::OperationRecord& op) {
   return op.request_id.rfind("auto/", 0) == 0;
 }

@@ -143,7 +143,7 @@ std::string Agent::GroupStateJson(const GroupState& g) const {
 }
 
 absl::Status Agent::FlushControlState() {
-  absl::MutexLock flush_lock(&flush_mu_);
+  flush_mu_.Lock();
   std::map<std::string, std::string> batch;
   SharedBatch shared;
   // What is dirty is collected on the loop; the write happens here, never on the loop.
@@ -183,14 +183,23 @@ absl::Status Agent::FlushControlState() {
       (void)OnLoop([&] {
         for (const auto& [key, value] : batch) dirty_.insert(key);
       });
+      flush_mu_.Unlock();
       // Not shared either: what other agents see never runs ahead of this agent's own journal.
       return s;
     }
   }
+  if (shared.values.empty()) {
+    flush_mu_.Unlock();
+    return absl::OkStatus();
+  }
   // Then shared with the other agents (coordinated): a pause or approval given here binds the
-  // leader. A key that cannot be written stays dirty and is written once etcd answers again.
-  if (shared.values.empty()) return absl::OkStatus();
-  return PublishShared(shared);
+  // leader. Hand over hand: publishes keep the order their batches were collected in, and
+  // the next journal write need not wait for etcd.
+  publish_mu_.Lock();
+  flush_mu_.Unlock();
+  absl::Status published = PublishShared(shared);
+  publish_mu_.Unlock();
+  return published;
 }
 
 void Agent::RestoreControlState(const std::map<std::string, std::string>& state,

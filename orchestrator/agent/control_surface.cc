@@ -327,7 +327,29 @@ absl::Status Agent::Approve(const std::string& group_id, bool approve, bool allo
   // Durable before it is acknowledged: a restart must not forget an approval (or a rejection).
   // An approval that cannot be journaled does not take effect.
   absl::Status durable = FlushControlState();
+  if (!durable.ok() && deps_.coordination != nullptr &&
+      durable.code() == absl::StatusCode::kUnavailable) {
+    // Journaled here, but etcd was not (fully) written. If the approval (or rejection) itself
+    // reached etcd, the leader may act on it already: it stands, and the person is told so.
+    bool landed = false;
+    (void)OnLoop([&] {
+      GroupState* g = Find(group_id);
+      const std::string key = kApprovalKeyPrefix + group_id;
+      auto seen = shared_seen_.find(key);
+      const std::string mine = g != nullptr ? ApprovalJson(*g) : std::string();
+      landed = g != nullptr && shared_dirty_.count(key) == 0 &&
+               (mine.empty() ? seen == shared_seen_.end()
+                             : seen != shared_seen_.end() && seen->second == mine);
+    });
+    if (landed) durable = absl::OkStatus();
+  }
   if (!durable.ok()) {
+    if (deps_.coordination != nullptr && durable.code() == absl::StatusCode::kUnavailable) {
+      durable = absl::UnavailableError(
+          absl::StrCat(approve ? "approval" : "rejection",
+                       " not given: it could not be shared with the other agents through etcd (",
+                       durable.message(), ")"));
+    }
     (void)OnLoop([&] {
       if (GroupState* g = Find(group_id)) {
         g->approval = previous_approval;

@@ -73,6 +73,8 @@ struct Agent::GroupState {
   // The request id an automatic operation's base id ("auto/<group>/<outage>/<kind>") settled on
   // when a worker journaled it (an abandoned or cancelled earlier one adds "/after-<id>").
   std::map<std::string, std::string> auto_request_ids;
+  // After the coordination fence refused an operation: no new one before this time.
+  absl::Time fence_retry_at = absl::InfinitePast();
 };
 
 struct Agent::RoleRead {

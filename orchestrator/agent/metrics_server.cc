@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <cctype>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -10,7 +11,7 @@
 namespace foghorn::agent {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
-    const std::string& listen, common::MetricsRegistry& metrics) {
+    const std::string& listen, common::MetricsRegistry& metrics, Options options) {
   absl::StatusOr<common::HostPort> address =
       common::ParseHostPort(listen, {.allow_port_zero = true, .default_port = {}});
   if (!address.ok()) return address.status();
@@ -24,6 +25,27 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   m->server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
+  for (auto& [path, route] : options.routes) {
+    // httplib matches a pattern; quote the path so it is matched exactly.
+    std::string pattern;
+    for (char c : path) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-') {
+        pattern += '\\';
+      }
+      pattern += c;
+    }
+    m->server_->Get(
+        pattern, [route = std::move(route)](const httplib::Request& req, httplib::Response& res) {
+          HttpGet get;
+          get.path = req.path;
+          get.authorization = req.get_header_value("Authorization");
+          for (const auto& [k, v] : req.params) get.query.emplace_back(k, v);
+          HttpReply reply = route(get);
+          res.status = reply.status;
+          for (const auto& [k, v] : reply.headers) res.set_header(k, v);
+          res.set_content(std::move(reply.body), reply.content_type.c_str());
+        });
+  }
   if (port == 0) {
     m->port_ = m->server_->bind_to_any_port(host);
   } else {

@@ -2,6 +2,7 @@
 // (LaunchOperation) and taking its outcome in on the loop (OnOperationDone), and, after a
 // restart, deciding whether an operation whose ARM step had not begun is still wanted
 // (DecideResume) or is abandoned (Abandon).
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,11 +101,16 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
   if (takeover) plan.pre_steps.clear();  // they ran on the agent that wrote the intent
   if (!g.cancel_gate) g.cancel_gate = std::make_shared<executor::CancelGate>();
   plan.cancel_gate = g.cancel_gate;
+  // Whether this run's fence wrote the operation's intent (then its end is recorded there too,
+  // whatever became of the operation: a cancel that raced the fence included).
+  auto fenced = std::make_shared<std::atomic<bool>>(false);
   if (deps_.coordination != nullptr) {
     deps_.coordination->SetBusy(g.id, true);
     Coordination* coordination = deps_.coordination;
-    plan.fence = [coordination](const journal::OperationRecord& record) {
-      return coordination->FenceBeforeArm(record);
+    plan.fence = [coordination, fenced](const journal::OperationRecord& record, bool resumed) {
+      absl::Status s = coordination->FenceBeforeArm(record, resumed);
+      if (s.ok()) *fenced = true;
+      return s;
     };
   }
   std::weak_ptr<bool> alive = alive_;
@@ -113,7 +119,7 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
   // The gate is visible to the runbook steps before the worker can reach one.
   Publish(g);
   bool submitted = deps_.workers.Submit([this, alive, group_id, op = std::move(op), journaled,
-                                         automatic_new, plan = std::move(plan)]() mutable {
+                                         fenced, automatic_new, plan = std::move(plan)]() mutable {
     if (alive.expired()) return;
     absl::StatusOr<journal::OperationRecord> result = op;
     bool created_here = false;
@@ -124,8 +130,7 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
       for (int i = 0; i < 8; ++i) {
         auto prior = deps_.journal.FindByRequestId(op.request_id);
         if (!prior.ok() || !prior->has_value() ||
-            ((*prior)->outcome.rfind(kAbandonedPrefix, 0) != 0 &&
-             (*prior)->state != journal::OperationState::kCancelled)) {
+            (!NeverReachedArm(**prior) && (*prior)->state != journal::OperationState::kCancelled)) {
           break;
         }
         op.request_id = absl::StrCat(op.request_id, "/after-", (*prior)->id);
@@ -160,13 +165,18 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
     }
     if (result.ok()) result = deps_.runner.Run(op, plan);
     if (deps_.coordination != nullptr && result.ok() && journal::IsFinished(result->state) &&
-        plan.cancel_gate != nullptr && plan.cancel_gate->arm_begun()) {
+        (fenced->load() || (plan.cancel_gate != nullptr && plan.cancel_gate->arm_begun()))) {
       // The intent written by the fence says the operation ended, so a later leader does not
       // carry it on. Fenced: refused when another agent leads the group now (it takes over).
-      absl::Status s = deps_.coordination->FinishIntent(*result);
+      // A few tries: an intent left unfinished would be carried on by the next leader.
+      absl::Status s;
+      for (int attempt = 0; attempt < 3; ++attempt) {
+        s = deps_.coordination->FinishIntent(*result);
+        if (s.ok() || s.code() == absl::StatusCode::kFailedPrecondition) break;
+      }
       if (!s.ok()) {
-        deps_.logger.Warn("cannot mark the operation's intent finished",
-                          {{"operation", result->id}, {"error", s.ToString()}});
+        deps_.logger.Error("cannot mark the operation's intent finished",
+                           {{"operation", result->id}, {"error", s.ToString()}});
       }
     }
     if (!journaled && !op.id.empty()) {
@@ -245,20 +255,32 @@ void Agent::OnOperationDoneOnLoop(const std::string& group_id,
         std::swap(g->roles.primary_server, g->roles.secondary_server);
         ++g->roles_generation;
       }
-      g->approval.reset();
-      MarkShared(kApprovalKeyPrefix + group_id);
       g->primary_down_observed_at = absl::InfinitePast();
       g->outage_began = absl::InfinitePast();
       g->outage_id_us = 0;
       g->cancel_hold.clear();
       MarkDirty(GroupKey(group_id));
     }
+    if ((completed || arm_failed || op->state == journal::OperationState::kSucceeded) &&
+        g->approval && (g->approval->kind == kind || completed)) {
+      // An approval covers one attempt of its kind: used once ARM was asked, whatever it
+      // answered.
+      g->approval.reset();
+      MarkShared(kApprovalKeyPrefix + group_id);
+      MarkDirty(GroupKey(group_id));
+    }
     if (op->state != journal::OperationState::kSucceeded) {
       // Not retried automatically within the same outage (see Evaluate).
       // A cancelled one is the person's to decide: after their resume the engine may decide it
       // afresh (new request id, see Evaluate); the cancel hold stops it until then.
-      if (IsAutomatic(*op) && op->state != journal::OperationState::kCancelled) {
+      if (IsAutomatic(*op) && op->state != journal::OperationState::kCancelled &&
+          !NeverReachedArm(*op)) {
         g->finished_auto_requests.insert(op->request_id);
+      }
+      if (NeverReachedArm(*op) && deps_.coordination != nullptr) {
+        // Refused by the fence (leadership moved, or etcd did not answer): no attempt; decided
+        // afresh, not at once (the coordinator's view catches up meanwhile).
+        g->fence_retry_at = now + absl::Seconds(2);
       }
       // Only a planned failover ARM ran and failed moves the ladder on; a cancel, a veto or an
       // abort before the ARM step is not a failed attempt.

@@ -7,8 +7,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "orchestrator/agent/agent.h"
+#include "orchestrator/agent/agent_internal.h"
 #include "orchestrator/agent/control_keys.h"
 #include "orchestrator/agent/group_state.h"
 #include "orchestrator/executor/operation_runner.h"
@@ -27,6 +29,9 @@ std::string Str(const nlohmann::json& o, const char* name) {
   auto it = o.find(name);
   return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
+
+// How far another agent's clock may run ahead of ours before its times are refused.
+constexpr absl::Duration kClockSkew = absl::Seconds(30);
 
 bool IsSharedKey(const std::string& key) {
   return HasPrefix(key, kOperatorPausePrefix) || HasPrefix(key, kApprovalKeyPrefix) ||
@@ -140,30 +145,55 @@ Agent::SharedBatch Agent::CollectShared() {
 }
 
 absl::Status Agent::PublishShared(const SharedBatch& batch) {
-  absl::Status s = deps_.coordination->PublishControls(batch.values);
+  // Key by key: one that etcd refuses does not hold the others back, and what landed is known.
+  std::map<std::string, bool> landed;
+  absl::Status first_error;
+  for (const auto& [key, value] : batch.values) {
+    absl::Status s = deps_.coordination->PublishControls({{key, value}});
+    landed[key] = s.ok();
+    if (!s.ok() && first_error.ok()) first_error = s;
+  }
   std::weak_ptr<bool> alive = alive_;
   (void)deps_.loop.RunAndWait([&, alive] {
     if (alive.expired()) return;
-    if (s.ok()) {
-      for (const auto& [key, value] : batch.values) {
-        if (value.empty()) {
-          shared_seen_.erase(key);
-        } else {
-          shared_seen_[key] = value;
-        }
-        auto d = shared_dirty_.find(key);
-        if (d != shared_dirty_.end() && d->second == batch.seq.at(key)) shared_dirty_.erase(d);
+    for (const auto& [key, value] : batch.values) {
+      if (!landed[key]) continue;
+      if (value.empty()) {
+        shared_seen_.erase(key);
+      } else {
+        shared_seen_[key] = value;
       }
+      auto d = shared_dirty_.find(key);
+      if (d != shared_dirty_.end() && d->second == batch.seq.at(key)) shared_dirty_.erase(d);
+    }
+    const absl::Time now = deps_.clock.Now();
+    if (first_error.ok()) {
+      shared_backoff_ = absl::ZeroDuration();
+      shared_retry_at_ = absl::InfinitePast();
+    } else {
+      // Not at once (an etcd that refuses fast must not be hammered): later, backing off, and
+      // at the latest when the coordinator reconnects (every group is notified then).
+      shared_backoff_ =
+          std::min(absl::Seconds(30), std::max(absl::Seconds(1), 2 * shared_backoff_));
+      shared_retry_at_ = now + shared_backoff_;
+      if (shared_retry_timer_ != 0) deps_.loop.Cancel(shared_retry_timer_);
+      std::weak_ptr<bool> alive_again = alive_;
+      shared_retry_timer_ = deps_.loop.ScheduleAt(shared_retry_at_, [this, alive_again] {
+        if (alive_again.expired()) return;
+        shared_retry_timer_ = 0;
+        if (!shared_dirty_.empty()) ScheduleFlush();
+      });
     }
     // What others changed while these keys were dirty applies now.
     ApplySharedControls();
   });
-  if (!s.ok()) {
-    deps_.logger.Warn("control state not shared with the other agents",
-                      {{"keys", std::to_string(batch.values.size())}, {"error", s.ToString()}});
+  if (!first_error.ok()) {
+    deps_.logger.Warn(
+        "control state not shared with the other agents",
+        {{"keys", std::to_string(batch.values.size())}, {"error", first_error.ToString()}});
     return absl::UnavailableError(
         absl::StrCat("recorded by this agent but not yet shared with the other agents (",
-                     s.message(), "); it is shared once etcd answers again"));
+                     first_error.message(), "); it is shared once etcd answers again"));
   }
   return absl::OkStatus();
 }
@@ -220,7 +250,9 @@ void Agent::ApplySharedControls() {
       shared_seen_.erase(key);
     }
   }
-  if (!shared_dirty_.empty() || !dirty_.empty()) ScheduleFlush();
+  if (!dirty_.empty() || (!shared_dirty_.empty() && deps_.clock.Now() >= shared_retry_at_)) {
+    ScheduleFlush();
+  }
 }
 
 void Agent::ApplySharedKey(const std::string& key, const std::optional<std::string>& value) {
@@ -289,9 +321,10 @@ void Agent::ApplySharedKey(const std::string& key, const std::optional<std::stri
       auto expires = Num(j, "expires_us");
       auto over = j.find("over_budget");
       // As restored from the journal: at most the policy's TTL from its grant.
+      // A grant from the future (a clock running ahead, or a hostile writer) is not one.
       if (kind && granted && expires && v1::FailoverKind_IsValid(static_cast<int>(*kind)) &&
-          FromWallMicros(c, *expires) > now) {
-        const absl::Time granted_at = FromWallMicros(c, *granted);
+          FromWallMicros(c, *expires) > now && FromWallMicros(c, *granted) <= now + kClockSkew) {
+        const absl::Time granted_at = std::min(now, FromWallMicros(c, *granted));
         g->approval = decision::Approval{
             static_cast<v1::FailoverKind>(*kind), granted_at,
             std::min(FromWallMicros(c, *expires), granted_at + g->policy.approval_ttl),
@@ -326,7 +359,8 @@ void Agent::ApplySharedKey(const std::string& key, const std::optional<std::stri
     }
   }
   if (auto at = Num(j, "last_failover_us")) {
-    const absl::Time t = FromWallMicros(c, *at);
+    // Never later than now: a record from the future would hold a cooldown forever.
+    const absl::Time t = std::min(now, FromWallMicros(c, *at));
     if (t > g->last_failover_at) {
       g->last_failover_at = t;
       changed = true;
@@ -334,7 +368,7 @@ void Agent::ApplySharedKey(const std::string& key, const std::optional<std::stri
   }
   if (auto a = j.find("planned_attempt"); a != j.end() && a->is_object()) {
     if (auto at = Num(*a, "finished_us")) {
-      const absl::Time t = FromWallMicros(c, *at);
+      const absl::Time t = std::min(now, FromWallMicros(c, *at));
       if (!g->last_planned_attempt || t > g->last_planned_attempt->finished_at) {
         auto f = a->find("failed");
         g->last_planned_attempt =
@@ -358,6 +392,12 @@ void Agent::ApplySharedKey(const std::string& key, const std::optional<std::stri
 }
 
 bool Agent::TakeOverIntent(GroupState& g, const SharedIntent& intent) {
+  if (intent.finished && !intent.mine && HasPrefix(intent.request_id, "auto/") &&
+      intent.state != "succeeded") {
+    // Another agent's automatic failover of this outage ran and did not succeed: not retried
+    // automatically here either (the same rule as on the agent that ran it).
+    g.finished_auto_requests.insert(intent.request_id);
+  }
   if (intent.finished || intent.operation_id.empty()) return false;
   const std::string handled_key = absl::StrCat(intent.agent, "/", intent.operation_id);
   const CoordinationFacts facts =
@@ -405,7 +445,12 @@ bool Agent::TakeOverIntent(GroupState& g, const SharedIntent& intent) {
     });
     return false;
   }
-  if (!g.roles_from_arm) return true;  // busy: wait for this run's first read of the roles
+  if (!g.roles_from_arm) {
+    // Busy until this run's first read of the roles (a role read's arrival re-evaluates; this
+    // retry covers reads that keep failing).
+    ScheduleEvaluation(g, deps_.clock.Now() + absl::Seconds(5));
+    return true;
+  }
   if (intents_handled_.count(handled_key) != 0) return false;
   const v1::FailoverGroupRef& ref = g.runbook.group();
   const absl::Time now = deps_.clock.Now();
@@ -421,6 +466,21 @@ bool Agent::TakeOverIntent(GroupState& g, const SharedIntent& intent) {
     why = absl::StrCat("written ", absl::FormatDuration(absl::Trunc(age, absl::Seconds(1))),
                        " ago, older than the resume limit of ",
                        absl::FormatDuration(options_.resume_max_age));
+  } else if (intent.target != g.roles.primary_server) {
+    // A POST may still be needed: only if a fresh decision here holds for nothing (a pause, a
+    // cancel hold, the vantages' quorum, a recovered primary...). What may already be in ARM's
+    // hands shows in the roles, and explains the failover when it lands.
+    decision::GroupView view = BuildView(g);
+    view.in_flight.reset();
+    const v1::FailoverKind k = FromArmKind(*kind);
+    std::vector<std::string> holds;
+    for (const decision::Reason& r : decision::Holds(view, g.policy, now, k)) {
+      holds.push_back(r.text);
+    }
+    if (k != v1::FAILOVER_KIND_PLANNED && view.primary.verdict == v1::VERDICT_HEALTHY) {
+      holds.push_back(absl::StrCat("primary ", g.roles.primary_server, " is healthy again"));
+    }
+    if (!holds.empty()) why = absl::StrCat("a fresh decision holds: ", absl::StrJoin(holds, "; "));
   }
   intents_handled_.insert(handled_key);
   if (!why.empty()) {
@@ -447,9 +507,14 @@ bool Agent::TakeOverIntent(GroupState& g, const SharedIntent& intent) {
     ended.state = journal::OperationState::kAborted;
     ended.outcome = absl::StrCat("not carried on by ", "the new leader: ", why);
     std::weak_ptr<bool> alive = alive_;
-    deps_.workers.Submit([this, alive, ended] {
+    deps_.workers.Submit([this, alive, ended, why] {
       if (alive.expired()) return;
-      (void)deps_.coordination->FinishIntent(ended);
+      absl::Status s = deps_.coordination->FinishIntent(ended);
+      deps_.journal
+          .Audit({0, absl::InfinitePast(), "agent", "NotCarriedOn", ended.group_id,
+                  absl::StrCat("operation ", ended.id, " (request ", ended.request_id, "): ", why),
+                  s.ok() ? "intent marked finished" : s.ToString()})
+          .IgnoreError();
     });
     return false;
   }

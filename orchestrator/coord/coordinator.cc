@@ -1086,7 +1086,8 @@ absl::StatusOr<int64_t> Coordinator::MyTerm(const SessionState& st, const std::s
       ")"));
 }
 
-absl::Status Coordinator::FenceBeforeArm(const std::string& group, const std::string& intent_json) {
+absl::Status Coordinator::FenceBeforeArm(const std::string& group, const std::string& intent_json,
+                                         const IntentCheck& check) {
   if (!nlohmann::json::accept(intent_json)) {
     return absl::InvalidArgumentError(absl::StrCat("intent of group ", group, " is not JSON"));
   }
@@ -1107,8 +1108,20 @@ absl::Status Coordinator::FenceBeforeArm(const std::string& group, const std::st
                        ", and agent ", options_.agent_name, " leads it now under term ", term));
     }
   }
+  int64_t intent_revision = -1;
+  if (check) {
+    absl::StatusOr<RangeResult> current = client_->Get(IntentKey(group), false);
+    if (!current.ok()) return AsUnavailable(current.status());
+    std::optional<std::string> value;
+    intent_revision = 0;
+    if (!current->kvs.empty()) {
+      value = current->kvs[0].value;
+      intent_revision = current->kvs[0].mod_revision;
+    }
+    RETURN_IF_ERROR(check(value));
+  }
   absl::StatusOr<int64_t> r =
-      st->keys->WriteIntentIfLeader(group, term, IntentKey(group), intent_json);
+      st->keys->WriteIntentIfLeader(group, term, IntentKey(group), intent_json, intent_revision);
   return AsUnavailable(r.status());
 }
 

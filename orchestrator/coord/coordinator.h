@@ -170,7 +170,12 @@ class Coordinator {
   // is valid (after one keep-alive if its validity ran out). kFailedPrecondition naming the
   // current holder when this agent does not lead the group (or its session is lost);
   // kUnavailable when etcd cannot be reached; kInvalidArgument for JSON that does not parse.
-  absl::Status FenceBeforeArm(const std::string& group, const std::string& intent_json);
+  // `check` (optional) is shown the group's current intent, read fresh from etcd (nullopt when
+  // there is none), and refuses the write with its own status; the write then also requires the
+  // intent to be unchanged since that read.
+  using IntentCheck = std::function<absl::Status(const std::optional<std::string>& current)>;
+  absl::Status FenceBeforeArm(const std::string& group, const std::string& intent_json,
+                              const IntentCheck& check = nullptr);
   // Blocking: intents/<group>, or nullopt. kUnavailable when etcd cannot be reached.
   absl::StatusOr<std::optional<std::string>> ReadIntent(const std::string& group);
   // Blocking, fenced like FenceBeforeArm: deletes intents/<group> (OK when absent).

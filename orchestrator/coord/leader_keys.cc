@@ -78,18 +78,26 @@ absl::StatusOr<std::optional<LeaderInfo>> LeaderKeys::Leader(absl::string_view g
 absl::StatusOr<int64_t> LeaderKeys::WriteIntentIfLeader(absl::string_view group,
                                                         int64_t my_create_revision,
                                                         absl::string_view intent_key,
-                                                        absl::string_view value) {
+                                                        absl::string_view value,
+                                                        int64_t intent_mod_revision) {
   if (my_create_revision <= 0) {
     return absl::InvalidArgumentError("write intent: no leader term (create_revision 0)");
   }
   RETURN_IF_ERROR(CheckSession());
   const std::string key = LeaderKey(group);
+  std::vector<Compare> compares = {
+      Compare::CreateRevision(key, Compare::Op::kEqual, my_create_revision),
+      Compare::Value(key, Compare::Op::kEqual, agent_name_),
+      Compare::Lease(key, Compare::Op::kEqual, session_.lease_id())};
+  if (intent_mod_revision >= 0) {
+    // The intent is still what the caller read (0: still absent).
+    compares.push_back(
+        Compare::ModRevision(std::string(intent_key), Compare::Op::kEqual, intent_mod_revision));
+  }
   ASSIGN_OR_RETURN(
       TxnResult txn,
-      client_.Txn({Compare::CreateRevision(key, Compare::Op::kEqual, my_create_revision),
-                   Compare::Value(key, Compare::Op::kEqual, agent_name_),
-                   Compare::Lease(key, Compare::Op::kEqual, session_.lease_id())},
-                  {TxnOp::Put(std::string(intent_key), std::string(value))}, {TxnOp::Get(key)}));
+      client_.Txn(std::move(compares), {TxnOp::Put(std::string(intent_key), std::string(value))},
+                  {TxnOp::Get(key), TxnOp::Get(std::string(intent_key))}));
   if (!txn.succeeded) {
     return absl::FailedPreconditionError(
         absl::StrCat("no longer leader of group ", group, " (term ", my_create_revision, " of ",

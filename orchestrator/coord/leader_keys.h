@@ -58,10 +58,12 @@ class LeaderKeys {
   // create_revision == my_create_revision, this agent's name and this session's lease. Returns the
   // write's revision. kFailedPrecondition ("no longer leader of group ...", naming the current
   // holder) when leadership moved or the key is gone; kFailedPrecondition too when the session is
-  // not valid and a keep-alive cannot confirm it first.
+  // not valid and a keep-alive cannot confirm it first. `intent_mod_revision` >= 0: also only if
+  // the intent key's mod_revision is still that (0: the key must not exist), so a write never
+  // replaces an intent the caller has not seen.
   absl::StatusOr<int64_t> WriteIntentIfLeader(absl::string_view group, int64_t my_create_revision,
-                                              absl::string_view intent_key,
-                                              absl::string_view value);
+                                              absl::string_view intent_key, absl::string_view value,
+                                              int64_t intent_mod_revision = -1);
 
   const std::string& agent_name() const { return agent_name_; }
 

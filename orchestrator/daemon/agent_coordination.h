@@ -5,11 +5,13 @@
 #define FOGHORN_ORCHESTRATOR_DAEMON_AGENT_COORDINATION_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "orchestrator/agent/agent.h"
 #include "orchestrator/common/clock.h"
@@ -66,12 +68,45 @@ class AgentCoordination final : public agent::Coordination {
     coordinator_.SetBusy(group_id, busy);
   }
 
-  absl::Status FenceBeforeArm(const journal::OperationRecord& op) override {
-    return coordinator_.FenceBeforeArm(op.group_id, IntentJson(op, /*finished=*/false));
+  absl::Status FenceBeforeArm(const journal::OperationRecord& op, bool resumed) override {
+    return coordinator_.FenceBeforeArm(
+        op.group_id, IntentJson(op, /*finished=*/false),
+        [&](const std::optional<std::string>& current) -> absl::Status {
+          if (!current) return absl::OkStatus();  // nobody can be carrying anything on
+          const agent::SharedIntent i = ParseIntent(*current);
+          if (resumed) {
+            // Resumed after a restart: only while the intent is still this operation's.
+            if (i.mine && i.operation_id == op.id && !i.finished) return absl::OkStatus();
+            return absl::FailedPreconditionError(absl::StrCat(
+                "the group's intent now names agent ", i.agent, "'s operation ", i.operation_id,
+                i.finished ? absl::StrCat(" (finished: ", i.state, " ", i.outcome, ")")
+                           : std::string(" (unfinished)"),
+                "; it was carried on there"));
+          }
+          const bool carries_it_on = i.request_id == op.request_id && i.target == op.target_server;
+          if (i.finished || carries_it_on || (i.mine && i.operation_id == op.id)) {
+            return absl::OkStatus();
+          }
+          return absl::FailedPreconditionError(absl::StrCat(
+              "agent ", i.agent, "'s operation ", i.operation_id, " (request ", i.request_id,
+              ") reached its ARM step and is unfinished: the group's "
+              "leader carries it on before anything else is started"));
+        });
   }
 
   absl::Status FinishIntent(const journal::OperationRecord& op) override {
-    return coordinator_.FenceBeforeArm(op.group_id, IntentJson(op, /*finished=*/true));
+    return coordinator_.FenceBeforeArm(
+        op.group_id, IntentJson(op, /*finished=*/true),
+        [&](const std::optional<std::string>& current) -> absl::Status {
+          // Only this operation's own intent is marked finished, never a newer one.
+          if (current) {
+            const agent::SharedIntent i = ParseIntent(*current);
+            if (i.operation_id == op.id || i.request_id == op.request_id) return absl::OkStatus();
+          }
+          return absl::FailedPreconditionError(absl::StrCat("the intent of group ", op.group_id,
+                                                            " no longer names operation ", op.id,
+                                                            ": not marked finished"));
+        });
   }
 
   std::optional<std::map<std::string, std::string>> SharedControls() override {
@@ -124,6 +159,7 @@ class AgentCoordination final : public agent::Coordination {
     i.reason = str("reason");
     i.agent = str("agent");
     i.outcome = str("outcome");
+    i.state = str("state");
     i.mine = i.agent == coordinator_.agent_name();
     if (auto it = j.find("finished"); it != j.end() && it->is_boolean()) i.finished = *it;
     if (auto it = j.find("written_ms"); it != j.end() && it->is_number_integer()) {

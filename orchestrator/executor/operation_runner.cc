@@ -263,11 +263,17 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::Ope
 
   // Coordinated agents: only the group's leader, proven by one etcd transaction, reaches ARM.
   if (plan.fence) {
-    absl::Status fenced = plan.fence(op);
+    absl::Status fenced = plan.fence(op, arm_begun);
     if (!fenced.ok()) {
       logger_.Warn("fence refused the ARM step",
                    {{"operation", op.id}, {"group", op.group_id}, {"error", fenced.ToString()}});
-      if (arm_begun) return fenced;  // unfinished: the leader resumes it
+      if (arm_begun) {
+        if (fenced.code() == absl::StatusCode::kFailedPrecondition) {
+          return Finish(op, journal::OperationState::kAborted,
+                        absl::StrCat("not resumed here: ", fenced.message()));
+        }
+        return fenced;  // unfinished: resumed once etcd answers
+      }
       return Finish(op, journal::OperationState::kAborted,
                     absl::StrCat("not sent to ARM: ", fenced.message()));
     }

@@ -102,10 +102,13 @@ struct FailoverPlan {
   // ARM step has begun (from then on the failover may be in ARM's hands, and stopping would leave
   // the group in an unknown state).
   std::shared_ptr<CancelGate> cancel_gate;
-  // Optional (coordinated agents): called right before the ARM step, blocking; the step runs only
-  // when it returns OK. Before a first POST a refusal ends the operation as aborted; once the ARM
-  // step had begun (a resumed operation) the operation is left unfinished instead.
-  std::function<absl::Status(const journal::OperationRecord&)> fence;
+  // Optional (coordinated agents): called right before the ARM step, blocking, with whether the
+  // ARM step had begun before (a resumed operation); the step runs only when it returns OK. Before
+  // a first POST a refusal ends the operation as aborted ("not sent to ARM: ..."); a resumed
+  // operation refused with FAILED_PRECONDITION (another agent carries it on, or carried it on)
+  // ends as aborted too ("not resumed here: ..."); one refused otherwise (etcd unreachable) is
+  // left unfinished.
+  std::function<absl::Status(const journal::OperationRecord&, bool resumed)> fence;
 };
 
 // Journal kind names: "planned", "forced", "try_planned_before_forced".

@@ -42,12 +42,26 @@ def _die_with_parent():
 
 # --- etcd --------------------------------------------------------------------------------------
 
+
+_ports_handed_out = set()
+
+
+def _unique_port():
+    """A free loopback port not handed out before in this process: the kernel may give a port
+    back that was just closed, and two etcd members on one port cannot start."""
+    for _ in range(100):
+        port = harness._free_port()
+        if port not in _ports_handed_out:
+            _ports_handed_out.add(port)
+            return port
+    raise RuntimeError("no unused loopback port")
+
 class EtcdMember:
     def __init__(self, cluster, index):
         self.cluster = cluster
         self.name = f"m{index}"
-        self.client_port = harness._free_port()
-        self.peer_port = harness._free_port()
+        self.client_port = _unique_port()
+        self.peer_port = _unique_port()
         self.data_dir = os.path.join(cluster.workdir, f"etcd-{self.name}")
         self.proc = None
         self.log = None

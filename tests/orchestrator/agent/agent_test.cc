@@ -486,7 +486,7 @@ class FakeCoordination final : public Coordination {
     absl::MutexLock lock(&mu_);
     busy_ = busy;
   }
-  absl::Status FenceBeforeArm(const journal::OperationRecord& op) override {
+  absl::Status FenceBeforeArm(const journal::OperationRecord& op, bool) override {
     absl::MutexLock lock(&mu_);
     fenced_.push_back(op.id);
     return fence_;
@@ -732,7 +732,7 @@ TEST_F(AgentCoordinationTest, APauseGivenHereIsSharedAndOneEtcdCannotTakeIsRetri
   // ...and it is shared once etcd answers (the coordinator's resync notifies every group).
   fake_.SetPublishError(absl::OkStatus());
   agent_->OnCoordinationChange("");
-  Run(absl::Seconds(1));
+  Run(absl::Seconds(10));  // past the retry's backoff (1 s, doubled per failed attempt)
   ASSERT_TRUE(fake_.Shared(kSharedPause).has_value());
   EXPECT_THAT(*fake_.Shared(kSharedPause), HasSubstr("freeze 2"));
 }
@@ -797,13 +797,15 @@ SharedIntent IntentOf(const std::string& agent, absl::Time written_at) {
 }
 
 TEST_F(AgentCoordinationTest, ANewLeaderCarriesOnTheOldLeadersOperationOnce) {
-  CoordinationFacts f = Coordinated(true, decision::CoordinationView::Quorum::kNotConfirmed);
+  CoordinationFacts f =
+      Coordinated(true, decision::CoordinationView::Quorum::kConfirmedDown, clock_.Now());
   f.intent = IntentOf("agent-b", clock_.Now() - absl::Seconds(20));
   fake_.Set(f);
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
   Load();
   Run(absl::Seconds(30));
-  // Carried on with the old leader's request id and target, fenced first; nothing decided anew
-  // (the quorum does not even confirm the primary down from here).
+  // Carried on with the old leader's request id and target, fenced first, well before this
+  // agent's own ladder (data-loss grace 2m) would have decided a forced failover.
   EXPECT_THAT(arm_.Accepted(), ElementsAre(arm::FailoverKind::kForcedAllowDataLoss));
   auto ops = Operations();
   ASSERT_EQ(ops.size(), 1u);
@@ -817,6 +819,46 @@ TEST_F(AgentCoordinationTest, ANewLeaderCarriesOnTheOldLeadersOperationOnce) {
   Run(absl::Minutes(5));
   EXPECT_EQ(arm_.Accepted().size(), 1u);
   EXPECT_EQ(Operations().size(), 1u);
+}
+
+TEST_F(AgentCoordinationTest, AnIntentIsNotCarriedOnWhenAFreshDecisionHolds) {
+  // The old leader fenced, then died before its POST; meanwhile a person paused the group.
+  CoordinationFacts f =
+      Coordinated(true, decision::CoordinationView::Quorum::kConfirmedDown, clock_.Now());
+  f.intent = IntentOf("agent-b", clock_.Now() - absl::Seconds(20));
+  fake_.Set(f);
+  fake_.SetShared(kSharedPause, R"({"reason":"investigating","who":"dora","until_resumed":true})");
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Load();
+  Run(absl::Seconds(30));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_THAT(Operations(), IsEmpty());
+  ASSERT_EQ(fake_.finished().size(), 1u);
+  EXPECT_EQ(fake_.finished()[0].state, journal::OperationState::kAborted);
+  EXPECT_THAT(fake_.finished()[0].outcome, HasSubstr("a fresh decision holds: automation paused"));
+}
+
+TEST_F(AgentCoordinationTest, AnotherAgentsFailedAutomaticFailoverIsNotRetriedHere) {
+  CoordinationFacts f =
+      Coordinated(true, decision::CoordinationView::Quorum::kConfirmedDown, clock_.Now());
+  fake_.Set(f);
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Load();
+  Run(absl::Seconds(5));
+  // The previous leader's automatic planned failover of this outage failed in ARM.
+  const decision::Decision d = Last();
+  ASSERT_TRUE(d.outage_began.has_value());
+  SharedIntent i = IntentOf("agent-b", clock_.Now());
+  i.kind = "planned";
+  i.request_id = absl::StrCat("auto/sub/rg/fog/",
+                              absl::ToUnixMicros(clock_.ToWall(*d.outage_began)), "/planned");
+  i.finished = true;
+  i.state = "failed";
+  f.intent = i;
+  fake_.Set(f);
+  agent_->OnCoordinationChange("");
+  Run(absl::Seconds(60));  // past the planned grace, within the data-loss grace
+  EXPECT_THAT(arm_.Accepted(), IsEmpty()) << Last().summary;
 }
 
 TEST_F(AgentCoordinationTest, AnIntentWhoseTargetIsAlreadyPrimarySendsNoSecondPost) {
