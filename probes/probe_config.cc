@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -58,6 +59,19 @@ absl::Status ToStatus(const v1::ProbeSpec& spec, const std::vector<ProbeSpecProb
       absl::StrCat("probe '", spec.name(), "': ", absl::StrJoin(parts, "; ")));
 }
 
+// An ARM name segment (database, metric): what ids and query values accept without escaping
+// surprises.
+bool IsArmName(const std::string& name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+          c == '(' || c == ')')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 ProbeTiming TimingWithDefaults(const v1::ProbeSpec& spec) {
@@ -97,6 +111,10 @@ std::vector<ProbeSpecProblem> ProbeSpecProblems(const v1::ProbeSpec& spec) {
         if (auto a = common::ParseHostPort(spec.tcp().address()); !a.ok()) {
           out.push_back({"tcp.address", std::string(a.status().message())});
         }
+      }
+      if (spec.tcp().tds_prelogin() &&
+          (!spec.tcp().send().empty() || !spec.tcp().expect().empty())) {
+        out.push_back({"tcp.tds_prelogin", "cannot be combined with send or expect"});
       }
       break;
     case v1::ProbeSpec::kHttp: {
@@ -144,16 +162,67 @@ std::vector<ProbeSpecProblem> ProbeSpecProblems(const v1::ProbeSpec& spec) {
       }
       break;
     }
+    case v1::ProbeSpec::kAzureMetric: {
+      const v1::AzureMetricProbe& m = spec.azure_metric();
+      if (m.database().empty()) {
+        out.push_back({"azure_metric.database", kMissing});
+      } else if (!IsArmName(m.database())) {
+        out.push_back({"azure_metric.database", "not a valid database name"});
+      }
+      if (m.metric().empty() && spec.metric_kind() != v1::METRIC_KIND_REPLICATION_LAG_SECONDS) {
+        out.push_back({"azure_metric.metric",
+                       "must be set (or metric_kind: METRIC_KIND_REPLICATION_LAG_SECONDS)"});
+      } else if (!m.metric().empty() && !IsArmName(m.metric())) {
+        out.push_back({"azure_metric.metric", "not a valid metric name"});
+      }
+      if (!m.aggregation().empty()) {
+        bool known = false;
+        for (const char* a : {"Average", "Minimum", "Maximum", "Total", "Count"}) {
+          known = known || absl::EqualsIgnoreCase(a, m.aggregation());
+        }
+        if (!known) {
+          out.push_back({"azure_metric.aggregation",
+                         absl::StrCat("unknown aggregation \"", m.aggregation(),
+                                      "\" (Average, Minimum, Maximum, Total, Count)")});
+        }
+      }
+      if (m.has_max_value() && m.has_min_value() && m.min_value() > m.max_value()) {
+        out.push_back({"azure_metric.min_value", "must not exceed max_value"});
+      }
+      if (m.has_max_sample_age()) {
+        const absl::Duration age = FromProtoDuration(m.max_sample_age());
+        if (age < absl::Minutes(1) || age > absl::Hours(24)) {
+          out.push_back({"azure_metric.max_sample_age",
+                         "must be between 1m and 24h (Azure Monitor's grain is a minute)"});
+        }
+      }
+      break;
+    }
+    case v1::ProbeSpec::kResourceHealth:
+      if (!spec.resource_health().database().empty() &&
+          !IsArmName(spec.resource_health().database())) {
+        out.push_back({"resource_health.database", "not a valid database name"});
+      }
+      break;
+    case v1::ProbeSpec::kReplicationLink:
+      if (spec.replication_link().database().empty()) {
+        out.push_back({"replication_link.database", kMissing});
+      } else if (!IsArmName(spec.replication_link().database())) {
+        out.push_back({"replication_link.database", "not a valid database name"});
+      }
+      break;
     case v1::ProbeSpec::KIND_NOT_SET:
-      out.push_back({"", "missing one of tcp, http, dns, arm_state, exec"});
+      out.push_back({"",
+                     "missing one of tcp, http, dns, arm_state, exec, azure_metric, "
+                     "resource_health, replication_link"});
       break;
   }
   if (spec.metric_kind() == v1::METRIC_KIND_REPLICATION_LAG_SECONDS &&
       !(spec.has_http() && !spec.http().metric_json_field().empty()) &&
-      !(spec.has_exec() && spec.exec().metric_from_stdout())) {
+      !(spec.has_exec() && spec.exec().metric_from_stdout()) && !spec.has_azure_metric()) {
     out.push_back({"metric_kind",
-                   "replication_lag_seconds needs http.metric_json_field or "
-                   "exec.metric_from_stdout"});
+                   "replication_lag_seconds needs http.metric_json_field, "
+                   "exec.metric_from_stdout or azure_metric"});
   }
   return out;
 }

@@ -13,8 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <utility>
 
@@ -212,10 +214,68 @@ void SystemProber::Start(const v1::ProbeSpec& spec, const ProbeContext& context,
                                 });
       return;
     }
+    case v1::ProbeSpec::kAzureMetric:
+    case v1::ProbeSpec::kResourceHealth:
+    case v1::ProbeSpec::kReplicationLink:
+      StartAzureSignal(std::move(a));
+      return;
     case v1::ProbeSpec::KIND_NOT_SET:
       break;
   }
   a->Finish(ProbeOutcome::kUnknown, "probe has no kind");
+}
+
+// --- Azure's own signals, through the AzureSignalReader (the ARM client's read workers). ---
+
+void SystemProber::StartAzureSignal(std::shared_ptr<Attempt> a) {
+  if (options_.azure_signals == nullptr) {
+    a->Finish(ProbeOutcome::kUnknown, "no Azure signal reader configured");
+    return;
+  }
+  const FailoverGroupRef& g = a->context.failover_group;
+  AzureResourceRef resource{g.subscription, g.resource_group, g.server, ""};
+  if (resource.server.empty()) {
+    a->Finish(ProbeOutcome::kUnknown, "no target server for an Azure signal probe");
+    return;
+  }
+  const absl::Time deadline = absl::Now() + a->timeout;
+  switch (a->spec.kind_case()) {
+    case v1::ProbeSpec::kAzureMetric: {
+      MetricRequest req;
+      req.database = resource;
+      req.database.database = a->spec.azure_metric().database();
+      req.metric = AzureMetricName(a->spec);
+      req.aggregation = AzureMetricAggregation(a->spec.azure_metric());
+      req.filter = a->spec.azure_metric().filter();
+      // Look back a little further than a value may be old, whole minutes.
+      req.lookback =
+          absl::Minutes(absl::ToInt64Minutes(AzureMetricMaxAge(a->spec.azure_metric())) + 2);
+      const common::Clock* clock = options_.clock;
+      options_.azure_signals->ReadMetric(
+          req, deadline, [a, clock](absl::StatusOr<std::optional<MetricSample>> sample) {
+            const absl::Time now = clock != nullptr ? clock->Now() : absl::Now();
+            a->Finish(JudgeAzureMetric(a->spec, sample, now));
+          });
+      return;
+    }
+    case v1::ProbeSpec::kResourceHealth:
+      resource.database = a->spec.resource_health().database();
+      options_.azure_signals->ReadHealth(
+          resource, deadline, [a](absl::StatusOr<HealthStatus> status) {
+            a->Finish(JudgeResourceHealth(a->spec.resource_health(), status));
+          });
+      return;
+    case v1::ProbeSpec::kReplicationLink:
+      resource.database = a->spec.replication_link().database();
+      options_.azure_signals->ReadLinks(
+          resource, deadline, [a](absl::StatusOr<std::vector<LinkStatus>> links) {
+            a->Finish(JudgeReplicationLink(a->spec.replication_link(), links));
+          });
+      return;
+    default:
+      break;
+  }
+  a->Finish(ProbeOutcome::kUnknown, "not an Azure signal probe");
 }
 
 // --- DNS: a fixed pool of resolver threads (getaddrinfo blocks). ---
@@ -340,6 +400,48 @@ void SystemProber::StartTcp(std::shared_ptr<Attempt> a) {
   });
 }
 
+void SystemProber::ExpectTdsPrelogin(
+    const std::shared_ptr<Attempt>& a,
+    std::function<void(const std::shared_ptr<Attempt>&, int)> fail) {
+  const std::string request = TdsPreloginRequest();
+  if (send(a->fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
+    fail(a, errno);
+    return;
+  }
+  auto end = [this](const std::shared_ptr<Attempt>& a, ProbeOutcome outcome, std::string detail) {
+    loop_.CancelTimer(a->timer);
+    loop_.Unwatch(a->fd);
+    close(a->fd);
+    a->fd = -1;
+    a->Finish(outcome, std::move(detail));
+  };
+  std::weak_ptr<Attempt> weak = a;
+  loop_.Watch(a->fd, EPOLLIN, [weak, end](std::uint32_t) {
+    std::shared_ptr<Attempt> a = weak.lock();
+    if (a == nullptr || a->finished || a->fd < 0) return;
+    char buf[4096];
+    ssize_t n = recv(a->fd, buf, sizeof(buf), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+      end(a, ProbeOutcome::kFailure,
+          n == 0 ? "tds: closed before a prelogin response" : Errno("tds: recv", errno));
+      return;
+    }
+    // A PRELOGIN response is one packet of at most 4096 bytes; more is malformed anyway.
+    a->out.append(buf, static_cast<size_t>(std::min<ssize_t>(n, 8192)));
+    TdsPreloginReply reply = ParseTdsPreloginReply(a->out);
+    if (reply.state == TdsParse::kValid) {
+      end(a, ProbeOutcome::kSuccess,
+          absl::StrCat("tds prelogin answered, version ", reply.version));
+    } else if (reply.state == TdsParse::kMalformed) {
+      end(a, ProbeOutcome::kFailure,
+          absl::StrCat("tds: malformed prelogin response: ", reply.error));
+    } else if (a->out.size() > 8192) {
+      end(a, ProbeOutcome::kFailure, "tds: prelogin response too long");
+    }
+  });
+}
+
 void SystemProber::ConnectTcp(std::shared_ptr<Attempt> a, std::vector<std::string> addresses,
                               int port) {
   const std::string& host = addresses.front();
@@ -390,6 +492,10 @@ void SystemProber::ConnectTcp(std::shared_ptr<Attempt> a, std::vector<std::strin
   auto connected = [this, fail, succeed](const std::shared_ptr<Attempt>& a) {
     const v1::TcpProbe& tcp = a->spec.tcp();
     a->connected = true;
+    if (tcp.tds_prelogin()) {
+      ExpectTdsPrelogin(a, fail);
+      return;
+    }
     if (!tcp.send().empty() &&
         send(a->fd, tcp.send().data(), tcp.send().size(), MSG_NOSIGNAL) < 0) {
       fail(a, errno);

@@ -1,11 +1,13 @@
 // The production Prober: real TCP connects, HTTP(S) through curl multi, and exec'd commands, all
 // on one epoll event loop (IoLoop); DNS lookups on a small fixed pool of resolver threads
-// (getaddrinfo blocks); ARM-state reads through a FailoverGroupStateReader. No thread per probe.
+// (getaddrinfo blocks); ARM-state reads through a FailoverGroupStateReader and Azure's signals
+// (metrics, Resource Health, replication links) through an AzureSignalReader. No thread per probe.
 #ifndef FOGHORN_PROBES_SYSTEM_PROBER_H_
 #define FOGHORN_PROBES_SYSTEM_PROBER_H_
 
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,6 +17,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "probes/azure_signal_reader.h"
 #include "probes/failover_group_state_reader.h"
 #include "probes/io_loop.h"
 #include "probes/prober.h"
@@ -37,6 +40,11 @@ class SystemProber final : public Prober {
     size_t max_body_bytes = 1024 * 1024;
     // For ARM-state probes; without one they report UNKNOWN. Must outlive the prober.
     FailoverGroupStateReader* arm_reader = nullptr;
+    // For azure_metric, resource_health and replication_link probes; without one they report
+    // UNKNOWN. Must outlive the prober. The daemon passes a CachingAzureSignalReader.
+    AzureSignalReader* azure_signals = nullptr;
+    // The clock azure_metric probes judge a sample's age by (nullptr: the real clock).
+    const common::Clock* clock = nullptr;
   };
 
   // kInternal if the event loop or curl cannot be set up.
@@ -57,8 +65,13 @@ class SystemProber final : public Prober {
   // Loop thread.
   void StartTcp(std::shared_ptr<Attempt> a);
   void ConnectTcp(std::shared_ptr<Attempt> a, std::vector<std::string> addresses, int port);
+  // Sends a TDS PRELOGIN on the connected socket and judges the answer (tcp.tds_prelogin).
+  void ExpectTdsPrelogin(const std::shared_ptr<Attempt>& a,
+                         std::function<void(const std::shared_ptr<Attempt>&, int)> fail);
   void StartHttp(std::shared_ptr<Attempt> a);
   void StartExec(std::shared_ptr<Attempt> a);
+  // Any thread: azure_metric, resource_health, replication_link.
+  void StartAzureSignal(std::shared_ptr<Attempt> a);
   void OnCurlDone(void* easy, int code);
   void DrainCurl();
 

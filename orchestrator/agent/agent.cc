@@ -282,9 +282,13 @@ void Agent::OnVerdictChange(const probes::VerdictEvent& event) {
         VerdictChanged{event.target, event.verdict, event.previous, event.reason}});
   if (deps_.coordination != nullptr) {
     std::optional<probes::TargetHealth> th = deps_.tracker.Get(event.group, event.target);
+    std::optional<double> lag;
+    if (event.target == v1::PROBE_TARGET_PRIMARY) {
+      if (auto sample = deps_.tracker.ReplicationLag(event.group)) lag = sample->seconds;
+    }
     deps_.coordination->PublishVerdict(
         event.group, event.target, event.verdict,
-        th && IsBad(th->verdict) ? th->failure_streak_start : absl::InfinitePast());
+        th && IsBad(th->verdict) ? th->failure_streak_start : absl::InfinitePast(), lag);
   }
   std::weak_ptr<bool> alive = alive_;
   std::string group = event.group;
@@ -347,6 +351,7 @@ decision::GroupView Agent::BuildView(const GroupState& g) const {
       g.outage_began < v.primary.unhealthy_since) {
     v.primary.unhealthy_since = g.outage_began;
   }
+  std::optional<decision::LagSample> shared_lag;
   if (deps_.coordination != nullptr) {
     // Coordinated: the live vantages' quorum decides whether the primary is down, and the
     // outage began when the quorum began to see it (docs/coordination.md).
@@ -362,6 +367,7 @@ decision::GroupView Agent::BuildView(const GroupState& g) const {
         v.primary.unhealthy_since = deps_.clock.Now();
       }
     }
+    shared_lag = facts.lag;
     v.coordination = std::move(facts.view);
   }
   v.vantage_impaired = deps_.tracker.impaired();
@@ -370,6 +376,11 @@ decision::GroupView Agent::BuildView(const GroupState& g) const {
     if (!v.last_lag || lag->sampled_at > v.last_lag->sampled_at) {
       v.last_lag = decision::LagSample{absl::Seconds(lag->seconds), lag->sampled_at};
     }
+  }
+  // Another vantage's lag sample, when it is newer than this agent's own (the leader may be the
+  // one agent whose lag probe cannot reach the metrics source).
+  if (shared_lag && (!v.last_lag || shared_lag->sampled_at > v.last_lag->sampled_at)) {
+    v.last_lag = shared_lag;
   }
   v.roles = g.roles;
   v.in_flight = g.in_flight;

@@ -184,6 +184,9 @@ struct CoordinationFacts {
   absl::Time quorum_down_since = absl::InfinitePast();
   // The group's last operation intent, if any.
   std::optional<SharedIntent> intent;
+  // The most recent replication lag sample any live agent published (sampled_at: when it was
+  // published, on the agent's clock).
+  std::optional<decision::LagSample> lag;
 };
 
 // Coordination with other agents through etcd (docs/coordination.md): orchestrator/coord's
@@ -196,9 +199,11 @@ class Coordination {
   // (PRIMARY or SECONDARY) of the server that is primary now.
   virtual CoordinationFacts Facts(const std::string& group_id, v1::ProbeTarget primary_target) = 0;
   // Non-blocking: this agent's verdict on a target, published for the other vantages.
-  // `failure_streak_start` on the agent's clock (InfinitePast unless unhealthy).
+  // `failure_streak_start` on the agent's clock (InfinitePast unless unhealthy). The group's
+  // last replication lag sample (seconds) rides on the PRIMARY target's record.
   virtual void PublishVerdict(const std::string& group_id, v1::ProbeTarget target,
-                              v1::Verdict verdict, absl::Time failure_streak_start) = 0;
+                              v1::Verdict verdict, absl::Time failure_streak_start,
+                              std::optional<double> lag_seconds) = 0;
   // Non-blocking: the groups this agent watches, and whether one has an operation running (a
   // busy group is never handed to another agent voluntarily).
   virtual void SetGroups(const std::vector<std::string>& group_ids) = 0;

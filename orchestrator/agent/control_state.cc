@@ -55,6 +55,16 @@ void Agent::Observe(GroupState& g, absl::Time now) {
           now - g.lag_persisted_at >= options_.lag_persist_interval) {
         g.lag_persisted_at = now;
         MarkDirty(GroupKey(g.id));
+        if (deps_.coordination != nullptr) {
+          // Shared at the same pace as it is journaled: the other vantages' leader may lack one.
+          std::optional<probes::TargetHealth> p = deps_.tracker.Get(g.id, v1::PROBE_TARGET_PRIMARY);
+          deps_.coordination->PublishVerdict(
+              g.id, v1::PROBE_TARGET_PRIMARY, p ? p->verdict : v1::VERDICT_UNKNOWN,
+              p && (p->verdict == v1::VERDICT_UNHEALTHY || p->verdict == v1::VERDICT_IMPAIRED)
+                  ? p->failure_streak_start
+                  : absl::InfinitePast(),
+              lag->seconds);
+        }
       }
     }
   }

@@ -321,6 +321,15 @@ absl::StatusOr<std::vector<FailoverGroup>> ArmClient::List(const ServerId& serve
   return all;
 }
 
+absl::StatusOr<std::string> ArmClient::ReadBody(std::string_view what,
+                                                const std::string& subscription,
+                                                const std::string& url) {
+  Call call = NewCall(what, subscription, options_.read_deadline);
+  call.interruptible = true;
+  ASSIGN_OR_RETURN(http::HttpResponse r, Execute(call, "GET", url, "", RequestKind::kRead, true));
+  return std::move(r.body);
+}
+
 absl::StatusOr<FailoverGroup> ArmClient::MutateAndReadBack(const FailoverGroupId& id,
                                                            std::string_view method,
                                                            std::string body,
@@ -457,6 +466,20 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
     if (auto hint = RetryAfterFromHeaders(answer.headers, clock_.Now())) return *hint;
     return backoff_.Delay(refused);
   };
+  // An operation that ended Failed with OperationInterrupted was stopped by Azure (a
+  // Microsoft-initiated failover of the group) and changed nothing: the group is read again and,
+  // if the target is still Secondary, the POST may be sent again, as after a 409 (bounded by
+  // max_conflict_answers). The read before every POST is what keeps this from failing over twice.
+  auto interrupted = [&](const absl::Status& s) {
+    if (!IsFailedOperation(s) || ErrorClassOf(s) != ErrorClass::kRereadThenRetry) return false;
+    accepted = false;
+    ++conflicts;
+    last_conflict = s;
+    wait_before_post = backoff_.Delay(++refused);
+    call.log.Warn("failover operation interrupted; re-reading",
+                  {{"error", std::string(s.message())}});
+    return true;
+  };
 
   for (;;) {
     // 1. Follow a known operation to its end before looking at the group.
@@ -465,6 +488,7 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
       absl::StatusOr<LroPoller::Result> w =
           WaitForOperation(call, op, FinalStateVia::kNone, group_url, http::HttpHeaders{});
       if (!w.ok()) {
+        if (interrupted(w.status())) continue;
         if (IsFailedOperation(w.status()) ||
             w.status().code() == absl::StatusCode::kDeadlineExceeded) {
           return w.status();
@@ -546,6 +570,7 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
         absl::StatusOr<LroPoller::Result> w =
             WaitForOperation(call, *op, FinalStateVia::kLocation, group_url, r->headers);
         if (!w.ok()) {
+          if (interrupted(w.status())) continue;
           if (IsFailedOperation(w.status()) ||
               w.status().code() == absl::StatusCode::kDeadlineExceeded) {
             return w.status();
@@ -562,6 +587,20 @@ absl::StatusOr<FailoverResult> ArmClient::Failover(const FailoverRequest& reques
       continue;  // 200 (done synchronously) or no operation URL: read the group
     }
     const absl::Status& s = r.status();
+    const ErrorClass error_class = ErrorClassOf(s);
+    if (error_class == ErrorClass::kTerminal || error_class == ErrorClass::kNeedsHuman) {
+      return s;  // OperationCancelled, GeoReplicationCannotBecomePrimaryDuringUndo, ...: no re-POST
+    }
+    if (HttpStatusOf(s) == 409 && error_class == ErrorClass::kRetryAfterBackoff) {
+      // ConflictingSystemOperationInProgress (Azure's own maintenance or failover of the group),
+      // a database still being added: the same POST later, after a re-read. Not counted against
+      // max_conflict_answers (maintenance may outlast it); the operation deadline bounds it.
+      wait_before_post = backoff_after(error_response);
+      call.log.Warn("failover refused while another operation runs; re-reading",
+                    {{"error", std::string(s.message())},
+                     {"next_post_in_ms", absl::ToInt64Milliseconds(*wait_before_post)}});
+      continue;
+    }
     if (IsWrongSideCode(ArmErrorCode(s)) || s.code() == absl::StatusCode::kAborted) {
       // 400 "request on primary": the target is primary already (likely by an earlier POST of
       // ours) though a read said otherwise. 409 busy: an operation (maybe ours) runs on the group.

@@ -144,6 +144,17 @@ class ArmClient {
   // for accepted_settle; anything Get can return before the first POST.
   absl::StatusOr<FailoverResult> Failover(const FailoverRequest& request);
 
+  // A GET of one of ARM's other read APIs (Azure Monitor metrics, Resource Health,
+  // replicationLinks, the Activity Log: azure_signals.h builds the URLs and parses the bodies).
+  // `url` must be on the ARM endpoint (anything else fails FAILED_PRECONDITION before a token is
+  // sent). Runs through the same credential, `subscription`'s reads budget, retries, read deadline
+  // and cancellation as Get; returns the body of a 1xx-3xx answer. Errors as for Get, named by
+  // `what`.
+  absl::StatusOr<std::string> ReadBody(std::string_view what, const std::string& subscription,
+                                       const std::string& url);
+  // The ARM endpoint, without a trailing slash.
+  const std::string& endpoint() const { return options_.endpoint; }
+
   // URL builders (endpoint + path + api-version).
   std::string GroupUrl(const FailoverGroupId& id) const;
   std::string ListUrl(const ServerId& server) const;

@@ -27,6 +27,67 @@ bool IsPlannedTimeout(std::string_view code) {
   return absl::StartsWithIgnoreCase(V(code), "PlannedFailoverTimedOut");
 }
 
+// The one classification table (docs/arm-client.md mirrors it, with the code path of each).
+// A trailing '*' matches a prefix.
+struct ClassEntry {
+  std::string_view code;
+  ErrorClass error_class;
+};
+constexpr ClassEntry kErrorClasses[] = {
+    {"FailoverGroupBusy", ErrorClass::kRereadThenRetry},
+    {"FailoverGroupFailoverRequestOnPrimary", ErrorClass::kRereadThenRetry},
+    {"FailoverGroupNotSecondary", ErrorClass::kRereadThenRetry},
+    {"FailoverGroupUpdateOrDeleteRequestOnSecondary", ErrorClass::kRereadThenRetry},
+    {"OperationIdNotFound", ErrorClass::kRereadThenRetry},
+    {"OperationInterrupted", ErrorClass::kRereadThenRetry},
+    {"InvalidDatabaseStateForOperation", ErrorClass::kRereadThenRetry},
+    {"IncorrectReplicationLinkState", ErrorClass::kRereadThenRetry},
+    {"PlannedFailoverTimedOut*", ErrorClass::kTerminal},
+    {"OperationTimedOut", ErrorClass::kRetryAfterBackoff},
+    {"SubscriptionTooManyRequests", ErrorClass::kRetryAfterBackoff},
+    {"SubscriptionTooManyCreateUpdateRequests", ErrorClass::kRetryAfterBackoff},
+    {"TooManyRequests", ErrorClass::kRetryAfterBackoff},
+    {"ConflictingServerOperation", ErrorClass::kRetryAfterBackoff},
+    {"ServiceUnavailable", ErrorClass::kRetryAfterBackoff},
+    {"DatabaseUnavailable", ErrorClass::kRetryAfterBackoff},
+    {"RequestTimeout", ErrorClass::kRetryAfterBackoff},
+    {"GatewayTimeout", ErrorClass::kRetryAfterBackoff},
+    {"ConflictingSystemOperationInProgress", ErrorClass::kRetryAfterBackoff},
+    {"DatabaseBeingAddedToFailoverGroup", ErrorClass::kRetryAfterBackoff},
+    {"DatabaseBeingRemovedFromFailoverGroup", ErrorClass::kRetryAfterBackoff},
+    {"UpdateSloInProgress", ErrorClass::kRetryAfterBackoff},
+    {"OperationCancelled", ErrorClass::kNeedsHuman},
+    {"OperationCanceled", ErrorClass::kNeedsHuman},
+    {"FailoverGroupDnsRecordInUse", ErrorClass::kNeedsHuman},
+    {"GeoReplicationCannotBecomePrimaryDuringUndo", ErrorClass::kNeedsHuman},
+    {"FailoverGroupUnableToPerformGroupOperationOnDatabases", ErrorClass::kNeedsHuman},
+    {"FailoverGroupCreateOrUpdatePartiallySucceeded", ErrorClass::kNeedsHuman},
+    {"SubscriptionDisabled", ErrorClass::kNeedsHuman},
+    {"LimitOfFailoverGroupsPerServerExceeded", ErrorClass::kNeedsHuman},
+    {"FailoverGroupWithVirtualNetworkRulesNotSupported", ErrorClass::kNeedsHuman},
+    {"GeoReplicaLimitReached", ErrorClass::kNeedsHuman},
+    {"RemoteDatabaseCopyPermission", ErrorClass::kNeedsHuman},
+    {"InvalidAddSecondaryPermission", ErrorClass::kNeedsHuman},
+    {"AuthorizationFailed", ErrorClass::kNeedsHuman},
+    {"AuthenticationFailed", ErrorClass::kNeedsHuman},
+    {"InvalidAuthenticationToken", ErrorClass::kNeedsHuman},
+    {"ExpiredAuthenticationToken", ErrorClass::kNeedsHuman},
+    {"DatabaseBelongsToOtherFailoverGroup", ErrorClass::kTerminal},
+    {"FailoverGroupAlreadyExists", ErrorClass::kTerminal},
+    {"FailoverGroupCreateOrUpdateRequest*", ErrorClass::kTerminal},
+    {"InvalidFailoverGroupRegion", ErrorClass::kTerminal},
+    {"FailoverGroupPartnerServerFromDifferentSubscription", ErrorClass::kTerminal},
+    {"InvalidRequestContent", ErrorClass::kTerminal},
+    {"FailoverGroupDoesNotExist", ErrorClass::kTerminal},
+    {"ResourceNotFound", ErrorClass::kTerminal},
+    {"ServerNotInSubscriptionResourceGroup", ErrorClass::kTerminal},
+};
+
+bool StopsAutomation(std::string_view code) {
+  const ErrorClass c = ClassifyArmErrorCode(code);
+  return c == ErrorClass::kTerminal || c == ErrorClass::kNeedsHuman;
+}
+
 // Keeps ARM's message readable but bounded; it never holds credentials (ARM does not echo them).
 std::string Clip(std::string_view s, size_t n = 300) {
   if (s.size() <= n) return std::string(s);
@@ -34,6 +95,41 @@ std::string Clip(std::string_view s, size_t n = 300) {
 }
 
 }  // namespace
+
+std::string_view ErrorClassName(ErrorClass c) {
+  switch (c) {
+    case ErrorClass::kUnclassified:
+      return "unclassified";
+    case ErrorClass::kRetryAfterBackoff:
+      return "retry_after_backoff";
+    case ErrorClass::kRereadThenRetry:
+      return "reread_then_retry";
+    case ErrorClass::kTerminal:
+      return "terminal";
+    case ErrorClass::kNeedsHuman:
+      return "needs_human";
+  }
+  return "unclassified";
+}
+
+ErrorClass ClassifyArmErrorCode(std::string_view code) {
+  if (code.empty()) return ErrorClass::kUnclassified;
+  for (const ClassEntry& e : kErrorClasses) {
+    if (e.code.back() == '*') {
+      if (absl::StartsWithIgnoreCase(V(code), V(e.code.substr(0, e.code.size() - 1)))) {
+        return e.error_class;
+      }
+    } else if (Is(code, e.code)) {
+      return e.error_class;
+    }
+  }
+  return ErrorClass::kUnclassified;
+}
+
+ErrorClass ErrorClassOf(const absl::Status& status) {
+  std::optional<std::string> code = ArmErrorCode(status);
+  return code ? ClassifyArmErrorCode(*code) : ErrorClass::kUnclassified;
+}
 
 absl::StatusCode StatusCodeForHttp(int http_status, std::string_view arm_code) {
   if (http_status == 408 || http_status == 429 || (http_status >= 500 && http_status <= 599)) {
@@ -45,6 +141,9 @@ absl::StatusCode StatusCodeForHttp(int http_status, std::string_view arm_code) {
       if (IsWrongSide(arm_code) || IsPlannedTimeout(arm_code)) {
         return absl::StatusCode::kFailedPrecondition;
       }
+      if (ClassifyArmErrorCode(arm_code) == ErrorClass::kRereadThenRetry) {
+        return absl::StatusCode::kAborted;
+      }
       return absl::StatusCode::kInvalidArgument;
     case 401:
       return absl::StatusCode::kUnauthenticated;
@@ -54,6 +153,7 @@ absl::StatusCode StatusCodeForHttp(int http_status, std::string_view arm_code) {
       return absl::StatusCode::kNotFound;
     case 409:
       if (Is(arm_code, "FailoverGroupAlreadyExists")) return absl::StatusCode::kAlreadyExists;
+      if (StopsAutomation(arm_code)) return absl::StatusCode::kFailedPrecondition;
       return absl::StatusCode::kAborted;
     case 412:
       return absl::StatusCode::kFailedPrecondition;
@@ -67,7 +167,7 @@ absl::StatusCode StatusCodeForHttp(int http_status, std::string_view arm_code) {
 absl::StatusCode StatusCodeForFailedOperation(OperationState state, std::string_view arm_code) {
   if (state == OperationState::kCanceled) return absl::StatusCode::kCancelled;
   if (Is(arm_code, "OperationTimedOut")) return absl::StatusCode::kUnavailable;
-  if (IsWrongSide(arm_code) || IsPlannedTimeout(arm_code)) {
+  if (IsWrongSide(arm_code) || IsPlannedTimeout(arm_code) || StopsAutomation(arm_code)) {
     return absl::StatusCode::kFailedPrecondition;
   }
   return absl::StatusCode::kAborted;

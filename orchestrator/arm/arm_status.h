@@ -21,17 +21,51 @@ inline constexpr std::string_view kFailoverGroupNotSecondary = "FailoverGroupNot
 inline constexpr std::string_view kUpdateOrDeleteOnSecondary =
     "FailoverGroupUpdateOrDeleteRequestOnSecondary";
 
+// What an ARM error code asks of a caller (docs/arm-client.md, "Failover-group and
+// geo-replication error codes", lists every code with its class and code path):
+//   kRetryAfterBackoff  nothing changed; the same request later will do (throttling, 5xx,
+//                       a system operation or a database add/remove still running);
+//   kRereadThenRetry    state moved or is moving: read the group first, then decide and maybe send
+//                       again (busy, wrong side, an operation interrupted by Azure);
+//   kTerminal           the request itself is wrong; sending it again cannot help;
+//   kNeedsHuman         configuration, permission or a state only a person should resolve
+//                       (someone cancelled the operation, a DNS name taken, ...): stop and page.
+enum class ErrorClass {
+  kUnclassified,
+  kRetryAfterBackoff,
+  kRereadThenRetry,
+  kTerminal,
+  kNeedsHuman
+};
+std::string_view ErrorClassName(ErrorClass c);  // "retry_after_backoff", ...
+
+// The class of ARM error code `code` (case-insensitive) from the one table in arm_status.cc;
+// kUnclassified for a code it does not list (the HTTP status then decides alone).
+ErrorClass ClassifyArmErrorCode(std::string_view code);
+// The class of the ARM error code `status` carries (kUnclassified without one).
+ErrorClass ErrorClassOf(const absl::Status& status);
+
+// ARM error codes the failover path treats by name.
+inline constexpr std::string_view kConflictingSystemOperation =
+    "ConflictingSystemOperationInProgress";
+inline constexpr std::string_view kOperationInterrupted = "OperationInterrupted";
+
 // The status code for an HTTP error answer with ARM error code `arm_code` (may be empty):
 //   408, 429, 5xx                         -> UNAVAILABLE
-//   409 FailoverGroupAlreadyExists        -> ALREADY_EXISTS; other 409 (busy, conflicting op) ->
-//   ABORTED 400 wrong side / PlannedFailoverTimedOut* -> FAILED_PRECONDITION; other 400/422 ->
-//   INVALID_ARGUMENT 401 -> UNAUTHENTICATED, 403 -> PERMISSION_DENIED, 404 -> NOT_FOUND, 412 ->
-//   FAILED_PRECONDITION other -> UNKNOWN
+//   409 FailoverGroupAlreadyExists        -> ALREADY_EXISTS
+//   409 terminal / needs-a-human codes    -> FAILED_PRECONDITION (never "retry higher up")
+//   other 409 (busy, conflicting op)      -> ABORTED
+//   400 wrong side / PlannedFailoverTimedOut* -> FAILED_PRECONDITION
+//   400 re-read-then-retry codes (IncorrectReplicationLinkState) -> ABORTED
+//   other 400/422 -> INVALID_ARGUMENT
+//   401 -> UNAUTHENTICATED, 403 -> PERMISSION_DENIED, 404 -> NOT_FOUND, 412 -> FAILED_PRECONDITION
+//   other -> UNKNOWN
 absl::StatusCode StatusCodeForHttp(int http_status, std::string_view arm_code);
 
 // The status code for an operation that ended Failed/Canceled with ARM error code `arm_code`:
 // Canceled -> CANCELLED; busy/conflict codes -> ABORTED; OperationTimedOut -> UNAVAILABLE;
-// wrong side and PlannedFailoverTimedOut* -> FAILED_PRECONDITION; anything else -> ABORTED.
+// wrong side, PlannedFailoverTimedOut* and terminal / needs-a-human codes -> FAILED_PRECONDITION;
+// anything else (OperationInterrupted included) -> ABORTED.
 absl::StatusCode StatusCodeForFailedOperation(OperationState state, std::string_view arm_code);
 
 // Request ids that go into every error and log line of one exchange.

@@ -49,16 +49,19 @@ class AgentCoordination final : public agent::Coordination {
     }
     f.view.votes = q.Summary();
     if (!c.intent_json.empty()) f.intent = ParseIntent(c.intent_json);
+    if (c.lag_seconds) {
+      f.lag = decision::LagSample{absl::Seconds(*c.lag_seconds), c.lag_published_at};
+    }
     return f;
   }
 
   void PublishVerdict(const std::string& group_id, v1::ProbeTarget target, v1::Verdict verdict,
-                      absl::Time failure_streak_start) override {
+                      absl::Time failure_streak_start, std::optional<double> lag_seconds) override {
     coordinator_.PublishVerdict(group_id, target, verdict,
                                 failure_streak_start == absl::InfinitePast()
                                     ? absl::InfinitePast()
                                     : clock_.ToWall(failure_streak_start),
-                                std::nullopt);
+                                lag_seconds);
   }
 
   void SetGroups(const std::vector<std::string>& group_ids) override {

@@ -1,5 +1,6 @@
 // Fuzzes everything the ARM client parses from the network: failover group, list, operation
-// status, error and token bodies, and the headers that steer retries and polling (Retry-After,
+// status, error and token bodies, Azure's signal bodies (metrics, Resource Health, replication
+// links, Activity Log), and the headers that steer retries and polling (Retry-After,
 // x-ms-retry-after-ms, Azure-AsyncOperation/Location, x-ms-ratelimit-remaining-*). Input layout:
 // the first byte picks a header name, bytes up to the first newline are that header's value, the
 // rest is the body. Parsers must never crash, throw or hang; serialising a parsed group must
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "orchestrator/arm/arm_status.h"
+#include "orchestrator/arm/azure_signals.h"
 #include "orchestrator/arm/credentials.h"
 #include "orchestrator/arm/lro_poller.h"
 #include "orchestrator/arm/models.h"
@@ -60,6 +62,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)ParseFailoverGroupPage(body);
   (void)ParseOperationStatus(body);
   (void)ParseTokenResponse(body, now);
+  if (auto m = ParseMetricsResponse(body); m.ok()) {
+    for (const Metric& metric : m->value) {
+      (void)NewestPoint(metric, MetricAggregation::kMaximum);
+      (void)NewestPoint(metric, MetricAggregation::kAverage);
+    }
+  }
+  (void)ParseAvailabilityStatus(body);
+  (void)ParseReplicationLinks(body);
+  (void)ParseActivityLogPage(body);
+  (void)ParseArmTime(header_value);
   http::HttpResponse response;
   response.status = 400 + static_cast<int>(size % 200);
   response.body = body;

@@ -263,13 +263,60 @@ TEST(LoaderErrorTest, MissingRequiredFieldPointsAtTheParent) {
 TEST(LoaderErrorTest, ProbeWithoutAKindIsReported) {
   EXPECT_THAT(Errors(std::string(kBase) + "  - name: p2\n    target: primary\n"),
               ElementsAre("x.yaml:14:5: probes[2]: missing one of tcp, http, dns, arm_state, "
-                          "exec"));
+                          "exec, azure_metric, resource_health, replication_link"));
 }
 
 TEST(LoaderErrorTest, TwoMembersOfAOneofAreRejected) {
   EXPECT_THAT(Errors(std::string(kBase) + "    dns: {name: x}\n"),
               ElementsAre("x.yaml:14:5: probes[1].dns: only one of tcp, http, dns, arm_state, "
-                          "exec may be set; \"tcp\" is already set"));
+                          "exec, azure_metric, resource_health, replication_link may be set; "
+                          "\"tcp\" is already set"));
+}
+
+TEST(LoaderTest, AzureSignalProbeKindsAreRead) {
+  LoadResult r = LoadRunbookSources({{"x.yaml", std::string(kBase) + R"(  - name: lag
+    target: primary
+    metric_kind: replication_lag_seconds
+    azure_metric: {database: orders, aggregation: maximum, max_value: 600, max_sample_age: 4m}
+  - name: health
+    target: primary
+    resource_health: {down_states: [Unavailable, Degraded]}
+  - name: link
+    target: secondary
+    replication_link: {database: orders, expect_role: secondary, partner_server: srv-a}
+  - name: tds
+    target: primary
+    tcp: {tds_prelogin: true}
+)"}});
+  ASSERT_THAT(r.diagnostics, IsEmpty()) << r.diagnostics[0].ToString();
+  ASSERT_EQ(r.runbooks.size(), 1u);
+  const auto& probes = r.runbooks[0].runbook.probes();
+  ASSERT_EQ(probes.size(), 6);
+  EXPECT_EQ(probes[2].azure_metric().database(), "orders");
+  EXPECT_TRUE(probes[2].azure_metric().has_max_value());
+  EXPECT_DOUBLE_EQ(probes[2].azure_metric().max_value(), 600);
+  EXPECT_FALSE(probes[2].azure_metric().has_min_value());
+  EXPECT_EQ(FromProtoDuration(probes[2].azure_metric().max_sample_age()), absl::Minutes(4));
+  EXPECT_THAT(probes[3].resource_health().down_states(), ElementsAre("Unavailable", "Degraded"));
+  EXPECT_EQ(probes[4].replication_link().expect_role(), v1::ROLE_SECONDARY);
+  EXPECT_TRUE(probes[5].tcp().tds_prelogin());
+}
+
+TEST(LoaderErrorTest, AzureSignalProbeProblemsNameFileLineAndField) {
+  EXPECT_THAT(
+      Errors(std::string(kBase) + "  - name: lag\n    target: primary\n    azure_metric: {}\n"),
+      ElementsAre("x.yaml:16:19: probes[2].azure_metric.database: missing required field",
+                  "x.yaml:16:19: probes[2].azure_metric.metric: must be set (or metric_kind: "
+                  "METRIC_KIND_REPLICATION_LAG_SECONDS)"));
+  EXPECT_THAT(Errors(std::string(kBase) +
+                     "  - name: link\n    target: secondary\n    replication_link: {databse: x}\n"),
+              Contains(HasSubstr("x.yaml:16:24: probes[2].replication_link.databse")));
+  EXPECT_THAT(
+      Errors(std::string(kBase) + "  - name: lag\n    target: primary\n"
+                                  "    metric_kind: replication_lag_seconds\n"
+                                  "    azure_metric: {database: orders, aggregation: median}\n"),
+      ElementsAre("x.yaml:17:51: probes[2].azure_metric.aggregation: unknown aggregation "
+                  "\"median\" (Average, Minimum, Maximum, Total, Count)"));
 }
 
 TEST(LoaderErrorTest, ReferenceToAnUndefinedProbe) {

@@ -473,8 +473,8 @@ class FakeCoordination final : public Coordination {
     absl::MutexLock lock(&mu_);
     return facts_;
   }
-  void PublishVerdict(const std::string&, v1::ProbeTarget target, v1::Verdict verdict,
-                      absl::Time) override {
+  void PublishVerdict(const std::string&, v1::ProbeTarget target, v1::Verdict verdict, absl::Time,
+                      std::optional<double>) override {
     absl::MutexLock lock(&mu_);
     published_.emplace_back(target, verdict);
   }

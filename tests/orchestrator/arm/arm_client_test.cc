@@ -723,5 +723,84 @@ TEST_F(ArmClientTest, CallerSuppliedClientRequestIdIsUsedThroughout) {
   EXPECT_EQ(http_.requests()[0].headers.Find("x-ms-client-request-id"), req.client_request_id);
 }
 
+// ---- classified failover-group error codes (arm_status.h ErrorClass) ----
+
+TEST_F(ArmClientTest, SystemOperationConflictIsRetriedBeyondTheConflictBoundAfterReReads) {
+  options_.max_conflict_answers = 2;
+  ExpectGroupRead("Secondary");
+  for (int i = 0; i < 3; ++i) {
+    http_.Expect("POST", "/failover?",
+                 Response(409, ArmErrorBody("ConflictingSystemOperationInProgress", "maint")));
+    ExpectGroupRead("Secondary");  // every re-POST follows a read of the target
+  }
+  ExpectPostAccepted();
+  ExpectOperationSucceeds();
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 4);
+  EXPECT_EQ(r->posts_accepted, 1);
+  EXPECT_GE(sleeper_.sleeps().size(), 3u);  // a backoff before each re-POST, then the polls
+}
+
+TEST_F(ArmClientTest, CancelledOrUndoCodesOnAPostNeedAHumanAndAreNeverResent) {
+  for (const char* code : {"OperationCancelled", "GeoReplicationCannotBecomePrimaryDuringUndo",
+                           "FailoverGroupDnsRecordInUse"}) {
+    ExpectGroupRead("Secondary");
+    http_.Expect("POST", "/failover?", Response(409, ArmErrorBody(code, "stop")));
+    auto r = client().Failover(Request());
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(code)));
+    EXPECT_EQ(ErrorClassOf(r.status()), ErrorClass::kNeedsHuman) << code;
+    EXPECT_EQ(http_.remaining(), 0u);
+  }
+  EXPECT_EQ(http_.CountRequests("POST", ""), 3);
+}
+
+TEST_F(ArmClientTest, InterruptedOperationIsReReadAndNotResentWhenTheTargetBecamePrimary) {
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted();
+  http_.Expect("GET", kAsyncPart,
+               Response(200, R"({"name":"op1","status":"Failed","error":{"code":)"
+                             R"("OperationInterrupted","message":"microsoft failover"}})"));
+  ExpectGroupRead("Primary");  // Azure's own failover made the target primary
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->group.replication_role, ReplicationRole::kPrimary);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 1);
+}
+
+TEST_F(ArmClientTest, InterruptedOperationIsResentOnlyAfterAReadShowsTheTargetSecondary) {
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted();
+  http_.Expect("GET", kAsyncPart,
+               Response(200, R"({"name":"op1","status":"Failed","error":{"code":)"
+                             R"("OperationInterrupted","message":"microsoft failover"}})"));
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted();
+  ExpectOperationSucceeds();
+  auto r = client().Failover(Request());
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome, FailoverOutcome::kPosted);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 2);
+  // The second POST came after the read that showed Secondary.
+  const std::vector<http::HttpRequest> reqs = http_.requests();
+  ASSERT_GE(reqs.size(), 5u);
+  EXPECT_EQ(reqs[3].method, "GET");
+  EXPECT_THAT(reqs[3].url, HasSubstr("/failoverGroups/fg?"));
+  EXPECT_EQ(reqs[4].method, "POST");
+}
+
+TEST_F(ArmClientTest, CancelledOperationEndsTheFailoverWithoutAnotherPost) {
+  ExpectGroupRead("Secondary");
+  ExpectPostAccepted();
+  http_.Expect("GET", kAsyncPart,
+               Response(200, R"({"name":"op1","status":"Canceled","error":{"code":)"
+                             R"("OperationCancelled","message":"cancelled by a user"}})"));
+  auto r = client().Failover(Request());
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_EQ(ErrorClassOf(r.status()), ErrorClass::kNeedsHuman);
+  EXPECT_EQ(http_.CountRequests("POST", ""), 1);
+}
+
 }  // namespace
 }  // namespace foghorn::arm

@@ -5,9 +5,11 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orchestrator/arm/arm_client.h"
+#include "orchestrator/arm/azure_signals.h"
 #include "orchestrator/common/fake_clock.h"
 #include "orchestrator/http/curl_http_transport.h"
 #include "tests/testing/capturing_log_sink.h"
@@ -604,6 +606,138 @@ TEST_F(ArmIntegrationTest, ConnectionRefusedIsUnavailableAndSurelyNotSent) {
   auto r = transport_->Send(req);
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_FALSE(http::RequestMaybeSent(r.status()));
+}
+
+// ---- Azure's own signals (AzureSignals over the same client) ----
+
+class AzureSignalsIntegrationTest : public ArmIntegrationTest {
+ protected:
+  void StartSignals() {
+    ArmSimOptions o;
+    o.clock = &sim_clock_;
+    o.signals.metrics_ingestion_delay = absl::ZeroDuration();
+    o.signals.health_down_delay = absl::Seconds(60);
+    StartSim(o);
+    signals_ = std::make_unique<AzureSignals>(client());
+  }
+  static DatabaseId Db(const std::string& server) { return {kSub, kRg, server, "orders"}; }
+  common::FakeClock sim_clock_{absl::FromUnixSeconds(1767225600)};
+  std::unique_ptr<AzureSignals> signals_;
+};
+
+TEST_F(AzureSignalsIntegrationTest, ReadsReplicationLagFromAzureMonitor) {
+  StartSignals();
+  ASSERT_THAT(sim_->SetReplicationLag(kGroup, absl::Seconds(30)), IsOk());
+  // Lag is the age of the oldest unreplicated write: keep writing, 5 s apart, for 4 minutes.
+  for (int i = 0; i < 48; ++i) {
+    ASSERT_THAT(sim_->RecordWrites(kGroup, 1), IsOk());
+    sim_clock_.Advance(absl::Seconds(5));
+  }
+  MetricsQuery q;
+  q.metric_names = {"replication_lag_seconds"};
+  q.start = sim_clock_.Now() - absl::Minutes(4);
+  q.end = sim_clock_.Now();
+  auto m = signals_->GetMetrics(Db("sql-east"), q);
+  ASSERT_THAT(m, IsOk());
+  const Metric* lag = m->Find("replication_lag_seconds");
+  ASSERT_NE(lag, nullptr);
+  auto newest = NewestPoint(*lag, MetricAggregation::kMaximum);
+  ASSERT_TRUE(newest.has_value());
+  EXPECT_GE(*newest->maximum, 20.0);
+  EXPECT_LE(*newest->maximum, 30.0);
+  EXPECT_LT(newest->time, sim_clock_.Now());
+  // The secondary's database has no lag values.
+  auto west = signals_->GetMetrics(Db("sql-west"), q);
+  ASSERT_THAT(west, IsOk());
+  ASSERT_NE(west->Find("replication_lag_seconds"), nullptr);
+  EXPECT_FALSE(NewestPoint(*west->Find("replication_lag_seconds"), MetricAggregation::kMaximum));
+  // An unknown metric is the monitor's 400 with its code.
+  q.metric_names = {"no_such_metric"};
+  auto bad = signals_->GetMetrics(Db("sql-east"), q);
+  EXPECT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(ArmErrorCode(bad.status()), "BadRequest");
+}
+
+TEST_F(AzureSignalsIntegrationTest, ResourceHealthTurnsUnavailableAfterTheDelay) {
+  StartSignals();
+  auto before = signals_->GetServerHealth({kSub, kRg, "sql-east"});
+  ASSERT_THAT(before, IsOk());
+  EXPECT_EQ(before->state, AvailabilityState::kAvailable);
+  sim_->SetRegionDown("eastus", {});
+  sim_clock_.Advance(absl::Seconds(90));
+  auto after = signals_->GetDatabaseHealth(Db("sql-east"));
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ(after->state, AvailabilityState::kUnavailable);
+  EXPECT_EQ(after->reason_type, "Unplanned");
+  ASSERT_TRUE(after->occurred_time.has_value());
+  EXPECT_EQ(after->root_cause_attribution_time, sim_clock_.Now() - absl::Seconds(90));
+  EXPECT_THAT(signals_->GetDatabaseHealth(Db("sql-nowhere")),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(AzureSignalsIntegrationTest, ReplicationLinksShowCatchUpThenSuspendedInAnOutage) {
+  StartSignals();
+  auto links = signals_->ListReplicationLinks(Db("sql-west"));
+  ASSERT_THAT(links, IsOk());
+  ASSERT_EQ(links->size(), 1u);
+  EXPECT_EQ((*links)[0].role, ReplicationRole::kSecondary);
+  EXPECT_EQ((*links)[0].partner_role, ReplicationRole::kPrimary);
+  EXPECT_EQ((*links)[0].replication_state, "CATCH_UP");
+  EXPECT_EQ((*links)[0].link_type, "GEO");
+  // The primary's region loses its data plane only: the secondary's link is SUSPENDED.
+  armsim::RegionOutage data_only;
+  data_only.control_plane = false;
+  sim_->SetRegionDown("eastus", data_only);
+  links = signals_->ListReplicationLinks(Db("sql-west"));
+  ASSERT_THAT(links, IsOk());
+  ASSERT_EQ(links->size(), 1u);
+  EXPECT_EQ((*links)[0].replication_state, "SUSPENDED");
+}
+
+TEST_F(AzureSignalsIntegrationTest, ActivityLogNamesTheCallerOfAMicrosoftInitiatedFailover) {
+  StartSignals();
+  const absl::Time from = sim_clock_.Now() - absl::Minutes(1);
+  auto op = sim_->MicrosoftFailover(kGroup);
+  ASSERT_THAT(op, IsOk());
+  sim_clock_.Advance(absl::Minutes(1));
+  ActivityLogQuery q;
+  q.subscription = kSub;
+  q.from = from;
+  q.resource_uri = On("sql-west").Path();
+  auto events = signals_->ListActivityLog(q);
+  ASSERT_THAT(events, IsOk());
+  ASSERT_FALSE(events->empty());
+  bool found = false;
+  for (const ActivityLogEvent& e : *events) {
+    EXPECT_THAT(e.operation_name, HasSubstr("Microsoft.Sql/servers/failoverGroups/"));
+    if (e.caller == "Microsoft.Sql" && absl::StrContains(e.operation_name, "failover")) {
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(AzureSignalsIntegrationTest, SignalReadsRideThroughInjectedFaults) {
+  StartSignals();
+  for (const char* route : {"metrics", "resourceHealth", "replicationLinks", "activityLog"}) {
+    FaultSpec f;
+    f.kind = FaultSpec::Kind::kHttp503;
+    f.route = route;
+    f.count = 1;
+    sim_->AddFault(f);
+  }
+  MetricsQuery q;
+  q.metric_names = {"availability"};
+  q.aggregations = {MetricAggregation::kAverage};
+  q.start = sim_clock_.Now() - absl::Minutes(5);
+  q.end = sim_clock_.Now();
+  EXPECT_THAT(signals_->GetMetrics(Db("sql-east"), q), IsOk());
+  EXPECT_THAT(signals_->GetServerHealth({kSub, kRg, "sql-east"}), IsOk());
+  EXPECT_THAT(signals_->ListReplicationLinks(Db("sql-east")), IsOk());
+  ActivityLogQuery a;
+  a.subscription = kSub;
+  a.from = sim_clock_.Now() - absl::Hours(1);
+  EXPECT_THAT(signals_->ListActivityLog(a), IsOk());
 }
 
 }  // namespace

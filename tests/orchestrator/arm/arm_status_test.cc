@@ -1,5 +1,7 @@
 #include "orchestrator/arm/arm_status.h"
 
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/orchestrator/arm/fake_http_transport.h"
@@ -91,6 +93,52 @@ TEST(ArmStatusTest, NonJsonErrorBodiesStillMapByHttpStatus) {
       StatusFromHttpError("get", testing::Response(502, "<html>Bad Gateway</html>"), {});
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_FALSE(ArmErrorCode(s).has_value());
+}
+
+TEST(ErrorClassTest, EveryDocumentedCodeHasItsClass) {
+  struct Case {
+    const char* code;
+    ErrorClass want;
+  };
+  for (const Case& c :
+       std::vector<Case>{{"FailoverGroupBusy", ErrorClass::kRereadThenRetry},
+                         {"failovergroupnotsecondary", ErrorClass::kRereadThenRetry},
+                         {"OperationInterrupted", ErrorClass::kRereadThenRetry},
+                         {"IncorrectReplicationLinkState", ErrorClass::kRereadThenRetry},
+                         {"ConflictingSystemOperationInProgress", ErrorClass::kRetryAfterBackoff},
+                         {"DatabaseBeingAddedToFailoverGroup", ErrorClass::kRetryAfterBackoff},
+                         {"UpdateSloInProgress", ErrorClass::kRetryAfterBackoff},
+                         {"OperationTimedOut", ErrorClass::kRetryAfterBackoff},
+                         {"PlannedFailoverTimedOutForDatabase", ErrorClass::kTerminal},
+                         {"DatabaseBelongsToOtherFailoverGroup", ErrorClass::kTerminal},
+                         {"FailoverGroupCreateOrUpdateRequestInvalid", ErrorClass::kTerminal},
+                         {"OperationCancelled", ErrorClass::kNeedsHuman},
+                         {"FailoverGroupDnsRecordInUse", ErrorClass::kNeedsHuman},
+                         {"GeoReplicationCannotBecomePrimaryDuringUndo", ErrorClass::kNeedsHuman},
+                         {"InvalidAddSecondaryPermission", ErrorClass::kNeedsHuman},
+                         {"SomethingNew", ErrorClass::kUnclassified},
+                         {"", ErrorClass::kUnclassified}}) {
+    EXPECT_EQ(ClassifyArmErrorCode(c.code), c.want) << c.code;
+  }
+}
+
+TEST(ErrorClassTest, ConflictsThatStopAutomationAreNotRetriedHigherUp) {
+  EXPECT_EQ(StatusCodeForHttp(409, "FailoverGroupDnsRecordInUse"),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StatusCodeForHttp(409, "DatabaseBelongsToOtherFailoverGroup"),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StatusCodeForHttp(409, "ConflictingSystemOperationInProgress"),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(StatusCodeForHttp(409, "OperationInterrupted"), absl::StatusCode::kAborted);
+  EXPECT_EQ(StatusCodeForHttp(400, "IncorrectReplicationLinkState"), absl::StatusCode::kAborted);
+  EXPECT_EQ(StatusCodeForFailedOperation(OperationState::kFailed, "OperationInterrupted"),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(StatusCodeForFailedOperation(OperationState::kFailed, "OperationCancelled"),
+            absl::StatusCode::kFailedPrecondition);
+  absl::Status s = StatusFromHttpError(
+      "x", testing::Response(409, testing::ArmErrorBody("OperationCancelled", "m")), {});
+  EXPECT_EQ(ErrorClassOf(s), ErrorClass::kNeedsHuman);
+  EXPECT_EQ(ErrorClassOf(absl::UnavailableError("no code")), ErrorClass::kUnclassified);
 }
 
 }  // namespace
