@@ -195,6 +195,16 @@ absl::Status Agent::Start() {
       }
     }
     RestoreControlState(control_state, drill_groups);
+    // A group with an unfinished drill is held from the start, whatever the journal's pause
+    // records say (a failed resume released the drill's pause before this restart): the drill
+    // launcher resumes the drill and takes its pause again; until then nothing acts on it.
+    for (const std::string& id : drill_groups) {
+      GroupState* g = Find(id);
+      if (g == nullptr || g->pauses.count(PauseOwner::kDrill) != 0) continue;
+      g->pauses[PauseOwner::kDrill] = PauseEntry{
+          absl::InfiniteFuture(), "an unfinished drill resumes after the restart", "agent"};
+      dirty_.insert(PauseKey(PauseOwner::kDrill, id));
+    }
     for (const journal::OperationRecord& op : unfinished) {
       if (executor::ParseOperationKind(op.kind).ok() == false) {
         // Anything that is neither a failover nor a drill, interrupted by a restart, is not

@@ -510,6 +510,26 @@ TEST_F(AgentRestartTest, ADrillsRoleChangesAreNotExternalFailovers) {
   EXPECT_FALSE(Last().HasReason(decision::ReasonCode::kCooldown));
 }
 
+TEST_F(AgentRestartTest, AnUnfinishedDrillHoldsItsGroupAfterARestartWithoutAPauseRecord) {
+  // A failed drill resume released the drill's pause before this restart; the drill itself is
+  // still unfinished in the journal: the group is held until the launcher resumes it.
+  prober_.SetMetric("lag", 3);
+  Boot();
+  Run(absl::Seconds(10));
+  journal::OperationRecord drill;
+  drill.group_id = kGroup;
+  drill.kind = "drill";
+  drill.target_server = "srv-b";
+  drill.state = journal::OperationState::kRunning;
+  ASSERT_THAT(journal_->CreateOperation(drill), IsOk());
+  Restart();
+  prober_.Set("a-tcp", probes::ProbeOutcome::kFailure);
+  Run(absl::Seconds(80));
+  EXPECT_THAT(arm_.Accepted(), IsEmpty());
+  EXPECT_TRUE(Last().HasReason(decision::ReasonCode::kPaused)) << Last().summary;
+  EXPECT_THAT(agent_->Group(kGroup)->pause_reason, HasSubstr("unfinished drill"));
+}
+
 TEST_F(AgentRestartTest, ADrillsPauseOutlivesARestartOnlyWhileItsDrillIsUnfinished) {
   prober_.SetMetric("lag", 3);
   Boot();
