@@ -29,6 +29,7 @@
 #include "orchestrator/agent/metrics_server.h"
 #include "orchestrator/agent/probe_metrics.h"
 #include "orchestrator/api/api_server.h"
+#include "orchestrator/api/status_page.h"
 #include "orchestrator/arm/arm_client.h"
 #include "orchestrator/arm/credentials.h"
 #include "orchestrator/common/clock.h"
@@ -43,6 +44,7 @@
 #include "orchestrator/coord/coordinator.h"
 #include "orchestrator/daemon/agent_coordination.h"
 #include "orchestrator/daemon/agent_knowledge.h"
+#include "orchestrator/daemon/azure_signal_adapter.h"
 #include "orchestrator/daemon/drill_progress.h"
 #include "orchestrator/daemon/systemd_notify.h"
 #include "orchestrator/drill/drill_launcher.h"
@@ -56,6 +58,7 @@
 #include "orchestrator/http/curl_http_transport.h"
 #include "orchestrator/journal/fault_injecting_journal.h"
 #include "orchestrator/journal/sqlite_journal.h"
+#include "probes/azure_signal_reader.h"
 #include "probes/health_tracker.h"
 #include "probes/probe_scheduler.h"
 #include "probes/system_prober.h"
@@ -320,6 +323,13 @@ int Main(int argc, char** argv) {
   agent::ArmStateReader arm_reader(actuator, read_workers);
   probes::SystemProber::Options prober_options;
   prober_options.arm_reader = &arm_reader;
+  // Azure's own signals (azure_metric, resource_health, replication_link probes) through the ARM
+  // client on the read workers; probes and groups on one resource share one read per 30 s.
+  arm::AzureSignals azure_signals(arm_client);
+  daemon::ArmAzureSignalReader arm_signal_reader(azure_signals, read_workers, clock);
+  probes::CachingAzureSignalReader signal_reader(arm_signal_reader, clock, absl::Seconds(30));
+  prober_options.azure_signals = &signal_reader;
+  prober_options.clock = &clock;
   auto prober = probes::SystemProber::Create(prober_options);
   if (!prober.ok()) return Fail("probes", prober.status());
   VerdictForwarder forwarder;
@@ -336,8 +346,11 @@ int Main(int argc, char** argv) {
       clock,  loop,       workers, *journal,  actuator,
       runner, *scheduler, tracker, *notifier, logger.With({{"component", "agent"}}),
       metrics};
-  deps.events = [&api_ptr](const agent::AgentEvent& e) {
+  // The status page keeps recent events for its live feed (built below, once the agent is).
+  std::atomic<api::StatusPage*> status_ptr{nullptr};
+  deps.events = [&api_ptr, &status_ptr](const agent::AgentEvent& e) {
     if (api::ApiServer* api = api_ptr.load()) api->Publish(e);
+    if (api::StatusPage* page = status_ptr.load()) page->Publish(e);
   };
   deps.sleeper = &sleeper;
   deps.read_workers = &read_workers;
@@ -388,6 +401,7 @@ int Main(int argc, char** argv) {
                                            logger.With({{"component", "drill"}}), metrics);
   daemon::PublishDrillProgress(drill_executor, clock, [&](const agent::AgentEvent& e) {
     if (api::ApiServer* api = api_ptr.load()) api->Publish(e);
+    if (api::StatusPage* page = status_ptr.load()) page->Publish(e);
   });
   daemon::AgentKnowledge drill_knowledge(agent, *scheduler);
   drill::ReportStore drill_reports(drill::ReportStore::DirFor(config->state_dir()));
@@ -511,9 +525,30 @@ int Main(int argc, char** argv) {
   };
   if (exit_code == 0) arm_prune(absl::ZeroDuration());
 
+  // The status page (/status on the metrics listener): viewer tokens as the control API's.
+  std::unique_ptr<api::StatusPage> status_page;
+  agent::MetricsServer::Options metrics_options;
+  if (exit_code == 0 && config->metrics().listen() != "off") {
+    auto page = api::StatusPage::Create(
+        config->api(), api::StatusPageDeps{agent, *journal, clock, &drill_launcher},
+        api::StatusPage::Options{});
+    if (page.ok()) {
+      status_page = std::move(page).value();
+      status_ptr = status_page.get();
+      api::StatusPage* p = status_page.get();
+      metrics_options.routes = {
+          {"/status", [p](const agent::HttpGet& r) { return p->HandlePage(r); }},
+          {"/status/", [p](const agent::HttpGet& r) { return p->HandlePage(r); }},
+          {"/status/state.json", [p](const agent::HttpGet& r) { return p->HandleState(r); }},
+          {"/status/events.json", [p](const agent::HttpGet& r) { return p->HandleEvents(r); }}};
+    } else {
+      exit_code = Fail("status page", page.status());
+    }
+  }
   std::unique_ptr<agent::MetricsServer> metrics_server;
   if (exit_code == 0 && config->metrics().listen() != "off") {
-    auto m = agent::MetricsServer::Start(config->metrics().listen(), metrics);
+    auto m = agent::MetricsServer::Start(config->metrics().listen(), metrics,
+                                         std::move(metrics_options));
     if (m.ok()) {
       metrics_server = std::move(m).value();
     } else {
@@ -584,6 +619,7 @@ int Main(int argc, char** argv) {
   api_ptr = nullptr;
   if (api_server) api_server->Shutdown();
   if (metrics_server) metrics_server->Shutdown();
+  status_ptr = nullptr;
   // A drill in its hold is cancelled and fails back before the agent stops.
   drill_launcher.Shutdown();
   agent.Stop();

@@ -54,9 +54,27 @@ int PrintDrillReport(Session& session, const v1::GetDrillReportResponse& resp) {
   } else {
     out << "drill " << r.drill_id() << " " << DrillOutcomeName(r.outcome()) << ": " << r.summary()
         << "\n";
-    out << "group:     " << r.group_id() << " (primary " << r.original_primary() << " -> "
-        << r.partner() << ", ends on " << (r.final_primary().empty() ? "-" : r.final_primary())
-        << ")\n";
+    // A drill aborted before it read the roles leaves them out of its report; the group's
+    // runbook still names both servers (nothing moved: the roles are as the agent sees them).
+    std::string from = r.original_primary();
+    std::string to = r.partner();
+    std::string ends_on = r.final_primary();
+    if (from.empty() || to.empty()) {
+      v1::GetGroupRequest greq;
+      greq.set_group_id(r.group_id());
+      v1::GetGroupResponse g;
+      if (session.stub().GetGroup(session.Context().get(), greq, &g).ok()) {
+        if (from.empty()) from = g.group().primary().server();
+        if (to.empty()) to = g.group().secondary().server();
+        if (ends_on.empty()) ends_on = g.group().primary().server();
+      }
+    }
+    out << "group:     " << r.group_id();
+    if (!from.empty() && !to.empty()) {
+      out << " (primary " << from << " -> " << to << ", ends on "
+          << (ends_on.empty() ? "-" : ends_on) << ")";
+    }
+    out << "\n";
     out << "started:   " << FormatTime(r.started_at()) << "\n"
         << "finished:  " << FormatTime(r.finished_at()) << "\n";
     if (!r.operation_id().empty()) out << "operation: " << r.operation_id() << "\n";

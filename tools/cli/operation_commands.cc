@@ -1,5 +1,6 @@
 #include "tools/cli/operation_commands.h"
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -24,7 +25,7 @@ int PrintOperationSummary(Session& session, const std::string& op_id) {
   if (session.json()) {
     session.PrintJson(op);
   } else {
-    absl::Duration took = absl::Seconds(o.updated_at().seconds() - o.created_at().seconds());
+    const absl::Duration took = Elapsed(o.created_at(), o.updated_at());
     session.out() << "operation " << o.id() << " " << OpStateName(o.state()) << " after "
                   << absl::FormatDuration(took) << ": " << o.outcome() << "\n";
   }
@@ -212,6 +213,127 @@ int OpCommand(Session& session, const Invocation& args) {
   return kExitOk;
 }
 
+namespace {
+
+// One event a line: "<local time (age)>  <kind>  <group>  <summary>"; one JSON object with -o json.
+void PrintEvent(Session& session, const v1::WatchResponse& e) {
+  if (session.json()) {
+    session.PrintJson(e, /*pretty=*/false);
+  } else {
+    std::string kind = Short(v1::EventKind_Name(e.kind()), "EVENT_KIND_");
+    session.out() << FormatTime(e.at()) << "  " << kind << "  "
+                  << (e.group_id().empty() ? "-" : e.group_id()) << "  " << e.summary() << "\n";
+  }
+  session.out().flush();
+}
+
+// The journal's recent history as events (decisions and finished operations), oldest first:
+// what happened before `events --follow` joined the live stream.
+absl::StatusOr<std::vector<v1::WatchResponse>> History(Session& session,
+                                                       const std::vector<std::string>& groups,
+                                                       int limit) {
+  std::vector<std::string> ids = groups;
+  if (ids.empty()) {
+    v1::ListGroupsRequest req;
+    req.set_page_size(1000);
+    v1::ListGroupsResponse resp;
+    grpc::Status s = session.stub().ListGroups(session.Context().get(), req, &resp);
+    if (!s.ok())
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    for (const auto& g : resp.groups()) ids.push_back(g.id());
+  }
+  std::vector<v1::WatchResponse> out;
+  for (const std::string& id : ids) {
+    v1::ListDecisionsRequest dreq;
+    dreq.set_group_id(id);
+    dreq.set_page_size(limit);
+    v1::ListDecisionsResponse dresp;
+    grpc::Status s = session.stub().ListDecisions(session.Context().get(), dreq, &dresp);
+    if (!s.ok())
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    for (const auto& d : dresp.decisions()) {
+      v1::WatchResponse e;
+      e.set_kind(v1::EVENT_KIND_DECISION);
+      e.set_group_id(d.group_id());
+      *e.mutable_at() = d.decided_at();
+      e.set_summary(d.summary());
+      e.mutable_decision()->set_stage(d.stage());
+      e.mutable_decision()->set_action(d.action());
+      *e.mutable_decision()->mutable_reasons() = d.reasons();
+      out.push_back(std::move(e));
+    }
+    v1::ListOperationsRequest oreq;
+    oreq.set_group_id(id);
+    oreq.set_page_size(limit);
+    v1::ListOperationsResponse oresp;
+    s = session.stub().ListOperations(session.Context().get(), oreq, &oresp);
+    if (!s.ok())
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    for (const auto& o : oresp.operations()) {
+      v1::WatchResponse e;
+      e.set_kind(v1::EVENT_KIND_OPERATION);
+      e.set_group_id(o.group_id());
+      e.set_operation_id(o.id());
+      *e.mutable_at() = o.updated_at();
+      e.set_summary(absl::StrCat(o.drill() ? "drill" : KindName(o.kind()), " ",
+                                 OpStateName(o.state()),
+                                 o.outcome().empty() ? "" : absl::StrCat(": ", o.outcome())));
+      *e.mutable_operation() = o;
+      out.push_back(std::move(e));
+    }
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const v1::WatchResponse& a, const v1::WatchResponse& b) {
+                     return FromProtoTime(a.at()) < FromProtoTime(b.at());
+                   });
+  if (static_cast<int>(out.size()) > limit) out.erase(out.begin(), out.end() - limit);
+  return out;
+}
+
+}  // namespace
+
+int EventsCommand(Session& session, const Invocation& args) {
+  const std::vector<std::string>& groups = args.Texts("group");
+  // Subscribe first, so nothing that happens while the history is read is lost (an event may
+  // then show twice: in the history and live).
+  v1::WatchRequest req;
+  for (const auto& g : groups) req.add_group_ids(g);
+  std::unique_ptr<grpc::ClientContext> ctx;
+  std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader;
+  v1::WatchResponse e;
+  if (args.Switch("follow")) {
+    ctx = session.Context(/*with_deadline=*/false);
+    reader = session.stub().Watch(ctx.get(), req);
+    // The first message says the stream is open (or the stream ends with the refusal).
+    if (!reader->Read(&e)) return session.Fail(reader->Finish());
+  }
+  absl::StatusOr<std::vector<v1::WatchResponse>> history =
+      History(session, groups, args.Number("limit").value_or(20));
+  if (!history.ok()) {
+    if (ctx) ctx->TryCancel();
+    return session.Fail(grpc::Status(static_cast<grpc::StatusCode>(history.status().code()),
+                                     std::string(history.status().message())));
+  }
+  for (const v1::WatchResponse& h : *history) PrintEvent(session, h);
+  if (!reader) return kExitOk;
+  const int count = args.Number("count").value_or(-1);
+  int shown = 0;
+  while (reader->Read(&e)) {
+    if (e.kind() == v1::EVENT_KIND_SUBSCRIBED) continue;
+    PrintEvent(session, e);
+    if (count > 0 && ++shown == count) {
+      ctx->TryCancel();
+      while (reader->Read(&e)) {
+      }
+      (void)reader->Finish();
+      return kExitOk;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return session.Fail(s);
+  return kExitOk;
+}
+
 int WatchCommand(Session& session, const Invocation& args) {
   v1::WatchRequest req;
   for (const auto& g : args.Texts("group")) req.add_group_ids(g);
@@ -224,14 +346,7 @@ int WatchCommand(Session& session, const Invocation& args) {
   int shown = 0;
   while (count != 0 && reader->Read(&e)) {
     if (e.kind() == v1::EVENT_KIND_SUBSCRIBED) continue;
-    if (session.json()) {
-      session.PrintJson(e, /*pretty=*/false);
-    } else {
-      std::string kind = Short(v1::EventKind_Name(e.kind()), "EVENT_KIND_");
-      session.out() << FormatTime(e.at()) << "  " << kind << "  "
-                    << (e.group_id().empty() ? "-" : e.group_id()) << "  " << e.summary() << "\n";
-    }
-    session.out().flush();
+    PrintEvent(session, e);
     if (count > 0 && ++shown == count) break;
   }
   if (count > 0 && shown == count) {

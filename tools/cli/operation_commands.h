@@ -14,6 +14,9 @@ int FailoverCommand(Session& session, const Invocation& args);
 int OpsCommand(Session& session, const Invocation& args);
 int OpCommand(Session& session, const Invocation& args);
 int WatchCommand(Session& session, const Invocation& args);
+// Recent decisions and operations, then (--follow) the live event stream: the events the status
+// page shows.
+int EventsCommand(Session& session, const Invocation& args);
 
 // "cli-" and 16 random hex digits: the request id of a failover or drill started without
 // --request-id, so re-running the command is a new request.

@@ -4,6 +4,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "orchestrator/common/durations.h"
@@ -39,10 +41,43 @@ void PrintJson(std::ostream& out, const google::protobuf::Message& m, bool prett
   out << s << (pretty && absl::EndsWith(s, "\n") ? "" : "\n");
 }
 
-std::string FormatTime(const google::protobuf::Timestamp& t) {
+absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+absl::Duration Elapsed(const google::protobuf::Timestamp& from,
+                       const google::protobuf::Timestamp& to) {
+  return absl::Trunc(FromProtoTime(to) - FromProtoTime(from), absl::Milliseconds(1));
+}
+
+std::string FormatAge(absl::Duration age) {
+  const bool ahead = age < absl::ZeroDuration();
+  const absl::Duration a = absl::AbsDuration(age);
+  if (a < absl::Seconds(1)) return "just now";
+  std::string text;
+  if (a < absl::Minutes(1)) {
+    text = absl::StrCat(absl::ToInt64Seconds(a), "s");
+  } else if (a < absl::Hours(1)) {
+    text = absl::StrCat(absl::ToInt64Minutes(a), "m");
+  } else if (a < absl::Hours(24)) {
+    const int64_t minutes = absl::ToInt64Minutes(a);
+    text = absl::StrCat(minutes / 60, "h", minutes % 60 ? absl::StrCat(minutes % 60, "m") : "");
+  } else {
+    text = absl::StrCat(absl::ToInt64Hours(a) / 24, "d");
+  }
+  return ahead ? absl::StrCat("in ", text) : absl::StrCat(text, " ago");
+}
+
+std::string FormatTimeIn(const google::protobuf::Timestamp& t, absl::TimeZone zone,
+                         absl::Time now) {
   if (t.seconds() == 0 && t.nanos() == 0) return "-";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(t.seconds()),
-                          absl::UTCTimeZone());
+  const absl::Time at = FromProtoTime(t);
+  return absl::StrCat(absl::FormatTime("%Y-%m-%d %H:%M:%S %Z", at, zone), " (", FormatAge(now - at),
+                      ")");
+}
+
+std::string FormatTime(const google::protobuf::Timestamp& t) {
+  return FormatTimeIn(t, absl::LocalTimeZone(), absl::Now());
 }
 
 std::string FormatDuration(const google::protobuf::Duration& d) {

@@ -2,12 +2,16 @@
 // live failover progress, environment settings, --help everywhere, and the exit codes.
 #include "tools/cli/cli.h"
 
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -16,6 +20,7 @@
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/cli/command_table.h"
+#include "tools/cli/output.h"
 
 namespace foghorn::cli {
 namespace {
@@ -421,6 +426,113 @@ TEST(CliTargetTest, OnlyLoopbackTargetsGoWithoutTls) {
                         "127.0.0.1.evil.example:7443", "0.0.0.0:7443"}) {
     EXPECT_FALSE(IsLoopbackTarget(t)) << t;
   }
+}
+
+// --- issue 17: CLI polish ---
+
+namespace polish {
+
+google::protobuf::Timestamp At(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(absl::ToUnixSeconds(t));
+  ts.set_nanos(
+      static_cast<int32_t>((t - absl::FromUnixSeconds(ts.seconds())) / absl::Nanoseconds(1)));
+  return ts;
+}
+
+TEST(CliOutputTest, TimesAreShownInTheViewersZoneWithTheirAge) {
+  const absl::Time at = absl::FromUnixSeconds(1767225620);  // 2026-01-01T00:00:20Z
+  const absl::TimeZone tokyo = absl::FixedTimeZone(9 * 3600);
+  EXPECT_EQ(FormatTimeIn(At(at), tokyo, at + absl::Seconds(12)),
+            absl::StrCat("2026-01-01 09:00:20 ", absl::FormatTime("%Z", at, tokyo), " (12s ago)"));
+  EXPECT_EQ(FormatTimeIn(At(at), absl::UTCTimeZone(), at + absl::Minutes(3)),
+            "2026-01-01 00:00:20 UTC (3m ago)");
+  EXPECT_EQ(FormatTimeIn(google::protobuf::Timestamp(), tokyo, at), "-");
+}
+
+TEST(CliOutputTest, AgesReadAsPeopleSayThem) {
+  EXPECT_EQ(FormatAge(absl::Milliseconds(400)), "just now");
+  EXPECT_EQ(FormatAge(absl::Seconds(12)), "12s ago");
+  EXPECT_EQ(FormatAge(absl::Seconds(150)), "2m ago");
+  EXPECT_EQ(FormatAge(absl::Minutes(125)), "2h5m ago");
+  EXPECT_EQ(FormatAge(absl::Hours(3)), "3h ago");
+  EXPECT_EQ(FormatAge(absl::Hours(50)), "2d ago");
+  EXPECT_EQ(FormatAge(-absl::Seconds(5)), "in 5s");
+}
+
+TEST(CliOutputTest, ASubSecondFailoverKeepsItsFractions) {
+  const absl::Time start = absl::FromUnixSeconds(1767225620) + absl::Milliseconds(900);
+  const absl::Duration took = Elapsed(At(start), At(start + absl::Milliseconds(412)));
+  EXPECT_EQ(took, absl::Milliseconds(412));
+  EXPECT_EQ(absl::FormatDuration(took), "412ms");
+  EXPECT_EQ(absl::FormatDuration(Elapsed(At(start), At(start + absl::Milliseconds(1500)))), "1.5s");
+}
+
+// The package's /etc/foghorn/agent.yaml (packaging/agent.yaml) serves the control API where the
+// CLI looks by default, so `foghorn status` needs no flag on an installed host.
+TEST(CliDefaultsTest, TheDefaultAddressIsWhereThePackagedConfigListens) {
+  std::ifstream in(std::string(FOGHORN_SOURCE_DIR) + "/packaging/agent.yaml");
+  ASSERT_TRUE(in.good());
+  std::string line, listen;
+  bool in_api = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != ' ' && line[0] != '#') in_api = absl::StartsWith(line, "api:");
+    const size_t at = line.find("listen:");
+    if (in_api && at != std::string::npos) {
+      listen = std::string(absl::StripAsciiWhitespace(
+          line.substr(at + 7, line.find('#') == std::string::npos ? std::string::npos
+                                                                  : line.find('#') - at - 7)));
+      break;
+    }
+  }
+  const FlagSpec* addr = FindFlag(*FindCommand("status"), "addr");
+  ASSERT_NE(addr, nullptr);
+  EXPECT_EQ(listen, addr->default_value);
+  EXPECT_EQ(addr->env, "FOGHORN_ADDR");
+}
+
+}  // namespace polish
+
+TEST_F(CliTest, EventsPrintsRecentDecisionsAndOperationsInLocalTimeWithTheirAge) {
+  Start();
+  ASSERT_EQ(Run("failover fog --kind planned --reason events --no-wait").code, kExitOk);
+  h_->Run(absl::Seconds(3));
+  Result r = Run("events --group fog --limit 50");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, ContainsRegex("decision  sub/rg/fog  HEALTHY"));
+  EXPECT_THAT(r.out, ContainsRegex("operation  sub/rg/fog  planned succeeded"));
+  // Local time with the age, never the UTC "Z" form.
+  EXPECT_THAT(r.out, ContainsRegex("[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} [^ ]+ \\([^)]*ago\\)"));
+  EXPECT_THAT(r.out, Not(ContainsRegex("T[0-9:]{8}Z")));
+}
+
+TEST_F(CliTest, EventsFollowTailsTheLiveStreamAfterTheHistory) {
+  Start();
+  Result r;
+  std::thread follower([&] { r = Run("events --follow --count 1 --limit 1 -o json"); });
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (h_->server()->watch_subscribers() == 0 && absl::Now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(h_->server()->watch_subscribers(), 1u);
+  ASSERT_EQ(Run("failover fog --kind planned --reason follow --no-wait").code, kExitOk);
+  follower.join();
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << r.out;  // one from the history, one live
+  // The history is read after the subscription, so it may already hold the new operation.
+  EXPECT_THAT(nlohmann::json::parse(lines[0])["kind"].get<std::string>(),
+              ::testing::AnyOf("EVENT_KIND_DECISION", "EVENT_KIND_OPERATION"));
+  EXPECT_EQ(nlohmann::json::parse(lines[1])["group_id"], "sub/rg/fog");
+}
+
+TEST_F(CliTest, AnAbortedDrillsSummaryNamesBothServersOfTheRunbook) {
+  Start();
+  h_->arm().SetGetError("srv-b", absl::UnavailableError("region down"));
+  Result r = Run("drill fog --hold 0s --wait");
+  EXPECT_EQ(r.code, kExitFailed) << r.out << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("(primary  -> ")));
+  EXPECT_THAT(r.out, HasSubstr("(primary srv-a -> srv-b, ends on srv-a)"));
 }
 
 }  // namespace
