@@ -423,7 +423,11 @@ int Main(int argc, char** argv) {
             absl::Status s = agent.Resume(group, "drill", agent::PauseOwner::kDrill);
             (void)s;
           }},
-      drill::DrillRunner::Options{});
+      [&config] {
+        drill::DrillRunner::Options o;
+        o.arm_endpoint = config->arm().endpoint();
+        return o;
+      }());
   drill::DrillLauncher drill_launcher(drill::DrillLauncher::Deps{
       drill_runner, *journal, &drill_reports, clock, logger.With({{"component", "drill"}})});
   // A drill a stopped agent left unfinished is resumed now (the agent left it alone and kept its

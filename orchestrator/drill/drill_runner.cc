@@ -209,7 +209,7 @@ DrillRunner::DrillRunner(Deps deps, Options options) : deps_(std::move(deps)), o
 
 ReadinessReport DrillRunner::CheckReadiness(const v1::Runbook& runbook) {
   ReadinessChecker checker({deps_.clock, deps_.arm, deps_.dialer, deps_.knowledge, &deps_.journal},
-                           {options_.dial_timeout});
+                           {options_.dial_timeout, options_.arm_endpoint});
   return checker.Run(runbook);
 }
 

@@ -175,6 +175,8 @@ class DrillRunner {
     // The hold is slept in slices this long so a cancel is noticed.
     absl::Duration hold_slice = absl::Seconds(1);
     absl::Duration dial_timeout = absl::Seconds(3);
+    // The agent's ARM endpoint, for readiness hints (ReadinessChecker::Options).
+    std::string arm_endpoint;
   };
 
   // Every reference in `deps` must outlive the runner.

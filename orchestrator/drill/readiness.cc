@@ -125,7 +125,9 @@ CheckResult ReadinessChecker::CheckArmAccess(const v1::Runbook& rb,
                                              const absl::StatusOr<arm::FailoverGroup>& p,
                                              const absl::StatusOr<arm::FailoverGroup>& s) {
   const v1::FailoverGroupRef& ref = rb.group();
-  const std::string endpoint = ref.arm_endpoint().empty() ? "the ARM endpoint" : ref.arm_endpoint();
+  const std::string endpoint = !ref.arm_endpoint().empty()      ? ref.arm_endpoint()
+                               : !options_.arm_endpoint.empty() ? options_.arm_endpoint
+                                                                : std::string("the ARM endpoint");
   std::vector<std::string> problems;
   absl::Status first_error;
   auto look = [&](const std::string& server, const absl::Status& st) {

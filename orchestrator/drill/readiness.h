@@ -110,6 +110,8 @@ class ReadinessChecker {
   };
   struct Options {
     absl::Duration dial_timeout = absl::Seconds(3);
+    // The ARM endpoint the agent uses (its config), named in hints when the runbook names none.
+    std::string arm_endpoint;
   };
 
   ReadinessChecker(Deps deps, Options options) : deps_(deps), options_(options) {}

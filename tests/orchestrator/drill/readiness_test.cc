@@ -76,6 +76,15 @@ TEST_F(DrillReadinessTest, ArmAccessFailsWithACredentialHintWhenUnauthenticated)
   EXPECT_THAT(c.fix, HasSubstr("tenant"));
 }
 
+TEST_F(DrillReadinessTest, TheCredentialHintNamesTheArmEndpointInUse) {
+  arm_.SetGetError(kEast, absl::UnauthenticatedError("InvalidAuthenticationToken"));
+  runbook_.mutable_group()->clear_arm_endpoint();
+  ReadinessChecker checker({clock_, arm_, dialer_, &knowledge_, journal_.get()},
+                           {absl::Seconds(3), "https://arm.sovereign.example"});
+  CheckResult c = Check(checker.Run(runbook_), kCheckArmAccess);
+  EXPECT_THAT(c.fix, HasSubstr("https://arm.sovereign.example"));
+}
+
 TEST_F(DrillReadinessTest, GroupRolesFailWhenTheGroupDoesNotExist) {
   arm_.DeleteGroup(kGroup);
   ReadinessReport r = Run();
