@@ -294,7 +294,12 @@ void Agent::OnVerdictChange(const probes::VerdictEvent& event) {
     std::optional<probes::TargetHealth> th = deps_.tracker.Get(event.group, event.target);
     std::optional<double> lag;
     if (event.target == v1::PROBE_TARGET_PRIMARY) {
-      if (auto sample = deps_.tracker.ReplicationLag(event.group)) lag = sample->seconds;
+      // Published aged to now: the others take the publication time as the sample's time, so
+      // an old sample re-published on a verdict change never looks fresh.
+      if (auto sample = deps_.tracker.ReplicationLag(event.group)) {
+        lag = sample->seconds +
+              std::max(0.0, absl::ToDoubleSeconds(deps_.clock.Now() - sample->sampled_at));
+      }
     }
     deps_.coordination->PublishVerdict(
         event.group, event.target, event.verdict,
@@ -326,7 +331,9 @@ void Agent::OnCoordinationChange(const std::string& group_id) {
       EvaluateById(group_id);
       return;
     }
-    // Control state, sessions and agents come with "": what other agents said applies first.
+    // Control state, sessions and agents come with "": what other agents said applies first,
+    // and shared keys not yet written are tried again now (etcd may be back).
+    shared_retry_at_ = absl::InfinitePast();
     ApplySharedControls();
     for (auto& [id, g] : groups_) Evaluate(*g);
   });
@@ -383,15 +390,21 @@ decision::GroupView Agent::BuildView(const GroupState& g) const {
   v.vantage_impaired = deps_.tracker.impaired();
   v.last_lag = g.last_lag;
   if (auto lag = deps_.tracker.ReplicationLag(g.id)) {
-    if (!v.last_lag || lag->sampled_at > v.last_lag->sampled_at) {
-      v.last_lag = decision::LagSample{absl::Seconds(lag->seconds), lag->sampled_at};
+    if (!v.last_lag || lag->sampled_at >= v.last_lag->sampled_at) {
+      v.last_lag = decision::LagSample{absl::Seconds(lag->seconds), lag->sampled_at,
+                                       LagSourceName(g.runbook, lag->probe_id)};
     }
   }
   // Another vantage's lag sample, when it is newer than this agent's own (the leader may be the
   // one agent whose lag probe cannot reach the metrics source).
   if (shared_lag && (!v.last_lag || shared_lag->sampled_at > v.last_lag->sampled_at)) {
     v.last_lag = shared_lag;
+    if (v.last_lag->source.empty()) v.last_lag->source = kVantageLagSource;
   }
+  if (v.last_lag && v.last_lag->source.empty()) v.last_lag->source = kLastKnownLagSource;
+  v.secondary_not_ready =
+      SecondaryNotReady(g, v.primary.verdict == v1::VERDICT_UNHEALTHY ? v.primary.unhealthy_since
+                                                                      : absl::InfiniteFuture());
   v.roles = g.roles;
   v.in_flight = g.in_flight;
   v.last_failover_at = g.last_failover_at;
@@ -401,6 +414,42 @@ decision::GroupView Agent::BuildView(const GroupState& g) const {
   v.approval = g.approval;
   v.groups_failing = GroupsFailing();
   return v;
+}
+
+std::string Agent::SecondaryNotReady(const GroupState& g, absl::Time primary_down_since) const {
+  if (g.roles.secondary_server.empty()) return "";
+  const v1::FailoverGroupRef& ref = g.runbook.group();
+  const v1::ProbeTarget target = g.roles.secondary_server == ref.secondary_server()
+                                     ? v1::PROBE_TARGET_SECONDARY
+                                     : v1::PROBE_TARGET_PRIMARY;
+  for (const v1::ProbeSpec& p : g.runbook.probes()) {
+    if (p.kind_case() != v1::ProbeSpec::kReplicationLink || p.target() != target) continue;
+    const std::string id = probes::ProbeScheduler::ProbeId(g.id, p.name());
+    if (deps_.tracker.ProbeStateOf(id) != probes::ProbeState::kUnhealthy) continue;
+    // The probe's last failure names the link state ("not ready: SUSPENDED (link to ...)").
+    std::string detail = "failing";
+    absl::Time failing_since = absl::InfinitePast();
+    if (std::optional<probes::ProbeStatus> st = deps_.scheduler.Status(id)) {
+      failing_since = st->failure_streak_start;
+      for (auto it = st->history.rbegin(); it != st->history.rend(); ++it) {
+        if (it->outcome == probes::ProbeOutcome::kFailure) {
+          detail = it->detail;
+          break;
+        }
+      }
+    }
+    // A link that went SUSPENDED once the primary was down broke with the primary: expected in
+    // a regional outage, and no reason to hold a forced failover (the data-loss estimate is the
+    // guard). One suspended before the outage means a secondary left behind: it holds.
+    if (detail.find("SUSPENDED") != std::string::npos &&
+        primary_down_since != absl::InfiniteFuture() && failing_since != absl::InfinitePast() &&
+        failing_since >= primary_down_since) {
+      continue;
+    }
+    return absl::StrCat("replication link (probe ", p.name(), ", database ",
+                        p.replication_link().database(), ") ", detail);
+  }
+  return "";
 }
 
 int Agent::GroupsFailing() const {
@@ -502,7 +551,7 @@ void Agent::EvaluateAndAct(GroupState& g) {
     if (auto it = g.auto_request_ids.find(op.request_id); it != g.auto_request_ids.end()) {
       settled = it->second;
     }
-    if (g.finished_auto_requests.count(settled) != 0) {
+    if (g.finished_auto_requests.count(BaseRequestId(settled)) != 0) {
       // This outage's automatic failover of this kind already ran and did not succeed: it is
       // not retried automatically (that would be a second attempt nobody decided on); a human
       // looks, and may request a failover through the control API.

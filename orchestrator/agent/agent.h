@@ -45,6 +45,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "foghorn/v1/runbook.pb.h"
+#include "orchestrator/agent/failover_caller.h"
+#include "orchestrator/agent/readiness_scheduler.h"
 #include "orchestrator/agent/step_gates.h"
 #include "orchestrator/common/executor.h"
 #include "orchestrator/common/log.h"
@@ -77,6 +79,8 @@ struct GroupSnapshot {
   std::string pause_reason;
   // Every probe of the runbook with its state and recent results.
   std::vector<probes::ProbeStatus> probes;
+  // The last scheduled readiness run (Deps::readiness); unset before the first or without one.
+  std::optional<GroupReadiness> readiness;
 };
 
 // Who set a pause. Each owner's pause is kept apart, so a drill's automatic pause and its resume
@@ -137,6 +141,10 @@ struct OperationChanged {
 struct ExternalFailoverNoticed {
   std::string primary_server;
   std::string previous_primary;
+  // Who failed it over, from the Activity Log ("Microsoft.Sql" for a Microsoft-initiated
+  // failover); empty when it could not be read (caller_note says why).
+  std::string caller{};
+  std::string caller_note{};
 };
 
 // Something that happened in the agent, for the control API's Watch stream.
@@ -217,9 +225,12 @@ class Coordination {
   // A new operation is refused over another operation's unfinished intent, unless it carries
   // that intent on (same request id and target).
   virtual absl::Status FenceBeforeArm(const journal::OperationRecord& op, bool resumed) = 0;
-  // Blocking (a worker): marks this agent's intent for `op` finished with its outcome, fenced
-  // like FenceBeforeArm (FAILED_PRECONDITION when another agent leads the group now).
-  virtual absl::Status FinishIntent(const journal::OperationRecord& op) = 0;
+  // Blocking (a worker): marks the intent of `op` (this agent's, or `intent_agent`'s when given:
+  // an intent declined by a new leader) finished with its outcome, fenced like FenceBeforeArm;
+  // FAILED_PRECONDITION when another agent leads the group now or the intent names another
+  // operation.
+  virtual absl::Status FinishIntent(const journal::OperationRecord& op,
+                                    const std::string& intent_agent = "") = 0;
   // Non-blocking: the shared control state (key -> JSON) as last read from etcd; nullopt until
   // the first read since the agent connected (nothing is known yet, not "nothing is set").
   virtual std::optional<std::map<std::string, std::string>> SharedControls() = 0;
@@ -252,6 +263,12 @@ class Agent final : public probes::VerdictSink {
     common::WorkerPool* read_workers = nullptr;
     // Optional: coordination with other agents (leader-only action, vantage quorum, fencing).
     Coordination* coordination = nullptr;
+    // Optional: who failed a group over (the Activity Log), asked on a read worker when ARM
+    // reports a primary no foghorn operation made. Without it the caller is "unknown".
+    FailoverCallerReader* failover_callers = nullptr;
+    // Optional: continuous readiness. SetRunbooks hands it the runbooks; snapshots carry its
+    // last results per group.
+    ReadinessScheduler* readiness = nullptr;
   };
   struct Options {
     // How often roles are re-read from ARM; with many groups the interval stretches so the
@@ -368,6 +385,11 @@ class Agent final : public probes::VerdictSink {
   void EvaluateAndAct(GroupState& g);
   void EvaluateById(const std::string& group_id);
   decision::GroupView BuildView(const GroupState& g) const;
+  // [loop] Why the server that is secondary now cannot take over, from its failing
+  // replication_link probes ("" when none fails).
+  // A link SUSPENDED only since the primary went down (`primary_down_since`; InfiniteFuture when
+  // it is not down) broke with it and does not count.
+  std::string SecondaryNotReady(const GroupState& g, absl::Time primary_down_since) const;
   int GroupsFailing() const;
   void ScheduleEvaluation(GroupState& g, absl::Time when);
   GroupState* Find(const std::string& group_id);
@@ -390,7 +412,7 @@ class Agent final : public probes::VerdictSink {
   // `takeover`: another agent's intent carried on (see TakeOverIntent): the request id is kept
   // exactly, and its pre steps (which ran on that agent) are not run again.
   void LaunchOperation(GroupState& g, journal::OperationRecord op, bool journaled,
-                       bool takeover = false);
+                       const SharedIntent* takeover = nullptr);
   // Called on a worker: posts the outcome to the loop (OnOperationDoneOnLoop).
   // `arm_failed`: the ARM step ran and failed; `completed`: ARM carried the failover out.
   void OnOperationDone(const std::string& group_id, absl::StatusOr<journal::OperationRecord> op,
@@ -410,8 +432,10 @@ class Agent final : public probes::VerdictSink {
   void ScheduleRoleRefresh(GroupState& g, absl::Duration after);
   // [loop] `explained_at`: when a recent operation of ours (found by the role read, off the
   // loop) explains the new primary; `drill_recent`: a drill ran or runs.
+  // `caller` / `caller_note`: who failed it over (Activity Log), or why that is unknown.
   void NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles,
-                              std::optional<absl::Time> explained_at, bool drill_recent);
+                              std::optional<absl::Time> explained_at, bool drill_recent,
+                              const std::string& caller = "", const std::string& caller_note = "");
 
   // --- events (events.cc) ---
   void Emit(AgentEvent e) const;
@@ -481,7 +505,10 @@ class Agent final : public probes::VerdictSink {
   absl::Duration shared_backoff_ = absl::ZeroDuration();
   common::TimerId shared_retry_timer_ = 0;
   // Intents this agent took over or is finishing (by operation id of their writer).
-  std::set<std::string> intents_handled_;
+  // (A retry may come after the time kept here: a carry-on that did not finish the intent.)
+  std::map<std::string, absl::Time> intents_handled_;
+  // This agent's own intents its journal does not know: handled as another agent's.
+  std::set<std::string> orphan_intents_;
   bool flush_queued_ = false;
   bool stopped_ = false;
   // No group is evaluated before Start() has resumed the journal's unfinished operations, so an

@@ -100,6 +100,9 @@ absl::StatusOr<v1::AgentConfig> ParseAgentConfig(const std::string& file, const 
   if (!config.arm().has_poll_interval())
     config.mutable_arm()->mutable_poll_interval()->set_seconds(1);
   if (config.impairment_fraction() == 0) config.set_impairment_fraction(0.8);
+  if (!config.readiness().has_interval()) {
+    config.mutable_readiness()->mutable_interval()->set_seconds(300);
+  }
   {
     // Unset limits take the journal's defaults (0 written means unlimited).
     const journal::RetentionPolicy retention = JournalRetention(config);
@@ -121,6 +124,9 @@ absl::StatusOr<v1::AgentConfig> ParseAgentConfig(const std::string& file, const 
   }
   if (config.impairment_fraction() <= 0 || config.impairment_fraction() > 1) {
     problem("impairment_fraction", "must be in (0, 1]");
+  }
+  if (common::FromProtoDuration(config.readiness().interval()) < absl::Minutes(1)) {
+    problem("readiness.interval", "must be at least 1m");
   }
   {
     const v1::JournalSettings::Retention& r = config.journal().retention();

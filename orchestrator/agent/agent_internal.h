@@ -4,6 +4,8 @@
 #ifndef FOGHORN_ORCHESTRATOR_AGENT_AGENT_INTERNAL_H_
 #define FOGHORN_ORCHESTRATOR_AGENT_AGENT_INTERNAL_H_
 
+#include <string>
+
 #include "foghorn/v1/runbook.pb.h"
 #include "orchestrator/arm/arm_client.h"
 #include "orchestrator/journal/journal.h"
@@ -36,13 +38,51 @@ inline v1::FailoverKind FromArmKind(arm::FailoverKind kind) {
 inline constexpr char kAbandonedPrefix[] = "abandoned after a restart: ";
 
 // Outcomes of operations that never reached ARM and are no attempt: abandoned at a restart, or
-// refused by the coordination fence (operation_runner.cc). A fresh decision may start another.
+// refused by the coordination fence before their first POST (operation_runner.cc). A fresh
+// decision may start another. ("not resumed here: ..." is not one: that ARM step had begun.)
 inline constexpr char kNotSentPrefix[] = "not sent to ARM: ";
-inline constexpr char kNotResumedPrefix[] = "not resumed here: ";
 inline bool NeverReachedArm(const journal::OperationRecord& op) {
   return op.state == journal::OperationState::kAborted &&
-         (op.outcome.rfind(kAbandonedPrefix, 0) == 0 || op.outcome.rfind(kNotSentPrefix, 0) == 0 ||
-          op.outcome.rfind(kNotResumedPrefix, 0) == 0);
+         (op.outcome.rfind(kAbandonedPrefix, 0) == 0 || op.outcome.rfind(kNotSentPrefix, 0) == 0);
+}
+
+// Where a lag sample of probe `probe_id` ("<group>/<name>") comes from, for the data-loss reason:
+// "azure_metric replication_lag_seconds", "http probe lag", ... ("probe <name>" when the runbook
+// no longer names it).
+inline std::string LagSourceName(const v1::Runbook& runbook, const std::string& probe_id) {
+  const std::string name = probe_id.substr(probe_id.find_last_of('/') + 1);
+  for (const v1::ProbeSpec& p : runbook.probes()) {
+    if (p.name() != name) continue;
+    switch (p.kind_case()) {
+      case v1::ProbeSpec::kAzureMetric:
+        return "azure_metric " + (p.azure_metric().metric().empty()
+                                      ? std::string("replication_lag_seconds")
+                                      : p.azure_metric().metric());
+      case v1::ProbeSpec::kHttp:
+        return "http probe " + name;
+      case v1::ProbeSpec::kExec:
+        return "exec probe " + name;
+      default:
+        break;
+    }
+  }
+  return "probe " + name;
+}
+
+inline constexpr char kLastKnownLagSource[] = "last known (journal)";
+inline constexpr char kVantageLagSource[] = "another vantage (coordination)";
+
+// An automatic request id without what a fresh decision appended to it ("/after-<id>",
+// "/at-<time>"): one outage and kind, whichever attempt. Keys the no-retry rule.
+// The base is "auto/<subscription>/<resource group>/<name>/<outage>/<kind>": six parts.
+inline std::string BaseRequestId(const std::string& request_id) {
+  if (request_id.rfind("auto/", 0) != 0) return request_id;
+  size_t at = 0;
+  for (int parts = 0; parts < 6; ++parts) {
+    at = request_id.find('/', at + (parts == 0 ? 0 : 1));
+    if (at == std::string::npos) return request_id;
+  }
+  return request_id.substr(0, at);
 }
 
 inline bool IsAutomatic(const journal::OperationRecord& op) {

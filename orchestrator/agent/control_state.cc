@@ -12,6 +12,7 @@
 
 #include "nlohmann/json.hpp"
 #include "orchestrator/agent/agent.h"
+#include "orchestrator/agent/agent_internal.h"
 #include "orchestrator/agent/control_keys.h"
 #include "orchestrator/agent/group_state.h"
 #include "orchestrator/common/status_macros.h"
@@ -50,7 +51,8 @@ void Agent::Observe(GroupState& g, absl::Time now) {
   // UNKNOWN (just restarted or reloaded) and IMPAIRED (our own vantage) neither start nor end it.
   if (auto lag = deps_.tracker.ReplicationLag(g.id)) {
     if (!g.last_lag || lag->sampled_at > g.last_lag->sampled_at) {
-      g.last_lag = decision::LagSample{absl::Seconds(lag->seconds), lag->sampled_at};
+      g.last_lag = decision::LagSample{absl::Seconds(lag->seconds), lag->sampled_at,
+                                       LagSourceName(g.runbook, lag->probe_id)};
       if (outage_began_now || g.lag_persisted_at == absl::InfinitePast() ||
           now - g.lag_persisted_at >= options_.lag_persist_interval) {
         g.lag_persisted_at = now;
@@ -63,7 +65,7 @@ void Agent::Observe(GroupState& g, absl::Time now) {
               p && (p->verdict == v1::VERDICT_UNHEALTHY || p->verdict == v1::VERDICT_IMPAIRED)
                   ? p->failure_streak_start
                   : absl::InfinitePast(),
-              lag->seconds);
+              lag->seconds + std::max(0.0, absl::ToDoubleSeconds(now - lag->sampled_at)));
         }
       }
     }
@@ -157,7 +159,7 @@ absl::Status Agent::FlushControlState() {
   std::map<std::string, std::string> batch;
   SharedBatch shared;
   // What is dirty is collected on the loop; the write happens here, never on the loop.
-  RETURN_IF_ERROR(OnLoop([&] {
+  absl::Status collected = OnLoop([&] {
     flush_queued_ = false;
     if (deps_.coordination != nullptr) shared = CollectShared();
     for (const std::string& key : dirty_) {
@@ -186,7 +188,11 @@ absl::Status Agent::FlushControlState() {
       batch[key] = std::move(value);
     }
     dirty_.clear();
-  }));
+  });
+  if (!collected.ok()) {
+    flush_mu_.Unlock();
+    return collected;
+  }
   if (!batch.empty()) {
     absl::Status s = deps_.journal.PutControlState(batch);
     if (!s.ok()) {
@@ -289,7 +295,8 @@ void Agent::RestoreControlState(const std::map<std::string, std::string>& state,
       auto lag = num(*l, "lag_us");
       auto at = num(*l, "sampled_us");
       if (lag && at && *lag >= 0) {
-        g->last_lag = decision::LagSample{absl::Microseconds(*lag), FromWallMicros(c, *at)};
+        g->last_lag = decision::LagSample{absl::Microseconds(*lag), FromWallMicros(c, *at),
+                                          kLastKnownLagSource};
         g->lag_persisted_at = now;
       }
     }

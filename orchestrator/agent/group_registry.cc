@@ -154,6 +154,7 @@ absl::Status Agent::SetRunbooks(const std::vector<v1::Runbook>& runbooks) {
       deps_.coordination->SetGroups(ids);
     }
   }));
+  if (result.ok() && deps_.readiness != nullptr) deps_.readiness->SetRunbooks(runbooks);
   return result;
 }
 
@@ -172,9 +173,12 @@ GroupSnapshot Agent::SnapshotOf(const GroupState& g) const {
 
 namespace {
 
-// A published snapshot with the probes' states as the scheduler holds them now.
-GroupSnapshot WithProbes(const GroupSnapshot& published, probes::ProbeScheduler& scheduler) {
+// A published snapshot with the probes' states as the scheduler holds them now (and the last
+// readiness results, when readiness runs).
+GroupSnapshot WithProbes(const GroupSnapshot& published, probes::ProbeScheduler& scheduler,
+                         const ReadinessScheduler* readiness) {
   GroupSnapshot s = published;
+  if (readiness != nullptr) s.readiness = readiness->Get(s.id);
   for (const auto& p : s.runbook.probes()) {
     if (auto st = scheduler.Status(probes::ProbeScheduler::ProbeId(s.id, p.name()))) {
       s.probes.push_back(std::move(*st));
@@ -193,7 +197,8 @@ std::vector<GroupSnapshot> Agent::Groups() {
   }
   std::vector<GroupSnapshot> out;
   out.reserve(published.size());
-  for (const auto& snapshot : published) out.push_back(WithProbes(*snapshot, deps_.scheduler));
+  for (const auto& snapshot : published)
+    out.push_back(WithProbes(*snapshot, deps_.scheduler, deps_.readiness));
   return out;
 }
 
@@ -205,7 +210,7 @@ absl::StatusOr<GroupSnapshot> Agent::Group(const std::string& group_id) {
     if (it != published_.end()) snapshot = it->second;
   }
   if (!snapshot) return absl::NotFoundError(absl::StrCat("no failover group ", group_id));
-  return WithProbes(*snapshot, deps_.scheduler);
+  return WithProbes(*snapshot, deps_.scheduler, deps_.readiness);
 }
 
 }  // namespace foghorn::agent

@@ -85,6 +85,10 @@ struct Agent::RoleRead {
   // whether a drill runs or ran a moment ago.
   std::optional<absl::Time> explained_at;
   bool drill_recent = false;
+  // For a primary nothing of ours explains: the Activity Log's caller of the failover, or (empty
+  // caller) why it is unknown.
+  std::string caller;
+  std::string caller_note;
 };
 
 }  // namespace foghorn::agent

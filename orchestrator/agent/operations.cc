@@ -92,13 +92,15 @@ executor::FailoverPlan Agent::PlanFor(const GroupState& g,
 }
 
 void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool journaled,
-                            bool takeover) {
+                            const SharedIntent* takeover) {
   auto kind = executor::ParseOperationKind(op.kind);
   g.in_flight = decision::OperationInFlight{
       kind.ok() ? FromArmKind(*kind) : v1::FAILOVER_KIND_PLANNED, deps_.clock.Now()};
   g.in_flight_op = journaled ? op.id : "(starting)";
   executor::FailoverPlan plan = PlanFor(g, op);
-  if (takeover) plan.pre_steps.clear();  // they ran on the agent that wrote the intent
+  if (takeover != nullptr) plan.pre_steps.clear();  // they ran on the agent that wrote the intent
+  std::optional<SharedIntent> carried;
+  if (takeover != nullptr) carried = *takeover;
   if (!g.cancel_gate) g.cancel_gate = std::make_shared<executor::CancelGate>();
   plan.cancel_gate = g.cancel_gate;
   // Whether this run's fence wrote the operation's intent (then its end is recorded there too,
@@ -115,25 +117,33 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
   }
   std::weak_ptr<bool> alive = alive_;
   std::string group_id = g.id;
-  const bool automatic_new = !journaled && !takeover && IsAutomatic(op);
+  const bool automatic_new = !journaled && takeover == nullptr && IsAutomatic(op);
   // The gate is visible to the runbook steps before the worker can reach one.
   Publish(g);
   bool submitted = deps_.workers.Submit([this, alive, group_id, op = std::move(op), journaled,
-                                         fenced, automatic_new, plan = std::move(plan)]() mutable {
+                                         fenced, carried, automatic_new,
+                                         plan = std::move(plan)]() mutable {
     if (alive.expired()) return;
     absl::StatusOr<journal::OperationRecord> result = op;
     bool created_here = false;
     if (automatic_new) {
       // An operation of this outage abandoned at a restart (never sent), or cancelled, does
       // not stand for this fresh decision: the new one gets its own request id.
+      // "<base>/after-<id of the last such operation>": the id stays short, and every earlier
+      // one is distinct (operation ids are unique), so this ends; past 64 the time decides.
       const std::string base = op.request_id;
-      for (int i = 0; i < 8; ++i) {
+      bool settled = false;
+      for (int i = 0; i < 64 && !settled; ++i) {
         auto prior = deps_.journal.FindByRequestId(op.request_id);
         if (!prior.ok() || !prior->has_value() ||
             (!NeverReachedArm(**prior) && (*prior)->state != journal::OperationState::kCancelled)) {
-          break;
+          settled = true;
+        } else {
+          op.request_id = absl::StrCat(base, "/after-", (*prior)->id);
         }
-        op.request_id = absl::StrCat(op.request_id, "/after-", (*prior)->id);
+      }
+      if (!settled) {
+        op.request_id = absl::StrCat(base, "/at-", absl::ToUnixMicros(deps_.clock.WallNow()));
       }
       if (op.request_id != base) {
         (void)deps_.loop.RunAndWait([this, alive, group_id, base, settled = op.request_id] {
@@ -164,8 +174,23 @@ void Agent::LaunchOperation(GroupState& g, journal::OperationRecord op, bool jou
       }
     }
     if (result.ok()) result = deps_.runner.Run(op, plan);
+    if (carried && !created_here && result.ok() && journal::IsFinished(result->state) &&
+        !fenced->load()) {
+      // The carried-on request already ran on this agent (its journal knew the request id): not
+      // run twice; the other agent's intent is marked finished so nothing waits behind it.
+      journal::OperationRecord ended = *result;
+      ended.id = carried->operation_id;
+      ended.outcome = absl::StrCat("not carried on: request ", result->request_id,
+                                   " already ran on this agent as operation ", result->id, " (",
+                                   journal::OperationStateName(result->state), ")");
+      absl::Status s = deps_.coordination->FinishIntent(ended, carried->agent);
+      if (!s.ok()) {
+        deps_.logger.Warn("cannot mark a carried-on intent finished",
+                          {{"operation", carried->operation_id}, {"error", s.ToString()}});
+      }
+    }
     if (deps_.coordination != nullptr && result.ok() && journal::IsFinished(result->state) &&
-        (fenced->load() || (plan.cancel_gate != nullptr && plan.cancel_gate->arm_begun()))) {
+        fenced->load()) {
       // The intent written by the fence says the operation ended, so a later leader does not
       // carry it on. Fenced: refused when another agent leads the group now (it takes over).
       // A few tries: an intent left unfinished would be carried on by the next leader.
@@ -275,7 +300,7 @@ void Agent::OnOperationDoneOnLoop(const std::string& group_id,
       // afresh (new request id, see Evaluate); the cancel hold stops it until then.
       if (IsAutomatic(*op) && op->state != journal::OperationState::kCancelled &&
           !NeverReachedArm(*op)) {
-        g->finished_auto_requests.insert(op->request_id);
+        g->finished_auto_requests.insert(BaseRequestId(op->request_id));
       }
       if (NeverReachedArm(*op) && deps_.coordination != nullptr) {
         // Refused by the fence (leadership moved, or etcd did not answer): no attempt; decided

@@ -1,7 +1,7 @@
 // Agent's role refresher: reads each group's roles from ARM on the read workers (RefreshRoles),
 // applies them on the loop (ApplyRoles), paced to stay within the ARM read budget
 // (ScheduleRoleRefresh), and notices a primary that moved without a foghorn operation
-// (NoticeExternalFailover: the cooldown starts).
+// (NoticeExternalFailover: the cooldown starts; the Activity Log names the caller).
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 #include "orchestrator/agent/agent.h"
 #include "orchestrator/agent/control_keys.h"
 #include "orchestrator/agent/group_state.h"
@@ -98,6 +99,25 @@ void Agent::RefreshRoles(const std::string& group_id) {
         }
       }
     }
+    if (read.roles && !known_primary.empty() && read.roles->primary_server != known_primary &&
+        !read.explained_at && !read.drill_recent) {
+      // Nothing of ours explains it: who did? The Activity Log of the group on the new primary
+      // (failovers are sent to it), read here, off the loop. The agent works without it.
+      if (deps_.failover_callers == nullptr) {
+        read.caller_note = "no activity log reader configured";
+      } else {
+        for (const arm::FailoverGroupId& id : ids) {
+          if (id.server != read.roles->primary_server) continue;
+          absl::StatusOr<std::string> caller = deps_.failover_callers->LastFailoverCaller(
+              id, deps_.clock.WallNow() - std::max(cooldown, absl::Hours(1)));
+          if (caller.ok()) {
+            read.caller = *caller;
+          } else {
+            read.caller_note = absl::StrCat("activity log: ", caller.status().message());
+          }
+        }
+      }
+    }
     deps_.loop.Post([this, alive, group_id, read = std::move(read)]() mutable {
       if (alive.expired()) return;
       ApplyRoles(group_id, std::move(read));
@@ -125,7 +145,8 @@ void Agent::ApplyRoles(const std::string& group_id, RoleRead read) {
       // Only an operation of ours whose ARM step began can explain the change.
       const bool ours_in_flight = g->in_flight && g->cancel_gate && g->cancel_gate->arm_begun();
       if (g->roles_known && !ours_in_flight) {
-        NoticeExternalFailover(*g, *roles, read.explained_at, read.drill_recent);
+        NoticeExternalFailover(*g, *roles, read.explained_at, read.drill_recent, read.caller,
+                               read.caller_note);
       }
     }
     g->roles = *roles;
@@ -144,7 +165,8 @@ void Agent::ApplyRoles(const std::string& group_id, RoleRead read) {
 }
 
 void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_roles,
-                                   std::optional<absl::Time> explained_at, bool drill_recent) {
+                                   std::optional<absl::Time> explained_at, bool drill_recent,
+                                   const std::string& caller, const std::string& caller_note) {
   const absl::Time now = deps_.clock.Now();
   // A drill moves the primary and back while it holds its pause: those are not external.
   if (g.pauses.count(PauseOwner::kDrill) != 0 || drill_recent) return;
@@ -169,9 +191,13 @@ void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_rol
     MarkDirty(GroupKey(g.id));
     return;
   }
+  const std::string by =
+      caller.empty() ? (caller_note.empty() ? std::string("caller unknown")
+                                            : absl::StrCat("caller unknown (", caller_note, ")"))
+                     : absl::StrCat("by ", caller);
   const std::string summary = absl::StrCat(
       "external failover of ", g.id, ": ", now_roles.primary_server, " is primary (was ",
-      g.roles.primary_server, ") without a foghorn operation; noticed at ",
+      g.roles.primary_server, ") without a foghorn operation, ", by, "; noticed at ",
       absl::FormatTime(deps_.clock.WallNow(), absl::UTCTimeZone()), "; cooldown started");
   g.last_failover_at = now;
   g.outage_began = absl::InfinitePast();
@@ -183,21 +209,30 @@ void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_rol
   deps_.metrics.IncrementCounter("foghorn_external_failovers_total", {{"group", g.id}});
   deps_.logger.Warn("external failover", {{"group", g.id},
                                           {"primary", now_roles.primary_server},
-                                          {"previous_primary", g.roles.primary_server}});
+                                          {"previous_primary", g.roles.primary_server},
+                                          {"caller", caller.empty() ? "unknown" : caller}});
   deps_.journal
       .Audit({0, absl::InfinitePast(), "arm", "ExternalFailover", g.id,
-              absl::StrCat(g.roles.primary_server, " -> ", now_roles.primary_server),
+              absl::StrCat(g.roles.primary_server, " -> ", now_roles.primary_server, ", ", by),
               "cooldown started"})
       .IgnoreError();
   executor::Notification n;
   n.event = "external_failover";
   n.group_id = g.id;
   n.summary = summary;
+  {
+    nlohmann::json j = {{"primary_server", now_roles.primary_server},
+                        {"previous_primary", g.roles.primary_server},
+                        {"caller", caller}};
+    if (!caller_note.empty()) j["caller_note"] = caller_note;
+    n.details_json = j.dump();
+  }
   n.dedup_key = absl::StrCat(g.id, "/external/", now_roles.primary_server, "/",
                              absl::ToUnixSeconds(deps_.clock.WallNow()));
   deps_.notifier.Notify(std::move(n));
   Emit({g.id, "", now, summary,
-        ExternalFailoverNoticed{now_roles.primary_server, g.roles.primary_server}});
+        ExternalFailoverNoticed{now_roles.primary_server, g.roles.primary_server, caller,
+                                caller_note}});
 }
 
 }  // namespace foghorn::agent

@@ -393,31 +393,37 @@ void Agent::ApplySharedKey(const std::string& key, const std::optional<std::stri
 
 bool Agent::TakeOverIntent(GroupState& g, const SharedIntent& intent) {
   if (intent.finished && !intent.mine && HasPrefix(intent.request_id, "auto/") &&
-      intent.state != "succeeded") {
-    // Another agent's automatic failover of this outage ran and did not succeed: not retried
+      intent.state == "failed") {
+    // Another agent's automatic failover of this outage ran and failed: not retried
     // automatically here either (the same rule as on the agent that ran it).
-    g.finished_auto_requests.insert(intent.request_id);
+    g.finished_auto_requests.insert(BaseRequestId(intent.request_id));
   }
   if (intent.finished || intent.operation_id.empty()) return false;
   const std::string handled_key = absl::StrCat(intent.agent, "/", intent.operation_id);
   const CoordinationFacts facts =
       deps_.coordination->Facts(g.id, PrimaryTarget(g.runbook, g.roles));
   if (!facts.view.leader || facts.view.lost) return false;  // only the leader carries it on
-  if (intent.mine) {
+  const absl::Time now = deps_.clock.Now();
+  // Each intent is looked at once, and again after a while if it is still unfinished then (a
+  // carry-on or a decline whose etcd write failed).
+  auto handled = intents_handled_.find(handled_key);
+  if (handled != intents_handled_.end() && now < handled->second) return false;
+  intents_handled_[handled_key] = now + absl::Seconds(30);
+  if (intent.mine && orphan_intents_.count(handled_key) == 0) {
     // Ours and unfinished while nothing runs here: either the operation ended and the intent
-    // could not be marked (etcd was unreachable then), or its run was refused by the fence
-    // (this agent restarted and did not lead the group yet) and waits in the journal. Once,
-    // off the loop: mark it finished, or carry the journaled operation on.
-    if (!intents_handled_.insert(handled_key).second) return false;
+    // could not be marked (etcd was unreachable then), or its resumed run was refused by the
+    // fence (this agent did not lead the group yet after a restart) and waits in the journal.
+    // Off the loop: mark it finished, or carry the journaled operation on. An intent of ours
+    // that the journal does not know (a journal lost, a reused agent name) is treated as any
+    // other agent's.
     std::weak_ptr<bool> alive = alive_;
     deps_.workers.Submit([this, alive, intent, handled_key, group_id = g.id] {
       if (alive.expired()) return;
       absl::StatusOr<std::optional<journal::OperationRecord>> op =
           deps_.journal.FindByRequestId(intent.request_id);
       if (op.ok() && op->has_value() && !journal::IsFinished((*op)->state)) {
-        (void)deps_.loop.RunAndWait([this, alive, handled_key, group_id, record = **op] {
+        (void)deps_.loop.RunAndWait([this, alive, group_id, record = **op] {
           if (alive.expired()) return;
-          intents_handled_.erase(handled_key);
           GroupState* g = Find(group_id);
           if (g == nullptr || g->in_flight || stopped_) return;
           deps_.logger.Warn("resuming this agent's operation refused earlier by the fence",
@@ -428,32 +434,31 @@ bool Agent::TakeOverIntent(GroupState& g, const SharedIntent& intent) {
         });
         return;
       }
-      absl::Status s = absl::NotFoundError("not in this agent's journal");
-      if (op.ok() && op->has_value()) {
-        s = deps_.coordination->FinishIntent(**op);
-      } else if (!op.ok()) {
-        s = op.status();
+      if (op.ok() && (!op->has_value() || (*op)->id != intent.operation_id)) {
+        (void)deps_.loop.RunAndWait([this, alive, handled_key, group_id] {
+          if (alive.expired()) return;
+          orphan_intents_.insert(handled_key);
+          intents_handled_.erase(handled_key);
+          if (GroupState* g = Find(group_id)) ScheduleEvaluation(*g, deps_.clock.Now());
+        });
+        return;
       }
+      absl::Status s = op.ok() ? deps_.coordination->FinishIntent(**op) : op.status();
       if (!s.ok()) {
         deps_.logger.Warn("cannot mark an old intent finished",
                           {{"operation", intent.operation_id}, {"error", s.ToString()}});
       }
-      (void)deps_.loop.RunAndWait(
-          [this, alive, handled_key, retry = s.code() != absl::StatusCode::kNotFound && !s.ok()] {
-            if (!alive.expired() && retry) intents_handled_.erase(handled_key);
-          });
     });
     return false;
   }
   if (!g.roles_from_arm) {
     // Busy until this run's first read of the roles (a role read's arrival re-evaluates; this
     // retry covers reads that keep failing).
-    ScheduleEvaluation(g, deps_.clock.Now() + absl::Seconds(5));
+    intents_handled_.erase(handled_key);
+    ScheduleEvaluation(g, now + absl::Seconds(5));
     return true;
   }
-  if (intents_handled_.count(handled_key) != 0) return false;
   const v1::FailoverGroupRef& ref = g.runbook.group();
-  const absl::Time now = deps_.clock.Now();
   const bool known_target =
       intent.target == ref.primary_server() || intent.target == ref.secondary_server();
   auto kind = executor::ParseOperationKind(intent.kind);
@@ -482,10 +487,9 @@ bool Agent::TakeOverIntent(GroupState& g, const SharedIntent& intent) {
     }
     if (!holds.empty()) why = absl::StrCat("a fresh decision holds: ", absl::StrJoin(holds, "; "));
   }
-  intents_handled_.insert(handled_key);
   if (!why.empty()) {
-    // Not carried on; recorded as this agent's operation ending at once, so the intent is
-    // marked finished and a person is told.
+    // Not carried on: the intent is marked finished (so nothing is blocked behind it) and a
+    // person is told.
     deps_.logger.Error("not carrying on another agent's operation",
                        {{"group", g.id},
                         {"agent", intent.agent},
@@ -505,14 +509,15 @@ bool Agent::TakeOverIntent(GroupState& g, const SharedIntent& intent) {
     ended.target_server = intent.target;
     ended.group_id = g.id;
     ended.state = journal::OperationState::kAborted;
-    ended.outcome = absl::StrCat("not carried on by ", "the new leader: ", why);
+    ended.outcome = absl::StrCat("not carried on by the new leader: ", why);
     std::weak_ptr<bool> alive = alive_;
-    deps_.workers.Submit([this, alive, ended, why] {
+    deps_.workers.Submit([this, alive, ended, why, agent = intent.agent] {
       if (alive.expired()) return;
-      absl::Status s = deps_.coordination->FinishIntent(ended);
+      absl::Status s = deps_.coordination->FinishIntent(ended, agent);
       deps_.journal
           .Audit({0, absl::InfinitePast(), "agent", "NotCarriedOn", ended.group_id,
-                  absl::StrCat("operation ", ended.id, " (request ", ended.request_id, "): ", why),
+                  absl::StrCat("operation ", ended.id, " of agent ", agent, " (request ",
+                               ended.request_id, "): ", why),
                   s.ok() ? "intent marked finished" : s.ToString()})
           .IgnoreError();
     });
@@ -535,7 +540,7 @@ bool Agent::TakeOverIntent(GroupState& g, const SharedIntent& intent) {
   // The ARM step may be in ARM's hands: no cancel can stop it any more (as after a restart).
   g.cancel_gate = std::make_shared<executor::CancelGate>();
   g.cancel_gate->BeginArmStep();
-  LaunchOperation(g, std::move(op), /*journaled=*/false, /*takeover=*/true);
+  LaunchOperation(g, std::move(op), /*journaled=*/false, &intent);
   return true;
 }
 

@@ -127,6 +127,30 @@ v1::FailoverGroup GroupToProto(const agent::GroupSnapshot& g, absl::Time now,
     info->set_name(p.name());
     info->set_target(p.target());
   }
+  if (g.readiness) {
+    for (const agent::ReadinessCheck& c : g.readiness->checks) {
+      v1::ReadinessCheck* rc = out.add_readiness();
+      rc->set_name(c.name);
+      rc->set_reason(c.detail);
+      switch (c.state) {
+        case agent::ReadinessState::kOk:
+          rc->set_status(v1::CHECK_STATUS_PASS);
+          break;
+        case agent::ReadinessState::kWarn:
+          rc->set_status(v1::CHECK_STATUS_WARN);
+          break;
+        case agent::ReadinessState::kFailing:
+          rc->set_status(v1::CHECK_STATUS_FAIL);
+          break;
+        case agent::ReadinessState::kUnknown:
+          rc->set_status(v1::CHECK_STATUS_SKIP);
+          break;
+      }
+    }
+    if (IsFinite(g.readiness->checked_at)) {
+      SetTimestamp(g.readiness->checked_at, out.mutable_readiness_checked_at());
+    }
+  }
   return out;
 }
 
@@ -269,6 +293,8 @@ struct SetEventDetail {
     v1::ExternalFailover* d = out.mutable_external_failover();
     d->set_primary_server(x.primary_server);
     d->set_previous_primary(x.previous_primary);
+    d->set_caller(x.caller);
+    d->set_caller_note(x.caller_note);
   }
 };
 

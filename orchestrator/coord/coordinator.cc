@@ -1029,7 +1029,9 @@ GroupCoordination Coordinator::Get(const std::string& group, absl::Time now) con
           auto a = agents_.find(agent);
           if (a == agents_.end() || a->second.lease != r.lease) continue;
         }
-        absl::Time at = clock_.FromWall(r.published_wall);
+        // Never later than now: a publisher whose clock runs ahead must not keep its sample
+        // from ageing.
+        absl::Time at = std::min(now, clock_.FromWall(r.published_wall));
         if (!out.lag_seconds.has_value() || at > out.lag_published_at) {
           out.lag_seconds = r.lag_seconds;
           out.lag_published_at = at;

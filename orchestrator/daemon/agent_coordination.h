@@ -77,10 +77,12 @@ class AgentCoordination final : public agent::Coordination {
         [&](const std::optional<std::string>& current) -> absl::Status {
           if (!current) return absl::OkStatus();  // nobody can be carrying anything on
           const agent::SharedIntent i = ParseIntent(*current);
+          // An intent nobody can read names no operation: nothing to carry on or protect.
+          if (i.operation_id.empty()) return absl::OkStatus();
           if (resumed) {
             // Resumed after a restart: only while the intent is still this operation's.
             if (i.mine && i.operation_id == op.id && !i.finished) return absl::OkStatus();
-            return absl::FailedPreconditionError(absl::StrCat(
+            return absl::AbortedError(absl::StrCat(
                 "the group's intent now names agent ", i.agent, "'s operation ", i.operation_id,
                 i.finished ? absl::StrCat(" (finished: ", i.state, " ", i.outcome, ")")
                            : std::string(" (unfinished)"),
@@ -97,14 +99,16 @@ class AgentCoordination final : public agent::Coordination {
         });
   }
 
-  absl::Status FinishIntent(const journal::OperationRecord& op) override {
+  absl::Status FinishIntent(const journal::OperationRecord& op,
+                            const std::string& intent_agent) override {
     return coordinator_.FenceBeforeArm(
         op.group_id, IntentJson(op, /*finished=*/true),
         [&](const std::optional<std::string>& current) -> absl::Status {
-          // Only this operation's own intent is marked finished, never a newer one.
+          // Only the named operation's own intent is marked finished, never a newer one.
           if (current) {
             const agent::SharedIntent i = ParseIntent(*current);
-            if (i.operation_id == op.id || i.request_id == op.request_id) return absl::OkStatus();
+            const bool same_agent = intent_agent.empty() ? i.mine : i.agent == intent_agent;
+            if (same_agent && i.operation_id == op.id) return absl::OkStatus();
           }
           return absl::FailedPreconditionError(absl::StrCat("the intent of group ", op.group_id,
                                                             " no longer names operation ", op.id,

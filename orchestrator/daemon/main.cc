@@ -24,6 +24,7 @@
 #include "orchestrator/agent/agent.h"
 #include "orchestrator/agent/agent_config.h"
 #include "orchestrator/agent/agent_steps.h"
+#include "orchestrator/agent/arm_readiness_checks.h"
 #include "orchestrator/agent/arm_state_reader.h"
 #include "orchestrator/agent/config_check.h"
 #include "orchestrator/agent/metrics_server.h"
@@ -354,6 +355,46 @@ int Main(int argc, char** argv) {
   };
   deps.sleeper = &sleeper;
   deps.read_workers = &read_workers;
+  // Who failed a group over (the Activity Log), asked when ARM shows a primary foghorn did not
+  // make.
+  agent::ArmFailoverCallerReader failover_callers(azure_signals);
+  deps.failover_callers = &failover_callers;
+  // Continuous readiness (docs/operations.md): the drill preflight's checks (once the launcher
+  // below exists) and the ARM checks (permission, links, SKU parity), per group every
+  // readiness.interval, on their own two threads so they never queue in front of role reads.
+  std::atomic<drill::DrillLauncher*> readiness_drills{nullptr};
+  agent::FunctionReadinessSource drill_readiness([&readiness_drills](const v1::Runbook& rb) {
+    std::vector<agent::ReadinessCheck> out;
+    drill::DrillLauncher* drills = readiness_drills.load();
+    if (drills == nullptr) return out;
+    const drill::ReadinessReport report = drills->CheckReadiness(rb);
+    for (const drill::CheckResult& c : report.checks) {
+      const agent::ReadinessState state =
+          c.status == drill::CheckStatus::kPass   ? agent::ReadinessState::kOk
+          : c.status == drill::CheckStatus::kWarn ? agent::ReadinessState::kWarn
+          : c.status == drill::CheckStatus::kFail ? agent::ReadinessState::kFailing
+                                                  : agent::ReadinessState::kUnknown;
+      out.push_back({c.name, state, c.fix.empty() ? c.reason : c.reason + " (fix: " + c.fix + ")"});
+    }
+    return out;
+  });
+  agent::ArmReadinessReads readiness_reads(actuator, arm_client, azure_signals);
+  agent::ArmReadinessChecks arm_readiness(readiness_reads);
+  common::WorkerPool readiness_workers(2);
+  std::unique_ptr<agent::ReadinessScheduler> readiness;
+  if (!config->readiness().disabled()) {
+    readiness = std::make_unique<agent::ReadinessScheduler>(
+        agent::ReadinessScheduler::Deps{clock,
+                                        loop,
+                                        readiness_workers,
+                                        *notifier,
+                                        metrics,
+                                        logger.With({{"component", "readiness"}}),
+                                        {&drill_readiness, &arm_readiness}},
+        agent::ReadinessScheduler::Options{
+            common::FromProtoDuration(config->readiness().interval()), absl::Seconds(30)});
+    deps.readiness = readiness.get();
+  }
   // Coordination with other agents (etcd): leader-only action, the vantage quorum, fencing before
   // every ARM POST. Never a silent fallback to running alone: an etcd that cannot be reached at
   // start leaves the agent up, holding with COORDINATION_LOST until it can.
@@ -430,6 +471,7 @@ int Main(int argc, char** argv) {
       }());
   drill::DrillLauncher drill_launcher(drill::DrillLauncher::Deps{
       drill_runner, *journal, &drill_reports, clock, logger.With({{"component", "drill"}})});
+  readiness_drills = &drill_launcher;
   // A drill a stopped agent left unfinished is resumed now (the agent left it alone and kept its
   // group paused): failed back if it had failed over, else ended as aborted.
   if (exit_code == 0) {
@@ -624,6 +666,9 @@ int Main(int argc, char** argv) {
   if (api_server) api_server->Shutdown();
   if (metrics_server) metrics_server->Shutdown();
   status_ptr = nullptr;
+  if (readiness) readiness->Stop();
+  readiness_workers.Shutdown();  // a readiness run in progress finishes (it may use the launcher)
+  readiness_drills = nullptr;
   // A drill in its hold is cancelled and fails back before the agent stops.
   drill_launcher.Shutdown();
   agent.Stop();

@@ -109,6 +109,11 @@ bool AddHolds(Builder& b, const GroupView& view, const Policy& policy, absl::Tim
     add_hold(ReasonCode::kSecondaryUnknown,
              absl::StrCat("secondary ", view.roles.secondary_server, " has no verdict yet"));
   }
+  if (!view.secondary_not_ready.empty()) {
+    add_hold(ReasonCode::kSecondaryNotReady,
+             absl::StrCat("secondary ", view.roles.secondary_server,
+                          " is not a failover target: ", view.secondary_not_ready));
+  }
   if (!view.operator_hold.empty()) add_hold(ReasonCode::kOperatorCancelled, view.operator_hold);
   if (const CoordinationView* c = view.coordination ? &*view.coordination : nullptr) {
     if (c->lost) {
@@ -138,6 +143,15 @@ bool AddHolds(Builder& b, const GroupView& view, const Policy& policy, absl::Tim
                           policy.blast_radius_cap));
   }
   return hold;
+}
+
+// " (azure_metric replication_lag_seconds, sample 95s old)": where the estimate's sample came
+// from and how old it is.
+std::string LagOrigin(const LagSample& lag, absl::Time now) {
+  const std::string age =
+      absl::StrCat("sample ", Dur(std::max(absl::ZeroDuration(), now - lag.sampled_at)), " old");
+  return lag.source.empty() ? absl::StrCat(" (", age, ")")
+                            : absl::StrCat(" (", lag.source, ", ", age, ")");
 }
 
 }  // namespace
@@ -266,11 +280,13 @@ Decision Decide(const GroupView& view, const Policy& policy, absl::Time now) {
     } else if (*d.estimated_data_loss > policy.data_loss_budget) {
       over_budget = true;
       b.Add(ReasonCode::kDataLossBudgetExceeded,
-            absl::StrCat("estimated data loss ", Dur(*d.estimated_data_loss), " exceeds budget ",
+            absl::StrCat("estimated data loss ", Dur(*d.estimated_data_loss),
+                         LagOrigin(*view.last_lag, now), " exceeds budget ",
                          Dur(policy.data_loss_budget)));
     } else {
       b.Add(ReasonCode::kDataLossWithinBudget,
-            absl::StrCat("estimated data loss ", Dur(*d.estimated_data_loss), " within budget ",
+            absl::StrCat("estimated data loss ", Dur(*d.estimated_data_loss),
+                         LagOrigin(*view.last_lag, now), " within budget ",
                          Dur(policy.data_loss_budget)));
       // The estimate grows with time: re-evaluate when it crosses the budget.
       b.WakeAt(now + (policy.data_loss_budget - *d.estimated_data_loss) + absl::Nanoseconds(1));
@@ -395,6 +411,8 @@ absl::string_view ReasonCodeName(ReasonCode code) {
       return "SECONDARY_UNHEALTHY";
     case ReasonCode::kSecondaryUnknown:
       return "SECONDARY_UNKNOWN";
+    case ReasonCode::kSecondaryNotReady:
+      return "SECONDARY_NOT_READY";
     case ReasonCode::kBlastRadiusCap:
       return "BLAST_RADIUS_CAP";
     case ReasonCode::kOperatorCancelled:

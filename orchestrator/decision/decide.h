@@ -57,6 +57,8 @@ enum class ReasonCode {
   kVantageImpaired,
   kSecondaryUnhealthy,
   kSecondaryUnknown,
+  // The secondary's replication link is not ready to take over (SEEDING, SUSPENDED, ...).
+  kSecondaryNotReady,
   kBlastRadiusCap,
   // A person cancelled this outage's automatic failover: automation holds until resumed.
   kOperatorCancelled,
@@ -110,8 +112,9 @@ Decision Decide(const GroupView& view, const Policy& policy, absl::Time now);
 
 // Every hold that would stop a failover of `kind` of this group at `now`, whatever the primary's
 // health: exactly the hold reasons (pause, maintenance window, observe-only, roles unknown,
-// cooldown, vantage, secondary, operator hold, blast-radius cap) Decide() lists once the ladder
-// calls for a failover, in the same order. The agent gates failovers people request with it. Pure.
+// cooldown, vantage, secondary, secondary not ready, operator hold, blast-radius cap) Decide()
+// lists once the ladder calls for a failover, in the same order. The agent gates failovers people
+// request with it. Pure.
 std::vector<Reason> Holds(const GroupView& view, const Policy& policy, absl::Time now,
                           foghorn::v1::FailoverKind kind);
 

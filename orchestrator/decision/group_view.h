@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "foghorn/v1/common.pb.h"
@@ -20,10 +21,18 @@ struct TargetHealth {
   absl::Time unhealthy_since = absl::InfinitePast();
 };
 
-// The last replication lag sampled while the primary was reachable.
+// The last replication lag sampled while the primary was reachable, and where it came from.
 struct LagSample {
+  LagSample() = default;
+  LagSample(absl::Duration lag_in, absl::Time sampled_at_in, std::string source_in = "")
+      : lag(lag_in), sampled_at(sampled_at_in), source(std::move(source_in)) {}
+
   absl::Duration lag = absl::ZeroDuration();
   absl::Time sampled_at = absl::InfinitePast();
+  // Where the sample came from, for the data-loss reason text, e.g. "azure_metric
+  // replication_lag_seconds", "http probe lag", "vantage (coordination)", "last known (journal)".
+  // Empty: not said.
+  std::string source;
 };
 
 // Which server holds which role, as last read from ARM. Empty names mean never read.
@@ -105,6 +114,11 @@ struct GroupView {
   // "bob cancelled the automatic planned failover: investigating". Lifted by a resume or when
   // the outage ends.
   std::string operator_hold;
+  // Non-empty when the secondary's replication link says it cannot take over (a failing
+  // replication_link probe on the server that is secondary now: SEEDING, SUSPENDED, ...), e.g.
+  // "replication link not ready: SUSPENDED (link to srv-a/db1, GEO)". Holds every failover
+  // (SECONDARY_NOT_READY).
+  std::string secondary_not_ready;
   // Set when the agent coordinates with others through etcd.
   std::optional<CoordinationView> coordination;
 };

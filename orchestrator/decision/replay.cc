@@ -97,7 +97,7 @@ absl::Status Apply(const json& obs, absl::Time t, const ReplayOptions& opts, int
     if (it == obs.end() || !it->is_number() || it->get<double>() < 0) {
       return LineError(line, "\"seconds\" must be a number >= 0");
     }
-    view.last_lag = LagSample{absl::Seconds(it->get<double>()), t};
+    view.last_lag = LagSample{absl::Seconds(it->get<double>()), t, StringField(obs, "source")};
   } else if (type == "roles") {
     Roles roles{StringField(obs, "primary"), StringField(obs, "secondary")};
     if (roles.primary_server.empty() || roles.secondary_server.empty()) {

@@ -268,7 +268,7 @@ absl::StatusOr<journal::OperationRecord> OperationRunner::Run(const journal::Ope
       logger_.Warn("fence refused the ARM step",
                    {{"operation", op.id}, {"group", op.group_id}, {"error", fenced.ToString()}});
       if (arm_begun) {
-        if (fenced.code() == absl::StatusCode::kFailedPrecondition) {
+        if (fenced.code() == absl::StatusCode::kAborted) {
           return Finish(op, journal::OperationState::kAborted,
                         absl::StrCat("not resumed here: ", fenced.message()));
         }

@@ -105,9 +105,9 @@ struct FailoverPlan {
   // Optional (coordinated agents): called right before the ARM step, blocking, with whether the
   // ARM step had begun before (a resumed operation); the step runs only when it returns OK. Before
   // a first POST a refusal ends the operation as aborted ("not sent to ARM: ..."); a resumed
-  // operation refused with FAILED_PRECONDITION (another agent carries it on, or carried it on)
-  // ends as aborted too ("not resumed here: ..."); one refused otherwise (etcd unreachable) is
-  // left unfinished.
+  // operation refused with ABORTED (another agent carries it on, or carried it on) ends as
+  // aborted too ("not resumed here: ..."); one refused otherwise (this agent does not lead yet,
+  // another term, etcd unreachable) is left unfinished and resumed once this agent leads.
   std::function<absl::Status(const journal::OperationRecord&, bool resumed)> fence;
 };
 

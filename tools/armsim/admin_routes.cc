@@ -143,6 +143,57 @@ absl::StatusOr<json> SetResourceHealth(AdminCall& c) {
   return json::object();
 }
 
+// {"state":"SUSPENDED|SEEDING|CATCH_UP"|null}: forces (null: clears) the replicationState of
+// every replication link of the group.
+absl::StatusOr<json> SetLinkState(AdminCall& c) {
+  std::optional<std::string> state;
+  if (auto v = c.body.find("state"); v != c.body.end() && !v->is_null()) {
+    if (!v->is_string()) return absl::InvalidArgumentError("state: string or null");
+    state = v->get<std::string>();
+  }
+  auto st = c.sim.emulator.SetLinkStateOverride(c.params[0], state);
+  if (!st.ok()) return st;
+  return json::object();
+}
+
+// {"server","actions"?,"notActions"?}: replaces the caller's permissions on a server (actions
+// default to ["*"]); with neither list, restores the default (everything allowed).
+absl::StatusOr<json> SetPermissions(AdminCall& c) {
+  if (!c.body.contains("server") || !c.body["server"].is_string()) {
+    return absl::InvalidArgumentError("server: string");
+  }
+  const std::string server = c.body["server"].get<std::string>();
+  if (c.sim.emulator.ServerRegion(server).empty()) {
+    return absl::NotFoundError(absl::StrCat("server '", server, "' not found"));
+  }
+  auto strings = [&](const char* key, std::vector<std::string>* out) -> absl::Status {
+    auto v = c.body.find(key);
+    if (v == c.body.end() || v->is_null()) return absl::OkStatus();
+    if (!v->is_array()) return absl::InvalidArgumentError(absl::StrCat(key, ": array of strings"));
+    out->clear();
+    for (const json& e : *v) {
+      if (!e.is_string()) {
+        return absl::InvalidArgumentError(absl::StrCat(key, ": array of strings"));
+      }
+      out->push_back(e.get<std::string>());
+    }
+    return absl::OkStatus();
+  };
+  const bool has_actions = c.body.contains("actions") && !c.body["actions"].is_null();
+  const bool has_not = c.body.contains("notActions") && !c.body["notActions"].is_null();
+  if (!has_actions && !has_not) {
+    c.sim.permissions.Set(server, std::nullopt);
+    return json::object();
+  }
+  PermissionGrant grant;
+  if (auto st = strings("actions", &grant.actions); !st.ok()) return st;
+  if (auto st = strings("notActions", &grant.not_actions); !st.ok()) return st;
+  c.sim.permissions.Set(server, std::move(grant));
+  return json::object();
+}
+
+absl::StatusOr<json> GetPermissions(AdminCall& c) { return c.sim.permissions.ToJson(); }
+
 absl::StatusOr<json> GetActivityLog(AdminCall& c) {
   ActivityQuery q;
   q.subscription = c.req.get_param_value("subscription");
@@ -303,6 +354,11 @@ constexpr AdminRoute kRoutes[] = {
     {"PUT", "resourceHealth", SetResourceHealth},
     {"POST", "resourceHealth", SetResourceHealth},
     {"GET", "activityLog", GetActivityLog},
+    {"PUT", "failoverGroups/{}/linkState", SetLinkState},
+    {"POST", "failoverGroups/{}/linkState", SetLinkState},
+    {"GET", "permissions", GetPermissions},
+    {"PUT", "permissions", SetPermissions},
+    {"POST", "permissions", SetPermissions},
 };
 
 // Whether the path segments below /admin match `pattern`; collects the "{}" segments.

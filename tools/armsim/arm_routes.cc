@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "tools/armsim/authorization_routes.h"
 #include "tools/armsim/http_front.h"
 
 namespace foghorn::armsim {
@@ -232,6 +233,12 @@ std::optional<Disposition> ServeArm(SimContext& sim, Exchange& x) {
                             absl::StrCat("Number of '", quota.kind, "' requests for subscription '",
                                          ar.subscription, "' exceeded the limit.")));
     rec.fault = "throttled";
+    return Disposition::kAnswer;
+  }
+
+  // RBAC after the throttle and before the resource provider, as ARM orders them.
+  if (auto denied = CheckAuthorization(sim, ar, CallerOf(sim.tokens, req))) {
+    SendArm(x.res, *denied);
     return Disposition::kAnswer;
   }
 

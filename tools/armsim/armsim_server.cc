@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "tools/armsim/admin_routes.h"
 #include "tools/armsim/arm_routes.h"
+#include "tools/armsim/authorization_routes.h"
 #include "tools/armsim/http_front.h"
 #include "tools/armsim/identity_routes.h"
 #include "tools/armsim/monitor_routes.h"
@@ -23,9 +24,10 @@ namespace {
 
 // The route families, in the order they get a request. Identity comes before ARM: its token path
 // (/{tenant}/oauth2/token) takes any first segment, "subscriptions" included. The monitoring
-// routes (metrics, Resource Health, Activity Log) come before ARM, whose paths they extend.
-constexpr RouteFamily kRouteFamilies[] = {ServeAdmin, ServeIdentity, ServeSql, ServeMonitor,
-                                          ServeArm};
+// routes (metrics, Resource Health, Activity Log) and the permissions read come before ARM, whose
+// paths they extend.
+constexpr RouteFamily kRouteFamilies[] = {ServeAdmin,   ServeIdentity,      ServeSql,
+                                          ServeMonitor, ServeAuthorization, ServeArm};
 
 // Serves one request: the route families answer it; every answer gets ARM's request-id headers
 // and every request a line in the request log, also when its connection is dropped.

@@ -196,6 +196,13 @@ class Emulator {
   // Forces (or with nullopt clears) the Resource Health state of a server or database.
   absl::Status SetHealthOverride(const std::string& server, const std::string& database,
                                  std::optional<HealthOverride> state);
+  // Forces (nullopt clears) the replicationState every replication link of `failover_group`
+  // reports ("SUSPENDED", "SEEDING", "CATCH_UP"), on both servers, whatever the model says. Only
+  // the replicationLinks resource changes: writes keep replicating and the group's own
+  // replicationState is untouched. kNotFound for an unknown group, kInvalidArgument for another
+  // state.
+  absl::Status SetLinkStateOverride(const std::string& failover_group,
+                                    std::optional<std::string> state);
   // The Azure Monitor metrics response for `query` (the caller validated names and times).
   // kNotFound for an unknown server or database.
   absl::StatusOr<nlohmann::json> Metrics(const std::string& subscription,
@@ -351,6 +358,7 @@ class Emulator {
   std::map<std::pair<std::string, absl::Time>, int64_t> connections_ok_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, absl::Time>, int64_t> connections_failed_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, HealthOverride> health_overrides_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> link_state_overrides_ ABSL_GUARDED_BY(mu_);  // by group
 };
 
 // A random RFC 4122 version-4 UUID string.

@@ -293,6 +293,10 @@ ArmResponse Emulator::ReplicationLinksLocked(const ArmRequest& r, absl::Time now
     if (!seeding && (!DataUpLocked(g.primary) || !DataUpLocked(g.secondary))) {
       state = "SUSPENDED";
     }
+    if (auto o = link_state_overrides_.find(g.name); o != link_state_overrides_.end()) {
+      state = o->second;
+      seeding = state == "SEEDING";
+    }
     links.push_back(
         {{"id", absl::StrCat(db_id, "/replicationLinks/", link_id)},
          {"name", link_id},
@@ -384,6 +388,23 @@ absl::Status Emulator::SetHealthOverride(const std::string& server, const std::s
     health_overrides_.erase(key);
   } else {
     health_overrides_[key] = *std::move(state);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Emulator::SetLinkStateOverride(const std::string& fg,
+                                            std::optional<std::string> state) {
+  if (state && *state != "SUSPENDED" && *state != "SEEDING" && *state != "CATCH_UP") {
+    return absl::InvalidArgumentError("state: SUSPENDED, SEEDING, CATCH_UP or null");
+  }
+  absl::MutexLock lock(&mu_);
+  if (groups_.count(fg) == 0) {
+    return absl::NotFoundError(absl::StrCat("failover group '", fg, "' not found"));
+  }
+  if (state) {
+    link_state_overrides_[fg] = *std::move(state);
+  } else {
+    link_state_overrides_.erase(fg);
   }
   return absl::OkStatus();
 }

@@ -20,6 +20,7 @@
 #include "tools/armsim/data_plane.h"
 #include "tools/armsim/emulator.h"
 #include "tools/armsim/faults.h"
+#include "tools/armsim/permissions.h"
 #include "tools/armsim/request_log.h"
 #include "tools/armsim/throttle.h"
 #include "tools/armsim/token_store.h"
@@ -44,6 +45,7 @@ struct SimContext {
   std::unique_ptr<DataPlane> data_plane;  // null with !options.data_plane
   FaultInjector faults;
   TokenStore tokens;
+  PermissionStore permissions;  // Microsoft.Authorization grants per server
   SubscriptionThrottle throttle;
   RequestRecorder requests;
   BlackholeHold blackholes;

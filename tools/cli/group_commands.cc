@@ -167,6 +167,13 @@ int GroupCommand(Session& session, const Invocation& args) {
     probes.push_back(p.name() + "@" + Short(v1::ProbeTarget_Name(p.target()), "PROBE_TARGET_"));
   }
   out << absl::StrJoin(probes, ", ") << "\n";
+  if (g.readiness_size() > 0) {
+    out << "readiness:      checked " << FormatTime(g.readiness_checked_at()) << "\n";
+    for (const auto& c : g.readiness()) {
+      out << "  - " << Short(v1::CheckStatus_Name(c.status()), "CHECK_STATUS_") << " " << c.name()
+          << ": " << c.reason() << "\n";
+    }
+  }
   if (history > 0) {
     out << "\nrecent decisions:\n";
     std::vector<std::vector<std::string>> rows;

@@ -491,9 +491,14 @@ class FakeCoordination final : public Coordination {
     fenced_.push_back(op.id);
     return fence_;
   }
-  absl::Status FinishIntent(const journal::OperationRecord& op) override {
+  absl::Status FinishIntent(const journal::OperationRecord& op, const std::string&) override {
     absl::MutexLock lock(&mu_);
     finished_.push_back(op);
+    // As etcd would: the intent now reads finished.
+    if (facts_.intent) {
+      facts_.intent->finished = true;
+      facts_.intent->state = journal::OperationStateName(op.state);
+    }
     return absl::OkStatus();
   }
   std::optional<std::map<std::string, std::string>> SharedControls() override {

@@ -122,6 +122,18 @@ absl::StatusOr<std::unique_ptr<AgentHarness>> AgentHarness::Create(const std::st
   deps.events = [raw](const agent::AgentEvent& e) {
     if (api::ApiServer* s = raw->events_to_.load()) s->Publish(e);
   };
+  if (options.readiness_source != nullptr) {
+    h->readiness_ = std::make_unique<agent::ReadinessScheduler>(
+        agent::ReadinessScheduler::Deps{h->clock_,
+                                        h->loop_,
+                                        h->workers_,
+                                        h->notifier_,
+                                        h->metrics_,
+                                        logger(),
+                                        {options.readiness_source}},
+        agent::ReadinessScheduler::Options{});
+    deps.readiness = h->readiness_.get();
+  }
   h->agent_ = std::make_unique<agent::Agent>(std::move(deps), agent::Agent::Options{});
   h->forward_->target = h->agent_.get();
   RETURN_IF_ERROR(h->agent_->SetRunbooks(runbooks));
@@ -192,6 +204,7 @@ void AgentHarness::Shutdown() {
   events_to_ = nullptr;
   arm_.Release();
   if (agent_) agent_->Stop();
+  if (readiness_) readiness_->Stop();
   workers_.Shutdown();
 }
 

@@ -62,6 +62,8 @@ struct HarnessOptions {
   // Every ARM read of the drill runner (readiness checks) first waits this long in real time, as
   // a slow ARM would make it: the checks then hold their threads the way they do in production.
   absl::Duration readiness_arm_latency = absl::ZeroDuration();
+  // Continuous readiness with this source (every 5m; the first group runs at start-up).
+  agent::ReadinessSource* readiness_source = nullptr;
 };
 
 // Delays every Get by `latency` (real time), then asks `inner`.
@@ -138,6 +140,7 @@ class AgentHarness {
   std::unique_ptr<journal::SqliteJournal> journal_;
   std::unique_ptr<executor::OperationRunner> runner_;
   std::unique_ptr<probes::ProbeScheduler> scheduler_;
+  std::unique_ptr<agent::ReadinessScheduler> readiness_;
   std::unique_ptr<agent::Agent> agent_;
   std::atomic<api::ApiServer*> events_to_{nullptr};
   FakeSleeper sleeper_;

@@ -114,12 +114,14 @@ TEST(WatchEventToProtoTest, AnEndedOperationCarriesItsFinalStateAndOutcome) {
 }
 
 TEST(WatchEventToProtoTest, AnExternalFailoverIsAnOperationEventWithoutAnOperation) {
-  v1::WatchResponse w = EventToProto(Event(agent::ExternalFailoverNoticed{"srv-b", "srv-a"}), 1);
+  v1::WatchResponse w =
+      EventToProto(Event(agent::ExternalFailoverNoticed{"srv-b", "srv-a", "Microsoft.Sql", ""}), 1);
   EXPECT_EQ(w.kind(), v1::EVENT_KIND_OPERATION);
   EXPECT_TRUE(w.operation_id().empty());
   ASSERT_EQ(w.detail_case(), v1::WatchResponse::kExternalFailover);
   EXPECT_EQ(w.external_failover().primary_server(), "srv-b");
   EXPECT_EQ(w.external_failover().previous_primary(), "srv-a");
+  EXPECT_EQ(w.external_failover().caller(), "Microsoft.Sql");
 }
 
 TEST(DrillReportForApiTest, KeepsTheReportButLeavesOutTheTimeline) {
@@ -144,6 +146,29 @@ TEST(DrillStepStateToProtoTest, AJournaledIntentIsARunningStep) {
   EXPECT_EQ(DrillStepStateToProto(journal::StepState::kDone), v1::DRILL_STEP_STATE_DONE);
   EXPECT_EQ(DrillStepStateToProto(journal::StepState::kFailed), v1::DRILL_STEP_STATE_FAILED);
   EXPECT_EQ(DrillStepStateToProto(journal::StepState::kSkipped), v1::DRILL_STEP_STATE_SKIPPED);
+}
+
+TEST(GroupToProtoTest, CarriesTheLastReadinessRunWithUnknownAsSkip) {
+  agent::GroupSnapshot g;
+  g.id = "sub/rg/fog";
+  g.readiness = agent::GroupReadiness{
+      absl::FromUnixSeconds(1767225600),
+      {{"failover_permission", agent::ReadinessState::kUnknown, "404: permission not checked"},
+       {"secondary_link", agent::ReadinessState::kFailing, "db1: SUSPENDED, GEO"},
+       {"failover_policy", agent::ReadinessState::kWarn, "Automatic races foghorn"},
+       {"sku_parity", agent::ReadinessState::kOk, "GP_Gen5_2"}}};
+  v1::FailoverGroup p = GroupToProto(g, absl::FromUnixSeconds(1767225600), absl::InfinitePast());
+  ASSERT_EQ(p.readiness_size(), 4);
+  EXPECT_EQ(p.readiness(0).status(), v1::CHECK_STATUS_SKIP);
+  EXPECT_EQ(p.readiness(1).name(), "secondary_link");
+  EXPECT_EQ(p.readiness(1).status(), v1::CHECK_STATUS_FAIL);
+  EXPECT_EQ(p.readiness(1).reason(), "db1: SUSPENDED, GEO");
+  EXPECT_EQ(p.readiness(2).status(), v1::CHECK_STATUS_WARN);
+  EXPECT_EQ(p.readiness(3).status(), v1::CHECK_STATUS_PASS);
+  EXPECT_EQ(p.readiness_checked_at().seconds(), 1767225600);
+  // Without a readiness run, nothing is said.
+  g.readiness.reset();
+  EXPECT_EQ(GroupToProto(g, absl::FromUnixSeconds(0), absl::InfinitePast()).readiness_size(), 0);
 }
 
 }  // namespace

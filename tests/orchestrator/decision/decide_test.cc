@@ -391,5 +391,54 @@ TEST(HoldsTest, ApplyWhateverThePrimarysHealth) {
   EXPECT_EQ(holds[0].text, "automation paused for another 5m");
 }
 
+TEST(DecideTest, DataLossReasonNamesTheLagSourceAndTheSampleAge) {
+  GroupView v = DownSince(kT0);
+  const absl::Time now = kT0 + absl::Minutes(10);
+  v.last_lag =
+      LagSample{absl::Seconds(20), now - absl::Seconds(95), "azure_metric replication_lag_seconds"};
+  Decision d = Decide(v, TestPolicy(), now);
+  ASSERT_TRUE(d.estimated_data_loss.has_value());
+  EXPECT_EQ(*d.estimated_data_loss, absl::Seconds(115));
+  ASSERT_TRUE(d.HasReason(ReasonCode::kDataLossWithinBudget));
+  EXPECT_THAT(d.summary, HasSubstr("estimated data loss 1m55s (azure_metric "
+                                   "replication_lag_seconds, sample 1m35s old) within budget 15m"));
+}
+
+TEST(DecideTest, DataLossOverBudgetNamesTheLagSource) {
+  GroupView v = DownSince(kT0);
+  v.last_lag = LagSample{absl::Minutes(10), kT0, "last known (journal)"};
+  Decision d = Decide(v, TestPolicy(), kT0 + absl::Minutes(10));
+  ASSERT_TRUE(d.HasReason(ReasonCode::kDataLossBudgetExceeded));
+  EXPECT_THAT(d.summary, HasSubstr("estimated data loss 20m (last known (journal), sample 10m "
+                                   "old) exceeds budget 15m"));
+}
+
+TEST(DecideTest, DataLossReasonWithoutASourceStillGivesTheSampleAge) {
+  GroupView v = DownSince(kT0);
+  Decision d = Decide(v, TestPolicy(), kT0 + absl::Minutes(10));
+  EXPECT_THAT(d.summary, HasSubstr("estimated data loss 10m5s (sample 10m old) within budget"));
+}
+
+TEST(DecideTest, SecondaryWhoseLinkIsNotReadyIsNotAFailoverTarget) {
+  GroupView v = DownSince(kT0);
+  v.secondary_not_ready = "replication link SUSPENDED (link to srv-a/db1, GEO)";
+  Decision d = Decide(v, TestPolicy(), kT0 + absl::Minutes(11));
+  EXPECT_EQ(d.stage, Stage::kHold);
+  EXPECT_EQ(d.action, v1::FAILOVER_KIND_UNSPECIFIED);
+  EXPECT_EQ(d.intended, v1::FAILOVER_KIND_FORCED);
+  ASSERT_TRUE(d.HasReason(ReasonCode::kSecondaryNotReady));
+  EXPECT_THAT(d.summary, HasSubstr("secondary srv-b is not a failover target: replication link "
+                                   "SUSPENDED (link to srv-a/db1, GEO)"));
+  EXPECT_EQ(ReasonCodeName(ReasonCode::kSecondaryNotReady), "SECONDARY_NOT_READY");
+  // The planned rung holds too, and so does a person's request (Holds).
+  EXPECT_EQ(Decide(v, TestPolicy(), kT0 + absl::Minutes(2)).stage, Stage::kHold);
+  std::vector<Reason> holds = Holds(v, TestPolicy(), kT0, v1::FAILOVER_KIND_PLANNED);
+  ASSERT_EQ(holds.size(), 1u);
+  EXPECT_EQ(holds[0].code, ReasonCode::kSecondaryNotReady);
+
+  v.secondary_not_ready.clear();
+  EXPECT_EQ(Decide(v, TestPolicy(), kT0 + absl::Minutes(11)).action, v1::FAILOVER_KIND_FORCED);
+}
+
 }  // namespace
 }  // namespace foghorn::decision

@@ -115,6 +115,22 @@ TEST_F(CliTest, GroupShowsTheDecisionReasonsAndHistory) {
   EXPECT_THAT(r.out, HasSubstr("a-tcp@primary"));
 }
 
+TEST_F(CliTest, GroupShowsTheLastScheduledReadinessRun) {
+  agent::FunctionReadinessSource source([](const v1::Runbook&) {
+    return std::vector<agent::ReadinessCheck>{
+        {"failover_permission", agent::ReadinessState::kOk, "the identity may fail over"},
+        {"secondary_link", agent::ReadinessState::kFailing, "db1: SUSPENDED, GEO"}};
+  });
+  HarnessOptions o;
+  o.readiness_source = &source;
+  Start(o);
+  Result r = Run("group fog");
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("readiness:      checked "));
+  EXPECT_THAT(r.out, HasSubstr("  - pass failover_permission: the identity may fail over"));
+  EXPECT_THAT(r.out, HasSubstr("  - fail secondary_link: db1: SUSPENDED, GEO"));
+}
+
 TEST_F(CliTest, FailoverShowsLiveStepsAndASummaryAndIsIdempotentByRequestId) {
   Start();
   Result r = Run("failover fog --kind planned --reason test --request-id r1");
