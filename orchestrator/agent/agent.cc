@@ -50,7 +50,7 @@ std::string ReasonsJson(const decision::Decision& d) {
   for (const auto& r : d.reasons) {
     j.push_back({{"code", std::string(decision::ReasonCodeName(r.code))}, {"text", r.text}});
   }
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -441,6 +441,9 @@ std::string Agent::SecondaryNotReady(const GroupState& g, absl::Time primary_dow
     // A link that went SUSPENDED once the primary was down broke with the primary: expected in
     // a regional outage, and no reason to hold a forced failover (the data-loss estimate is the
     // guard). One suspended before the outage means a secondary left behind: it holds.
+    // Known limit: the primary's down time is its slowest voter's first failure (or the
+    // vantages' quorum), so a link probe faster than every primary voter can see the break first
+    // and hold (docs/decision-policy.md).
     if (detail.find("SUSPENDED") != std::string::npos &&
         primary_down_since != absl::InfiniteFuture() && failing_since != absl::InfinitePast() &&
         failing_since >= primary_down_since) {

@@ -225,7 +225,7 @@ void Agent::NoticeExternalFailover(GroupState& g, const decision::Roles& now_rol
                         {"previous_primary", g.roles.primary_server},
                         {"caller", caller}};
     if (!caller_note.empty()) j["caller_note"] = caller_note;
-    n.details_json = j.dump();
+    n.details_json = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   n.dedup_key = absl::StrCat(g.id, "/external/", now_roles.primary_server, "/",
                              absl::ToUnixSeconds(deps_.clock.WallNow()));

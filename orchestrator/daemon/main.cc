@@ -36,6 +36,7 @@
 #include "orchestrator/common/clock.h"
 #include "orchestrator/common/durations.h"
 #include "orchestrator/common/files.h"
+#include "orchestrator/common/host_port.h"
 #include "orchestrator/common/log.h"
 #include "orchestrator/common/metrics.h"
 #include "orchestrator/common/sleeper.h"
@@ -574,7 +575,22 @@ int Main(int argc, char** argv) {
   // The status page (/status on the metrics listener): viewer tokens as the control API's.
   std::unique_ptr<api::StatusPage> status_page;
   agent::MetricsServer::Options metrics_options;
-  if (exit_code == 0 && config->metrics().listen() != "off") {
+  // Without tokens the page would show every viewer's details to anyone who reaches the metrics
+  // listener: it is served only on loopback then (docs/security.md).
+  bool status_exposed_without_tokens = false;
+  if (config->api().tokens().empty() && config->metrics().listen() != "off") {
+    common::ParseHostPortOptions metrics_listen_options;
+    metrics_listen_options.allow_port_zero = true;
+    auto where = common::ParseHostPort(config->metrics().listen(), metrics_listen_options);
+    status_exposed_without_tokens = !where.ok() || !common::IsLoopbackHost(where->host);
+    if (status_exposed_without_tokens) {
+      logger.Warn(
+          "status page not served: the metrics listener is not loopback and the control API "
+          "has no tokens",
+          {{"listen", config->metrics().listen()}});
+    }
+  }
+  if (exit_code == 0 && config->metrics().listen() != "off" && !status_exposed_without_tokens) {
     auto page = api::StatusPage::Create(
         config->api(), api::StatusPageDeps{agent, *journal, clock, &drill_launcher},
         api::StatusPage::Options{});

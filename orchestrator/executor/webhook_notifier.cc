@@ -66,7 +66,7 @@ std::string WebhookNotifier::Body(const Notification& n) {
     nlohmann::json details = nlohmann::json::parse(n.details_json, nullptr, false);
     j["details"] = details.is_discarded() ? nlohmann::json(n.details_json) : details;
   }
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void WebhookNotifier::Run() {
