@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
+#include "orchestrator/arm/credentials.h"
 #include "orchestrator/common/status_macros.h"
 
 namespace foghorn::arm {
@@ -360,22 +361,6 @@ absl::StatusOr<ActivityLogPage> ParseActivityLogPage(std::string_view json) {
   return out;
 }
 
-std::string EncodeQueryValue(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() * 3);
-  for (unsigned char c : s) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 std::string ActivityLogFilter(const ActivityLogQuery& q) {
   // Single quotes inside a value are doubled (OData string literals).
   auto lit = [](const std::string& v) {
@@ -400,14 +385,14 @@ std::string ActivityLogFilter(const ActivityLogQuery& q) {
 std::string AzureSignals::MetricsUrl(const DatabaseId& database, const MetricsQuery& q) const {
   std::vector<std::string> aggs;
   for (MetricAggregation a : q.aggregations) aggs.emplace_back(MetricAggregationName(a));
-  std::string url = absl::StrCat(
-      client_.endpoint(), database.Path(),
-      "/providers/Microsoft.Insights/metrics?api-version=", V(kMetricsApiVersion),
-      "&metricnames=", EncodeQueryValue(absl::StrJoin(q.metric_names, ",")),
-      "&aggregation=", EncodeQueryValue(absl::StrJoin(aggs, ",")),
-      "&timespan=", EncodeQueryValue(absl::StrCat(IsoTime(q.start), "/", IsoTime(q.end))),
-      "&interval=", IsoInterval(q.interval));
-  if (!q.filter.empty()) absl::StrAppend(&url, "&$filter=", EncodeQueryValue(q.filter));
+  std::string url =
+      absl::StrCat(client_.endpoint(), database.Path(),
+                   "/providers/Microsoft.Insights/metrics?api-version=", V(kMetricsApiVersion),
+                   "&metricnames=", FormEncode(absl::StrJoin(q.metric_names, ",")),
+                   "&aggregation=", FormEncode(absl::StrJoin(aggs, ",")),
+                   "&timespan=", FormEncode(absl::StrCat(IsoTime(q.start), "/", IsoTime(q.end))),
+                   "&interval=", IsoInterval(q.interval));
+  if (!q.filter.empty()) absl::StrAppend(&url, "&$filter=", FormEncode(q.filter));
   return url;
 }
 
@@ -426,8 +411,7 @@ std::string AzureSignals::ReplicationLinksUrl(const DatabaseId& database) const 
 std::string AzureSignals::ActivityLogUrl(const ActivityLogQuery& q) const {
   return absl::StrCat(client_.endpoint(), "/subscriptions/", q.subscription,
                       "/providers/Microsoft.Insights/eventtypes/management/values?api-version=",
-                      V(kActivityLogApiVersion),
-                      "&$filter=", EncodeQueryValue(ActivityLogFilter(q)));
+                      V(kActivityLogApiVersion), "&$filter=", FormEncode(ActivityLogFilter(q)));
 }
 
 absl::StatusOr<MetricsResponse> AzureSignals::GetMetrics(const DatabaseId& database,

@@ -170,8 +170,6 @@ absl::StatusOr<ActivityLogPage> ParseActivityLogPage(std::string_view json);
 std::optional<absl::Time> ParseArmTime(std::string_view text);
 // The Activity Log $filter of `q` ("eventTimestamp ge '...' and resourceUri eq '...'").
 std::string ActivityLogFilter(const ActivityLogQuery& q);
-// Percent-encodes a query value (RFC 3986 unreserved characters stay).
-std::string EncodeQueryValue(std::string_view s);
 
 // The signal reads through an ArmClient. Thread-safe as ArmClient is; `client` must outlive it.
 // Errors are ArmClient's (NOT_FOUND for an unknown resource, UNAVAILABLE after retries,
